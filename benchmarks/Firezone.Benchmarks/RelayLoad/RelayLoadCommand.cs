@@ -57,17 +57,24 @@ internal static class RelayLoadCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine("| server | offered pkt/s | forwarded pkt/s | forwarded Mbit/s | loss | server CPU s/s |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| server | offered pkt/s | forwarded pkt/s | forwarded Mbit/s | loss | server CPU s/s | pkt per server CPU-s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var (name, r) in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {r.OfferedPps:N0} | {r.ForwardedPps:N0} | {r.Mbits:N1} | {r.Loss:P1} | {r.ServerCpu:N2} |"));
+                $"| {name} | {r.OfferedPps:N0} | {r.ForwardedPps:N0} | {r.Mbits:N1} | {r.Loss:P1} | {r.ServerCpu:N2} | {(r.ServerCpu > 0 ? r.ForwardedPps / r.ServerCpu : 0):N0} |"));
         }
 
         if (results.Count == 2 && results[1].Result.ForwardedPps > 0)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (forwarded pkt/s): {results[0].Result.ForwardedPps / results[1].Result.ForwardedPps:N2}"));
+            var (ours, theirs) = (results[0].Result, results[1].Result);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (forwarded pkt/s): {ours.ForwardedPps / theirs.ForwardedPps:N2}"));
+            if (ours.ServerCpu > 0 && theirs.ServerCpu > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (pkt per server CPU-second): {ours.ForwardedPps / ours.ServerCpu / (theirs.ForwardedPps / theirs.ServerCpu):N2}"));
+            }
+
+            Console.WriteLine("(the machine's load and the shared CPUs move the absolute numbers; the CPU-normalised ratio is the steadier one)");
         }
 
         return 0;

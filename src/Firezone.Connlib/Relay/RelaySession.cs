@@ -106,7 +106,26 @@ public sealed partial class RelaySession : IAsyncDisposable
 
             foreach (var (family, socket) in _listeners)
             {
-                _loops.Add(Task.Run(() => ClientLoopAsync(socket, family, token), token));
+                // The listening socket carries every client datagram: a dedicated thread with blocking receives avoids
+                // the async machinery per packet. Allocation sockets (many, each quieter) use async loops.
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var thread = new Thread(() =>
+                {
+                    try
+                    {
+                        ClientLoop(socket, family, token);
+                    }
+                    finally
+                    {
+                        done.TrySetResult();
+                    }
+                })
+                {
+                    IsBackground = true,
+                    Name = $"relay-listener-{family}",
+                };
+                thread.Start();
+                _loops.Add(done.Task);
             }
 
             _loops.Add(Task.Run(() => TimerLoopAsync(token), token));
@@ -162,22 +181,23 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
     }
 
-    private async Task ClientLoopAsync(Socket socket, AddressFamily family, CancellationToken cancellationToken)
+    private void ClientLoop(Socket socket, AddressFamily family, CancellationToken cancellationToken)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
         var from = new SocketAddress(family);
+        socket.ReceiveTimeout = 500; // to notice cancellation
         while (!cancellationToken.IsCancellationRequested)
         {
             int received;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, cancellationToken).ConfigureAwait(false);
+                received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
             }
-            catch (SocketException)
+            catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket))
             {
-                continue; // e.g. ICMP port unreachable reported on a later receive
+                continue; // timeout, or e.g. ICMP port unreachable reported on a later receive
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 return;
             }
