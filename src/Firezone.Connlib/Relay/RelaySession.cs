@@ -183,47 +183,64 @@ public sealed partial class RelaySession : IAsyncDisposable
 
     private void ClientLoop(Socket socket, AddressFamily family, CancellationToken cancellationToken)
     {
-        var buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
-        var from = new SocketAddress(family);
         socket.ReceiveTimeout = 500; // to notice cancellation
+        using var receiver = new BatchReceiver(socket, ReceiveBufferSize, 0);
+        var relays = new RelayToPeer?[BatchReceiver.BatchSize];
+        var targets = new Socket?[BatchReceiver.BatchSize];
         while (!cancellationToken.IsCancellationRequested)
         {
-            int received;
+            int count;
             try
             {
-                received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                count = receiver.Receive();
             }
-            catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket))
+            catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket or SocketError.Shutdown)
+                                            && e.NativeErrorCode != 9)
             {
-                continue; // timeout, or e.g. ICMP port unreachable reported on a later receive
+                continue; // e.g. ICMP port unreachable reported on a later receive
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            RelayToPeer? relay;
-            Socket? target = null;
+            if (count == 0)
+            {
+                continue;
+            }
+
+            // One lock acquisition for the whole batch; sends happen outside the lock.
             lock (_gate)
             {
-                relay = _server.HandleClientInput(buffer.AsSpan(0, received), from, _options.Time.GetUtcNow());
-                if (relay is { } r)
+                var now = _options.Time.GetUtcNow();
+                for (int i = 0; i < count; i++)
                 {
-                    _allocationSockets.TryGetValue((r.AllocationPort, r.Peer.AddressFamily), out target);
+                    var relay = _server.HandleClientInput(receiver.Buffer(i).AsSpan(0, receiver.Length(i)), receiver.Address(i), now);
+                    relays[i] = relay;
+                    targets[i] = null;
+                    if (relay is { } r)
+                    {
+                        _allocationSockets.TryGetValue((r.AllocationPort, r.Peer.AddressFamily), out targets[i]);
+                    }
                 }
 
                 DrainCommands();
             }
 
-            if (relay is { } toPeer)
+            for (int i = 0; i < count; i++)
             {
-                if (target is null)
+                if (relays[i] is not { } toPeer)
+                {
+                    continue;
+                }
+
+                if (targets[i] is not { } target)
                 {
                     LogNoAllocationSocket(_logger, toPeer.AllocationPort, toPeer.Peer);
                     continue;
                 }
 
-                TrySend(target, buffer.AsSpan(toPeer.PayloadOffset, toPeer.PayloadLength), toPeer.PeerSocketAddress);
+                TrySend(target, receiver.Buffer(i).AsSpan(toPeer.PayloadOffset, toPeer.PayloadLength), toPeer.PeerSocketAddress);
             }
         }
     }
