@@ -20,10 +20,13 @@ internal sealed partial class WebsocketClientTransport : IWebSocketTransport, ID
     private readonly ILogger _logger;
     private readonly HttpMessageInvoker _invoker;
     private readonly Lock _lock = new();
+    private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
     private IPAddress[] _lastGoodAddresses = [];
 
-    public WebsocketClientTransport(string userAgent, TimeSpan connectTimeout, ILogger logger)
+    public WebsocketClientTransport(string userAgent, TimeSpan connectTimeout, ILogger logger,
+        Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
     {
+        _resolve = resolve ?? Dns.GetHostAddressesAsync;
         _userAgent = userAgent;
         _connectTimeout = connectTimeout;
         _logger = logger;
@@ -109,7 +112,7 @@ internal sealed partial class WebsocketClientTransport : IWebSocketTransport, ID
         {
             try
             {
-                addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+                addresses = await _resolve(host, cancellationToken).ConfigureAwait(false);
             }
             catch (SocketException e)
             {
@@ -134,9 +137,9 @@ internal sealed partial class WebsocketClientTransport : IWebSocketTransport, ID
             try
             {
                 await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token).ConfigureAwait(false);
-                if (!literalOrSame(addresses))
+                if (literal is null)
                 {
-                    lock (_lock) _lastGoodAddresses = addresses;
+                    lock (_lock) _lastGoodAddresses = [address, .. addresses.Where(a => !a.Equals(address))];
                 }
                 return new NetworkStream(socket, ownsSocket: true);
             }
@@ -152,8 +155,6 @@ internal sealed partial class WebsocketClientTransport : IWebSocketTransport, ID
             }
         }
         throw last ?? new SocketException((int)SocketError.HostUnreachable);
-
-        bool literalOrSame(IPAddress[] a) => literal is not null || ReferenceEquals(a, _lastGoodAddresses);
     }
 
     private static Exception Innermost(Exception e)
