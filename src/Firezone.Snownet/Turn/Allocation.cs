@@ -17,6 +17,9 @@ namespace Firezone.Snownet.Turn;
 /// <see cref="PollTransmit"/>, <see cref="PollEvent"/> and <see cref="PollTimeout"/> after each of them.
 /// Deliberate departures from upstream snownet, each covered by a test:
 /// <list type="bullet">
+/// <item>Requests sent before the relay handed out a NONCE carry no credentials (RFC 8489 §9.2.3.1); upstream signs
+/// them without NONCE, which coturn rejects with an unsigned 400.</item>
+/// <item>Refresh carries no REQUESTED-TRANSPORT / ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §7.1; coturn answers 420).</item>
 /// <item>Unsigned 401/438 challenges are accepted (standard servers such as coturn do not sign them; RFC 8489 §9.2.4).
 /// A challenge can only redirect us to another nonce, and only with a transaction id we chose at random.</item>
 /// <item>A 401/438 without NONCE is not retried (upstream would retry it forever, each time with a fresh backoff).</item>
@@ -663,8 +666,8 @@ internal sealed partial class Allocation
     }
 
     /// <summary>
-    /// Encodes <paramref name="request"/> with a fresh transaction id, USERNAME, REALM, NONCE (if known) and
-    /// MESSAGE-INTEGRITY, records it as in flight and queues it to the active socket. False if we have no active
+    /// Encodes <paramref name="request"/> with a fresh transaction id and, once a NONCE is known, USERNAME, REALM, NONCE
+    /// and MESSAGE-INTEGRITY; records it as in flight and queues it to the active socket. False if we have no active
     /// socket or no credentials.
     /// </summary>
     private bool AuthenticateAndQueue(TurnRequest request, AllocationBackoff backoff, DateTimeOffset now)

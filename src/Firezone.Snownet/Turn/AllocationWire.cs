@@ -79,7 +79,8 @@ internal static class AllocationWire
     }
 
     /// <summary>
-    /// An authenticated request: its own attributes, SOFTWARE, USERNAME, REALM, NONCE (if known), MESSAGE-INTEGRITY.
+    /// An authenticated request: its own attributes, SOFTWARE, USERNAME, REALM, NONCE, MESSAGE-INTEGRITY; while no NONCE
+    /// is known only its own attributes and SOFTWARE (the server's 401 challenge then supplies REALM and NONCE).
     /// </summary>
     public static byte[] EncodeAuthenticated(TurnRequest request, TransactionId id, string software, AllocationCredentials credentials)
     {
@@ -93,8 +94,9 @@ internal static class AllocationWire
                 builder.AddSoftware(software);
                 break;
             case TurnRequestKind.Refresh:
-                builder.AddRequestedTransport(AllocationConstants.RequestedTransportUdp);
-                builder.AddAdditionalAddressFamily(StunAddressFamily.IPv6);
+                // Deliberate departure from upstream, which repeats REQUESTED-TRANSPORT and ADDITIONAL-ADDRESS-FAMILY
+                // here: RFC 8656 §7.1 defines neither for Refresh and coturn rejects them with 420. The Firezone relay
+                // ignores them, and a Refresh always covers both families.
                 builder.AddSoftware(software);
                 if (request.Delete)
                 {
@@ -111,13 +113,17 @@ internal static class AllocationWire
                 throw new ArgumentException("Binding requests are not authenticated", nameof(request));
         }
 
-        builder.AddUsername(credentials.Username);
-        builder.AddRealm(credentials.Realm);
-        if (credentials.Nonce is { } nonce)
+        if (credentials.Nonce is not { } nonce)
         {
-            builder.AddNonce(nonce);
+            // RFC 8489 §9.2.3.1: before the server handed out a nonce the request carries no credentials. Deliberate
+            // departure from upstream, which signs it without NONCE: coturn answers that with an unsigned 400, while
+            // both coturn and the Firezone relay answer a credential-less request with a 401 challenge.
+            return builder.ToArray();
         }
 
+        builder.AddUsername(credentials.Username);
+        builder.AddRealm(credentials.Realm);
+        builder.AddNonce(nonce);
         builder.AddMessageIntegrity(credentials.Key);
         return builder.ToArray();
     }

@@ -26,23 +26,36 @@ public class AllocationAuthenticationTests
     }
 
     [Fact]
-    public void First_Allocate_has_username_realm_integrity_and_no_nonce_in_spec_order()
+    public void First_Allocate_carries_no_credentials_before_a_nonce_is_known_deliberate_fix_RFC_8489_9_2_3_1()
     {
+        // Upstream sends USERNAME, REALM and MESSAGE-INTEGRITY without NONCE here; coturn answers that with an
+        // unsigned 400. Without credentials both coturn and the Firezone relay answer with a 401 challenge.
         var (_, allocate) = AfterBinding();
         Assert.Equal(StunMethod.Allocate, allocate.Method);
+        Assert.Equal(
+            new[] { StunAttributeType.RequestedTransport, StunAttributeType.AdditionalAddressFamily, StunAttributeType.Software },
+            allocate.AttributeTypes);
+        Assert.Null(allocate.Nonce);
+        Assert.False(allocate.Has(StunAttributeType.Lifetime));
+        Assert.False(allocate.Has(StunAttributeType.Fingerprint));
+    }
+
+    [Fact]
+    public void Allocate_after_the_challenge_has_username_realm_nonce_integrity_in_spec_order()
+    {
+        var (a, allocate) = AfterBinding();
+        Feed(a, allocate, Error(allocate, 401, Nonce1, Realm, sign: false), T0);
+        var retry = Single(a);
         Assert.Equal(
             new[]
             {
                 StunAttributeType.RequestedTransport, StunAttributeType.AdditionalAddressFamily, StunAttributeType.Software,
-                StunAttributeType.Username, StunAttributeType.Realm, StunAttributeType.MessageIntegrity,
+                StunAttributeType.Username, StunAttributeType.Realm, StunAttributeType.Nonce, StunAttributeType.MessageIntegrity,
             },
-            allocate.AttributeTypes);
-        Assert.Equal(Username, allocate.Username);
-        Assert.Equal(Realm, allocate.Realm);
-        Assert.Null(allocate.Nonce);
-        Assert.True(allocate.IntegrityValid);
-        Assert.False(allocate.Has(StunAttributeType.Lifetime));
-        Assert.False(allocate.Has(StunAttributeType.Fingerprint));
+            retry.AttributeTypes);
+        Assert.Equal(Username, retry.Username);
+        Assert.Equal(Realm, retry.Realm);
+        Assert.True(retry.IntegrityValid);
     }
 
     [Fact]

@@ -62,7 +62,10 @@ public class AllocationBackoffTests
         var a = NewAllocation();
         var binding = Single(a);
         Feed(a, binding, BindingSuccess(binding, MappedV4), T0);
+        var challenged = Single(a);
+        Feed(a, challenged, Error(challenged, 401, Nonce1, Realm), T0);
         var allocate = Single(a);
+        Assert.True(allocate.IntegrityValid);
         var ids = new HashSet<TransactionId> { allocate.Id };
         var times = new List<double>();
         while (a.PollTimeout() is { } t)

@@ -67,6 +67,9 @@ public class AllocationLifecycleTests
         Assert.Equal(StunMethod.Refresh, refresh.Method);
         Assert.False(refresh.Has(StunAttributeType.Lifetime));
         Assert.Equal(Nonce1, refresh.Nonce);
+        Assert.Equal(
+            new[] { StunAttributeType.Software, StunAttributeType.Username, StunAttributeType.Realm, StunAttributeType.Nonce, StunAttributeType.MessageIntegrity },
+            refresh.AttributeTypes);
         a.HandleTimeout(T0.AddSeconds(300.5));
         Assert.Empty(Drain(a));
         Assert.Equal(T0.AddSeconds(301), a.PollTimeout()); // the retransmission, not a second refresh
