@@ -80,6 +80,9 @@ internal sealed class Tunnel : IDisposable
     /// <summary>The peer's index of the current session (0 if none).</summary>
     public uint CurrentRemoteIndex => _current?.RemoteIndex ?? 0;
 
+    /// <summary>(our index, peer index) of the keypair that decrypted the last transport message.</summary>
+    public (uint Local, uint Remote) LastReceiveSession { get; private set; }
+
     /// <summary>Packets waiting for a session.</summary>
     public int QueuedPackets => _queue.Count;
 
@@ -252,6 +255,7 @@ internal sealed class Tunnel : IDisposable
                 return TunnelResult.Fail(WireGuardError.DestinationBufferTooSmall);
         }
 
+        LastReceiveSession = (session.LocalIndex, session.RemoteIndex);
         if (ReferenceEquals(session, _next))
         {
             // First transport message on the responder's new keypair: it becomes current.
