@@ -1,3 +1,4 @@
+using Firezone.Snownet.Stun;
 namespace Firezone.Snownet.Ice;
 
 /// <summary>
@@ -7,7 +8,7 @@ namespace Firezone.Snownet.Ice;
 /// </summary>
 internal sealed class CandidatePair
 {
-    private readonly CheckTransactionId[] _recent;
+    private readonly TransactionId[] _recent;
     private int _recentCount;
     private int _recentNext;
 
@@ -16,7 +17,7 @@ internal sealed class CandidatePair
     {
         Local = local;
         Remote = remote;
-        _recent = new CheckTransactionId[Math.Max(2, transactionMemory)];
+        _recent = new TransactionId[Math.Max(2, transactionMemory)];
         UpdatePriority(role);
     }
 
@@ -70,7 +71,7 @@ internal sealed class CandidatePair
     }
 
     /// <summary>Records a sent check; returns the transaction id evicted from the memory (to forget), if any.</summary>
-    public CheckTransactionId? RecordSent(CheckTransactionId id, DateTime now)
+    public TransactionId? RecordSent(TransactionId id, DateTime now)
     {
         if (Unanswered == 0)
         {
@@ -85,7 +86,7 @@ internal sealed class CandidatePair
             State = CandidatePairState.InProgress;
         }
 
-        CheckTransactionId? evicted = null;
+        TransactionId? evicted = null;
         if (_recentCount == _recent.Length)
         {
             evicted = _recent[_recentNext];
@@ -101,7 +102,7 @@ internal sealed class CandidatePair
     }
 
     /// <summary>The transaction ids still remembered for this pair.</summary>
-    public ReadOnlySpan<CheckTransactionId> RecentTransactions => _recent.AsSpan(0, _recentCount);
+    public ReadOnlySpan<TransactionId> RecentTransactions => _recent.AsSpan(0, _recentCount);
 
     /// <summary>Records a valid answer.</summary>
     public void RecordAnswered(DateTime now)

@@ -1,3 +1,4 @@
+using Firezone.Snownet.Stun;
 using System.Net;
 
 namespace Firezone.Snownet.Ice;
@@ -25,7 +26,7 @@ internal struct ConnectivityCheck
     public CheckMessageKind Kind;
 
     /// <summary>Transaction id.</summary>
-    public CheckTransactionId TransactionId;
+    public TransactionId TransactionId;
 
     /// <summary>USERNAME (<c>receiver-ufrag:sender-ufrag</c>) of requests.</summary>
     public string? Username;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Firezone.Snownet.Stun;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -29,11 +30,13 @@ internal sealed partial class IceAgent
     private readonly List<Candidate> _localPaired = new();          // host/relay with internal priority
     private readonly List<Candidate> _localPeerReflexive = new();
     private readonly List<Candidate> _remoteCandidates = new();
-    private readonly Dictionary<CheckTransactionId, Outstanding> _outstanding = new();
+    private readonly Dictionary<TransactionId, Outstanding> _outstanding = new();
     private readonly HashSet<IPEndPoint> _discoveredSources = new();
     private readonly Queue<IceTransmit> _transmits = new();
     private readonly Queue<IceEvent> _events = new();
     private readonly Queue<QueuedRequest> _queuedRequests = new();
+    private byte[] _localKey;
+    private byte[] _remoteKey = [];
     private CandidatePair? _selected;
     private DateTime _lastNow = DateTime.MinValue;
     private DateTime _nextPacedCheck = DateTime.MinValue;
@@ -45,14 +48,14 @@ internal sealed partial class IceAgent
     /// <param name="tieBreaker">Role-conflict tie-breaker; random when null.</param>
     /// <param name="rng">Randomness for transaction ids (simulations); cryptographic when null.</param>
     /// <param name="logger">Optional logger.</param>
-    public IceAgent(IceRole role, IceCredentials localCredentials, IConnectivityCheckCodec codec, ulong? tieBreaker = null,
+    public IceAgent(IceRole role, IceCredentials localCredentials, IConnectivityCheckCodec? codec = null, ulong? tieBreaker = null,
         Random? rng = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(localCredentials);
-        ArgumentNullException.ThrowIfNull(codec);
         Role = role;
         LocalCredentials = localCredentials;
-        _codec = codec;
+        _localKey = StunCredentials.ShortTermKey(localCredentials.Password);
+        _codec = codec ?? StunConnectivityCheckCodec.Instance;
         _rng = rng;
         _log = logger ?? NullLogger.Instance;
         TieBreaker = tieBreaker ?? RandomTieBreaker(rng);
@@ -114,6 +117,7 @@ internal sealed partial class IceAgent
         }
 
         RemoteCredentials = remote;
+        _remoteKey = StunCredentials.ShortTermKey(remote.Password);
         _lastNow = Max(_lastNow, now);
         while (_queuedRequests.TryDequeue(out QueuedRequest q))
         {
@@ -132,7 +136,9 @@ internal sealed partial class IceAgent
     {
         ArgumentNullException.ThrowIfNull(newLocal);
         LocalCredentials = newLocal;
+        _localKey = StunCredentials.ShortTermKey(newLocal.Password);
         RemoteCredentials = null;
+        _remoteKey = [];
         _queuedRequests.Clear();
         ClearRemote();
         foreach (Candidate c in _localCandidates)
@@ -386,7 +392,7 @@ internal sealed partial class IceAgent
         string? username = check.Username;
         int colon = username is null ? -1 : username.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0 || !username.AsSpan(0, colon).SequenceEqual(LocalCredentials.Ufrag)
-            || !_codec.VerifyIntegrity(datagram, LocalCredentials.Password))
+            || !_codec.VerifyIntegrity(datagram, _localKey))
         {
             Dropped++;
             return;
@@ -446,7 +452,7 @@ internal sealed partial class IceAgent
             TransactionId = check.TransactionId,
             MappedAddress = from,
         };
-        _transmits.Enqueue(new IceTransmit(local, from, _codec.Encode(in response, LocalCredentials.Password)));
+        _transmits.Enqueue(new IceTransmit(local, from, _codec.Encode(in response, _localKey)));
         RequestsAnswered++;
         Discovered(from);
 
@@ -505,7 +511,7 @@ internal sealed partial class IceAgent
     private void HandleResponse(ReadOnlySpan<byte> datagram, in ConnectivityCheck check, IPEndPoint from, IPEndPoint local, DateTime now)
     {
         if (!_outstanding.TryGetValue(check.TransactionId, out Outstanding sent) || RemoteCredentials is null
-            || !_codec.VerifyIntegrity(datagram, RemoteCredentials.Password))
+            || !_codec.VerifyIntegrity(datagram, _remoteKey))
         {
             Dropped++;
             return;
@@ -621,7 +627,7 @@ internal sealed partial class IceAgent
     private void SendCheck(CandidatePair pair, DateTime now)
     {
         IceCredentials remote = RemoteCredentials!;
-        CheckTransactionId id = CheckTransactionId.NewRandom(_rng);
+        TransactionId id = NewTransactionId();
         uint localPref = (pair.Local.Priority >> 8) & 0xFFFF;
         var request = new ConnectivityCheck
         {
@@ -633,7 +639,7 @@ internal sealed partial class IceAgent
             TieBreaker = TieBreaker,
             UseCandidate = Role == IceRole.Controlling && pair.Nominated,
         };
-        _transmits.Enqueue(new IceTransmit(pair.Local.Base, pair.Remote.Address, _codec.Encode(in request, remote.Password)));
+        _transmits.Enqueue(new IceTransmit(pair.Local.Base, pair.Remote.Address, _codec.Encode(in request, _remoteKey)));
         _outstanding[id] = new Outstanding(pair, Role);
         if (pair.RecordSent(id, now) is { } evicted)
         {
@@ -649,7 +655,7 @@ internal sealed partial class IceAgent
             TransactionId = request.TransactionId,
             ErrorCode = 487,
         };
-        _transmits.Enqueue(new IceTransmit(local, from, _codec.Encode(in error, LocalCredentials.Password)));
+        _transmits.Enqueue(new IceTransmit(local, from, _codec.Encode(in error, _localKey)));
         LogRoleConflictAnswered(_log, from);
     }
 
@@ -752,7 +758,7 @@ internal sealed partial class IceAgent
     private void FailPair(CandidatePair pair)
     {
         pair.State = CandidatePairState.Failed;
-        foreach (CheckTransactionId id in pair.RecentTransactions)
+        foreach (TransactionId id in pair.RecentTransactions)
         {
             _outstanding.Remove(id);
         }
@@ -849,6 +855,18 @@ internal sealed partial class IceAgent
         {
             _events.Enqueue(new DiscoveredRecv(source));
         }
+    }
+
+    private TransactionId NewTransactionId()
+    {
+        if (_rng is null)
+        {
+            return TransactionId.NewRandom();
+        }
+
+        Span<byte> b = stackalloc byte[TransactionId.Length];
+        _rng.NextBytes(b);
+        return new TransactionId(b);
     }
 
     private static ulong RandomTieBreaker(Random? rng)
