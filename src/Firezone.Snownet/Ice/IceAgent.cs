@@ -251,6 +251,12 @@ internal sealed partial class IceAgent
                 }
 
                 _checklist.Resort();
+                foreach (Candidate local in _localPaired)
+                {
+                    TryFormPair(local, remote);
+                }
+
+                UpdateState();
                 return true;
             }
 
