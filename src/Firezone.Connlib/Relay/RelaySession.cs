@@ -29,6 +29,11 @@ public sealed partial class RelaySession : IAsyncDisposable
     private readonly List<Task> _loops = new();
     private readonly CancellationTokenSource _stop = new();
     private long _lastStatsBytes;
+    private SocketPoller? _poller;
+    private BatchReceiver? _peerReceiver;
+    private Action<Socket, ulong>? _onPeerSocketReady;
+    private readonly RelayToClient?[] _peerRelays = new RelayToClient?[BatchReceiver.BatchSize];
+    private readonly Socket?[] _peerListeners = new Socket?[BatchReceiver.BatchSize];
 
     /// <summary>Creates the session and its TURN server; sockets are opened by <see cref="Start"/>.</summary>
     public RelaySession(RelaySessionOptions options, ILoggerFactory? loggerFactory = null)
@@ -108,28 +113,101 @@ public sealed partial class RelaySession : IAsyncDisposable
             {
                 // The listening socket carries every client datagram: a dedicated thread with blocking receives avoids
                 // the async machinery per packet. Allocation sockets (many, each quieter) use async loops.
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                var thread = new Thread(() =>
-                {
-                    try
-                    {
-                        ClientLoop(socket, family, token);
-                    }
-                    finally
-                    {
-                        done.TrySetResult();
-                    }
-                })
-                {
-                    IsBackground = true,
-                    Name = $"relay-listener-{family}",
-                };
-                thread.Start();
-                _loops.Add(done.Task);
+                _loops.Add(StartThread($"relay-listener-{family}", () => ClientLoop(socket, family, token)));
+            }
+
+            _poller = SocketPoller.TryCreate();
+            if (_poller is not null)
+            {
+                _peerReceiver = new BatchReceiver(AddressFamily.InterNetworkV6, ReceiveBufferSize, ChannelDataHeader);
+                _onPeerSocketReady = DrainPeerSocket;
+                _loops.Add(StartThread("relay-peers", () => PeerPollLoop(token)));
             }
 
             _loops.Add(Task.Run(() => TimerLoopAsync(token), token));
             _loops.Add(Task.Run(() => StatsLoopAsync(token), token));
+        }
+    }
+
+    private static Task StartThread(string name, Action body)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private static ulong PollToken(int port, AddressFamily family) => (uint)port | (family == AddressFamily.InterNetworkV6 ? 1UL << 16 : 0UL);
+
+    /// <summary>The allocation sockets' readiness loop (Linux x64): one thread, level-triggered epoll, recvmmsg batches.</summary>
+    private void PeerPollLoop(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            _poller!.Wait(500, _onPeerSocketReady!);
+        }
+    }
+
+    private void DrainPeerSocket(Socket socket, ulong token)
+    {
+        var receiver = _peerReceiver!;
+        int port = (int)(token & 0xFFFF);
+        int count;
+        try
+        {
+            count = receiver.Receive(socket, block: false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return; // ICMP error reported on the socket, or the socket was just freed
+        }
+
+        if (count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var now = _options.Time.GetUtcNow();
+            for (int i = 0; i < count; i++)
+            {
+                var relay = _server.HandlePeerTraffic(receiver.Buffer(i).AsSpan(ChannelDataHeader, receiver.Length(i)), receiver.Address(i), port, now);
+                _peerRelays[i] = relay;
+                _peerListeners[i] = null;
+                if (relay is { } r)
+                {
+                    _listeners.TryGetValue(r.Client.AddressFamily, out _peerListeners[i]);
+                }
+            }
+
+            DrainCommands();
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            if (_peerRelays[i] is { } toClient && _peerListeners[i] is { } listener)
+            {
+                var buffer = receiver.Buffer(i);
+                int length = receiver.Length(i);
+                BinaryPrimitives.WriteUInt16BigEndian(buffer, toClient.Channel);
+                BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
+                TrySend(listener, buffer.AsSpan(0, ChannelDataHeader + length), toClient.ClientSocketAddress);
+            }
         }
     }
 
@@ -184,7 +262,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     private void ClientLoop(Socket socket, AddressFamily family, CancellationToken cancellationToken)
     {
         socket.ReceiveTimeout = 500; // to notice cancellation
-        using var receiver = new BatchReceiver(socket, ReceiveBufferSize, 0);
+        using var receiver = new BatchReceiver(family, ReceiveBufferSize, 0);
         var relays = new RelayToPeer?[BatchReceiver.BatchSize];
         var targets = new Socket?[BatchReceiver.BatchSize];
         while (!cancellationToken.IsCancellationRequested)
@@ -192,7 +270,7 @@ public sealed partial class RelaySession : IAsyncDisposable
             int count;
             try
             {
-                count = receiver.Receive();
+                count = receiver.Receive(socket, block: true);
             }
             catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket or SocketError.Shutdown)
                                             && e.NativeErrorCode != 9)
@@ -327,6 +405,7 @@ public sealed partial class RelaySession : IAsyncDisposable
                 case TurnServerCommandKind.FreeAllocation:
                     if (_allocationSockets.Remove((command.Port, command.Family), out var socket))
                     {
+                        _poller?.Remove(socket, PollToken(command.Port, command.Family));
                         socket.Dispose();
                     }
 
@@ -350,6 +429,11 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
 
         _allocationSockets[(port, family)] = socket;
+        if (_poller is not null && _poller.Add(socket, PollToken(port, family)))
+        {
+            return;
+        }
+
         var token = _stop.Token;
         _ = Task.Run(() => PeerLoopAsync(socket, port, family, token), token);
     }
@@ -423,8 +507,9 @@ public sealed partial class RelaySession : IAsyncDisposable
                 socket.Dispose();
             }
 
-            foreach (var socket in _allocationSockets.Values)
+            foreach (var ((port, family), socket) in _allocationSockets)
             {
+                _poller?.Remove(socket, PollToken(port, family));
                 socket.Dispose();
             }
 
@@ -439,6 +524,8 @@ public sealed partial class RelaySession : IAsyncDisposable
         {
         }
 
+        _poller?.Dispose();
+        _peerReceiver?.Dispose();
         _stop.Dispose();
     }
 
