@@ -25,6 +25,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly object _gate = new();
     private readonly Dictionary<AddressFamily, Socket> _listeners = new();
+    private readonly List<Socket> _listenerSockets = new();
     private readonly Dictionary<(int Port, AddressFamily Family), Socket> _allocationSockets = new();
     private readonly List<Task> _loops = new();
     private readonly CancellationTokenSource _stop = new();
@@ -102,18 +103,30 @@ public sealed partial class RelaySession : IAsyncDisposable
         var token = _stop.Token;
         lock (_gate)
         {
+            int threads = Math.Max(1, _options.ListenerThreads);
+            var receivers = new List<(Socket Socket, AddressFamily Family)>();
             foreach (var family in ServedFamilies())
             {
-                var socket = OpenSocket(family, _server.ListenPort);
+                // With several listener threads, each has its own socket on the same port (SO_REUSEPORT); the kernel
+                // spreads clients over them by address hash, so one client's datagrams stay in order on one thread.
+                var socket = OpenSocket(family, _server.ListenPort, reusePort: threads > 1);
                 _listeners[family] = socket;
+                receivers.Add((socket, family));
+                int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+                for (int i = 1; i < threads; i++)
+                {
+                    receivers.Add((OpenSocket(family, port, reusePort: true), family));
+                }
+
                 LogListening(_logger, (IPEndPoint)socket.LocalEndPoint!);
             }
 
-            foreach (var (family, socket) in _listeners)
+            for (int i = 0; i < receivers.Count; i++)
             {
-                // The listening socket carries every client datagram: a dedicated thread with blocking receives avoids
-                // the async machinery per packet. Allocation sockets (many, each quieter) use async loops.
-                _loops.Add(StartThread($"relay-listener-{family}", () => ClientLoop(socket, family, token)));
+                // Listening sockets carry every client datagram: dedicated threads with blocking batch receives.
+                var (socket, family) = receivers[i];
+                _listenerSockets.Add(socket);
+                _loops.Add(StartThread($"relay-listener-{family}-{i}", () => ClientLoop(socket, family, token)));
             }
 
             _poller = SocketPoller.TryCreate();
@@ -230,11 +243,16 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
     }
 
-    private Socket OpenSocket(AddressFamily family, int port)
+    private Socket OpenSocket(AddressFamily family, int port, bool reusePort = false)
     {
         var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (reusePort && OperatingSystem.IsLinux())
+            {
+                socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+            }
+
             if (family == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = false;
@@ -502,7 +520,7 @@ public sealed partial class RelaySession : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         lock (_gate)
         {
-            foreach (var socket in _listeners.Values)
+            foreach (var socket in _listenerSockets)
             {
                 socket.Dispose();
             }
