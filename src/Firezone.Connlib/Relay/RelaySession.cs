@@ -109,7 +109,16 @@ public sealed partial class RelaySession : IAsyncDisposable
             {
                 // With several listener threads, each has its own socket on the same port (SO_REUSEPORT); the kernel
                 // spreads clients over them by address hash, so one client's datagrams stay in order on one thread.
-                var socket = OpenSocket(family, _server.ListenPort, reusePort: threads > 1);
+                int listenPort = _server.ListenPort;
+                if (threads > 1)
+                {
+                    // Bind once without SO_REUSEPORT first, so a port held by anyone else still fails loudly (as
+                    // upstream) instead of being shared; this also resolves port 0 to a concrete port.
+                    using var probe = OpenSocket(family, listenPort);
+                    listenPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
+                }
+
+                var socket = OpenSocket(family, listenPort, reusePort: threads > 1);
                 _listeners[family] = socket;
                 receivers.Add((socket, family));
                 int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
