@@ -30,11 +30,29 @@ public sealed partial class RelaySession : IAsyncDisposable
     private readonly List<Task> _loops = new();
     private readonly CancellationTokenSource _stop = new();
     private long _lastStatsBytes;
-    private SocketPoller? _poller;
-    private BatchReceiver? _peerReceiver;
-    private Action<Socket, ulong>? _onPeerSocketReady;
-    private readonly RelayToClient?[] _peerRelays = new RelayToClient?[BatchReceiver.BatchSize];
-    private readonly Socket?[] _peerListeners = new Socket?[BatchReceiver.BatchSize];
+    private PeerWorker[] _peerWorkers = [];
+
+    /// <summary>One epoll thread with its own receive buffers; allocation sockets are spread over workers by port.</summary>
+    private sealed class PeerWorker(SocketPoller poller) : IDisposable
+    {
+        public SocketPoller Poller { get; } = poller;
+
+        public BatchReceiver Receiver { get; } = new(AddressFamily.InterNetworkV6, ReceiveBufferSize, ChannelDataHeader);
+
+        public RelayToClient?[] Relays { get; } = new RelayToClient?[BatchReceiver.BatchSize];
+
+        public Socket?[] Listeners { get; } = new Socket?[BatchReceiver.BatchSize];
+
+        public Action<Socket, ulong>? OnReady { get; set; }
+
+        public void Dispose()
+        {
+            Poller.Dispose();
+            Receiver.Dispose();
+        }
+    }
+
+    private PeerWorker? WorkerFor(int port) => _peerWorkers.Length == 0 ? null : _peerWorkers[port % _peerWorkers.Length];
 
     /// <summary>Creates the session and its TURN server; sockets are opened by <see cref="Start"/>.</summary>
     public RelaySession(RelaySessionOptions options, ILoggerFactory? loggerFactory = null)
@@ -138,13 +156,16 @@ public sealed partial class RelaySession : IAsyncDisposable
                 _loops.Add(StartThread($"relay-listener-{family}-{i}", () => ClientLoop(socket, family, token)));
             }
 
-            _poller = SocketPoller.TryCreate();
-            if (_poller is not null)
+            var workers = new List<PeerWorker>();
+            for (int i = 0; i < threads && SocketPoller.TryCreate() is { } poller; i++)
             {
-                _peerReceiver = new BatchReceiver(AddressFamily.InterNetworkV6, ReceiveBufferSize, ChannelDataHeader);
-                _onPeerSocketReady = DrainPeerSocket;
-                _loops.Add(StartThread("relay-peers", () => PeerPollLoop(token)));
+                var worker = new PeerWorker(poller);
+                worker.OnReady = (socket, pollToken) => DrainPeerSocket(worker, socket, pollToken);
+                workers.Add(worker);
+                _loops.Add(StartThread($"relay-peers-{i}", () => PeerPollLoop(worker, token)));
             }
+
+            _peerWorkers = [.. workers];
 
             _loops.Add(Task.Run(() => TimerLoopAsync(token), token));
             _loops.Add(Task.Run(() => StatsLoopAsync(token), token));
@@ -176,17 +197,19 @@ public sealed partial class RelaySession : IAsyncDisposable
     private static ulong PollToken(int port, AddressFamily family) => (uint)port | (family == AddressFamily.InterNetworkV6 ? 1UL << 16 : 0UL);
 
     /// <summary>The allocation sockets' readiness loop (Linux x64): one thread, level-triggered epoll, recvmmsg batches.</summary>
-    private void PeerPollLoop(CancellationToken cancellationToken)
+    private static void PeerPollLoop(PeerWorker worker, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            _poller!.Wait(500, _onPeerSocketReady!);
+            worker.Poller.Wait(500, worker.OnReady!);
         }
     }
 
-    private void DrainPeerSocket(Socket socket, ulong token)
+    private void DrainPeerSocket(PeerWorker worker, Socket socket, ulong token)
     {
-        var receiver = _peerReceiver!;
+        var receiver = worker.Receiver;
+        var relays = worker.Relays;
+        var listeners = worker.Listeners;
         int port = (int)(token & 0xFFFF);
         int count;
         try
@@ -209,11 +232,11 @@ public sealed partial class RelaySession : IAsyncDisposable
             for (int i = 0; i < count; i++)
             {
                 var relay = _server.HandlePeerTraffic(receiver.Buffer(i).AsSpan(ChannelDataHeader, receiver.Length(i)), receiver.Address(i), port, now);
-                _peerRelays[i] = relay;
-                _peerListeners[i] = null;
+                relays[i] = relay;
+                listeners[i] = null;
                 if (relay is { } r)
                 {
-                    _listeners.TryGetValue(r.Client.AddressFamily, out _peerListeners[i]);
+                    _listeners.TryGetValue(r.Client.AddressFamily, out listeners[i]);
                 }
             }
 
@@ -222,7 +245,7 @@ public sealed partial class RelaySession : IAsyncDisposable
 
         for (int i = 0; i < count; i++)
         {
-            if (_peerRelays[i] is { } toClient && _peerListeners[i] is { } listener)
+            if (relays[i] is { } toClient && listeners[i] is { } listener)
             {
                 var buffer = receiver.Buffer(i);
                 int length = receiver.Length(i);
@@ -432,7 +455,7 @@ public sealed partial class RelaySession : IAsyncDisposable
                 case TurnServerCommandKind.FreeAllocation:
                     if (_allocationSockets.Remove((command.Port, command.Family), out var socket))
                     {
-                        _poller?.Remove(socket, PollToken(command.Port, command.Family));
+                        WorkerFor(command.Port)?.Poller.Remove(socket, PollToken(command.Port, command.Family));
                         socket.Dispose();
                     }
 
@@ -456,7 +479,7 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
 
         _allocationSockets[(port, family)] = socket;
-        if (_poller is not null && _poller.Add(socket, PollToken(port, family)))
+        if (WorkerFor(port) is { } worker && worker.Poller.Add(socket, PollToken(port, family)))
         {
             return;
         }
@@ -536,7 +559,7 @@ public sealed partial class RelaySession : IAsyncDisposable
 
             foreach (var ((port, family), socket) in _allocationSockets)
             {
-                _poller?.Remove(socket, PollToken(port, family));
+                WorkerFor(port)?.Poller.Remove(socket, PollToken(port, family));
                 socket.Dispose();
             }
 
@@ -551,8 +574,11 @@ public sealed partial class RelaySession : IAsyncDisposable
         {
         }
 
-        _poller?.Dispose();
-        _peerReceiver?.Dispose();
+        foreach (var worker in _peerWorkers)
+        {
+            worker.Dispose();
+        }
+
         _stop.Dispose();
     }
 
