@@ -43,12 +43,15 @@ public sealed partial class RelaySession : IAsyncDisposable
 
         public Socket?[] Listeners { get; } = new Socket?[BatchReceiver.BatchSize];
 
+        public BatchSender Sender { get; } = new();
+
         public Action<Socket, ulong>? OnReady { get; set; }
 
         public void Dispose()
         {
             Poller.Dispose();
             Receiver.Dispose();
+            Sender.Dispose();
         }
     }
 
@@ -243,15 +246,30 @@ public sealed partial class RelaySession : IAsyncDisposable
             DrainCommands();
         }
 
+        // Everything goes out through a listening socket (one per family): one sendmmsg each.
         for (int i = 0; i < count; i++)
         {
-            if (relays[i] is { } toClient && listeners[i] is { } listener)
+            if (listeners[i] is not { } listener)
             {
-                var buffer = receiver.Buffer(i);
-                int length = receiver.Length(i);
-                BinaryPrimitives.WriteUInt16BigEndian(buffer, toClient.Channel);
-                BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
-                TrySend(listener, buffer.AsSpan(0, ChannelDataHeader + length), toClient.ClientSocketAddress);
+                continue;
+            }
+
+            for (int j = i; j < count; j++)
+            {
+                if (relays[j] is { } toClient && ReferenceEquals(listeners[j], listener))
+                {
+                    var buffer = receiver.Buffer(j);
+                    int length = receiver.Length(j);
+                    BinaryPrimitives.WriteUInt16BigEndian(buffer, toClient.Channel);
+                    BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
+                    worker.Sender.Add(buffer, 0, ChannelDataHeader + length, toClient.ClientSocketAddress);
+                    listeners[j] = null;
+                }
+            }
+
+            if (worker.Sender.Flush(listener) is > 0 and var failed)
+            {
+                LogBatchSendFailed(_logger, failed);
             }
         }
     }
@@ -313,6 +331,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     {
         socket.ReceiveTimeout = 500; // to notice cancellation
         using var receiver = new BatchReceiver(family, ReceiveBufferSize, 0);
+        using var sender = new BatchSender();
         var relays = new RelayToPeer?[BatchReceiver.BatchSize];
         var targets = new Socket?[BatchReceiver.BatchSize];
         while (!cancellationToken.IsCancellationRequested)
@@ -355,20 +374,34 @@ public sealed partial class RelaySession : IAsyncDisposable
                 DrainCommands();
             }
 
+            // One sendmmsg per allocation socket, in receive order per socket.
             for (int i = 0; i < count; i++)
             {
-                if (relays[i] is not { } toPeer)
+                if (relays[i] is not { } first)
                 {
                     continue;
                 }
 
                 if (targets[i] is not { } target)
                 {
-                    LogNoAllocationSocket(_logger, toPeer.AllocationPort, toPeer.Peer);
+                    LogNoAllocationSocket(_logger, first.AllocationPort, first.Peer);
+                    relays[i] = null;
                     continue;
                 }
 
-                TrySend(target, receiver.Buffer(i).AsSpan(toPeer.PayloadOffset, toPeer.PayloadLength), toPeer.PeerSocketAddress);
+                for (int j = i; j < count; j++)
+                {
+                    if (relays[j] is { } toPeer && ReferenceEquals(targets[j], target))
+                    {
+                        sender.Add(receiver.Buffer(j), toPeer.PayloadOffset, toPeer.PayloadLength, toPeer.PeerSocketAddress);
+                        relays[j] = null;
+                    }
+                }
+
+                if (sender.Flush(target) is > 0 and var failed)
+                {
+                    LogBatchSendFailed(_logger, failed);
+                }
             }
         }
     }
@@ -590,6 +623,9 @@ public sealed partial class RelaySession : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No socket for allocation port {Port} towards {Peer}; dropping datagram")]
     private static partial void LogNoAllocationSocket(ILogger logger, int port, IPEndPoint peer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to send {Count} datagram(s) of a batch")]
+    private static partial void LogBatchSendFailed(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to send datagram: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, string reason);
