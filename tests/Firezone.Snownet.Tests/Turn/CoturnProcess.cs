@@ -72,7 +72,7 @@ internal sealed class CoturnProcess : IDisposable
     }
 
     /// <summary>Starts coturn and waits until it answers a STUN Binding (at most ~5 s).</summary>
-    public static CoturnProcess Start(string binary)
+    public static CoturnProcess Start(string binary, params string[] extraArguments)
     {
         var directory = Directory.CreateTempSubdirectory("coturn-test-").FullName;
         var port = FreeUdpPort();
@@ -93,7 +93,7 @@ internal sealed class CoturnProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var a in args)
+        foreach (var a in args.Concat(extraArguments))
         {
             info.ArgumentList.Add(a);
         }
