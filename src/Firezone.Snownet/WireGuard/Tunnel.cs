@@ -431,6 +431,10 @@ internal sealed class Tunnel : IDisposable
         _passiveKeepaliveDue = null;
     }
 
-    /// <summary>Releases the sessions and queued buffers.</summary>
-    public void Dispose() => ClearAll();
+    /// <summary>Releases the sessions and queued buffers and zeroes the static secrets.</summary>
+    public void Dispose()
+    {
+        ClearAll();
+        _keys.Clear();
+    }
 }
