@@ -146,6 +146,17 @@ public class IceAgentTests
     }
 
     [Fact]
+    public void Corrupted_fingerprint_is_dropped_on_purpose_unlike_str0m()
+    {
+        IceAgent agent = NewAgent(IceRole.Controlled);
+        byte[] request = Request("aaaa:bbbb", Ours.Password, controlling: true);
+        request[^1] ^= 0xFF;
+        Assert.True(agent.HandleInput(request, Remote, Local, T0));
+        Assert.Empty(Drain(agent));
+        Assert.Equal(1, agent.Dropped);
+    }
+
+    [Fact]
     public void Usernames_padded_the_str0m_way_are_tolerated()
     {
         // ufrags of 3 and 4 characters: USERNAME "abc:defg" is 8 bytes, a multiple of 4, and str0m appends a
