@@ -27,14 +27,14 @@ internal sealed class TunFixture : IDisposable
     }
 
     /// <summary>Namespace + device (+ addresses and routes when <paramref name="configure"/>).</summary>
-    public static TunFixture Create(bool configure = true)
+    public static TunFixture Create(bool configure = true, TunReadMode mode = TunReadMode.Default)
     {
         var ns = NetNamespace.Create();
         LinuxTun? tun = null;
         TunDeviceManager? manager = null;
         try
         {
-            tun = ns.Run(() => LinuxTun.Create());
+            tun = ns.Run(() => LinuxTun.Create(readMode: mode));
             manager = ns.Run(() => new TunDeviceManager());
             if (configure)
             {
