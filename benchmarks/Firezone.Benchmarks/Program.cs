@@ -6,5 +6,9 @@ namespace Firezone.Benchmarks;
 public static class Program
 {
     /// <summary>Runs the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        if (args is ["wireguard-paired", ..]) { WireGuard.WireGuardPairedThroughput.Run(); return; }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }
