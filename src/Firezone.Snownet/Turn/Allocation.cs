@@ -199,14 +199,19 @@ internal sealed partial class Allocation
             return false;
         }
 
-        if (!AllocationWire.TryReadResponse(datagram, _credentials?.Key, out var response))
+        if (!AllocationWire.TryPeekTransactionId(datagram, out var id))
         {
             return false;
         }
 
-        if (!_inFlight.TryGetValue(response.TransactionId, out var request))
+        if (!_inFlight.TryGetValue(id, out var request))
         {
-            LogUnknownTransaction(response.TransactionId);
+            LogUnknownTransaction(id);
+            return false;
+        }
+
+        if (!AllocationWire.TryReadResponse(datagram, _credentials?.Key, out var response))
+        {
             return false;
         }
 
