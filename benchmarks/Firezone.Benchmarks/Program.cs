@@ -1,10 +1,20 @@
 using BenchmarkDotNet.Running;
+using Firezone.Benchmarks.RelayLoad;
 
 namespace Firezone.Benchmarks;
 
-/// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class in this assembly.</summary>
+/// <summary>Entry point: harness verbs first (e.g. <c>relay-load</c>), otherwise BenchmarkDotNet's switcher over every benchmark class.</summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>Runs a harness verb or the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "relay-load")
+        {
+            return RelayLoadCommand.Run(args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

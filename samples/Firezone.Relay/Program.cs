@@ -88,7 +88,33 @@ catch (System.Net.Sockets.SocketException e)
     return 1;
 }
 
-var portal = RelayPortal.Create(arguments, session.AuthSecret, version, loggerFactory);
+RelayPortalConnection? portal = null;
+if (arguments.Token is { } token)
+{
+    try
+    {
+        portal = new RelayPortalConnection(
+            new RelayPortalOptions
+            {
+                ApiUrl = new Uri(arguments.ApiUrl),
+                Token = token,
+                Name = arguments.Name,
+                PublicIPv4 = arguments.PublicIPv4,
+                PublicIPv6 = arguments.PublicIPv6,
+                ListenPort = arguments.ListenPort,
+                StampSecret = session.AuthSecret,
+                Version = version,
+            },
+            loggerFactory);
+    }
+    catch (Exception e) when (e is ArgumentException or UriFormatException)
+    {
+        logger.LogError("Invalid portal URL {Url}: {Reason}", arguments.ApiUrl, e.Message);
+        await session.DisposeAsync();
+        return 1;
+    }
+}
+
 await using var health = new HealthCheckServer(arguments.HealthCheckAddress, () => portal?.IsHealthy(DateTimeOffset.UtcNow) ?? true);
 try
 {
@@ -118,7 +144,7 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     if (Interlocked.Increment(ref terminations) == 1)
     {
         logger.LogInformation("SIGTERM: draining (waiting for allocations to end); send SIGTERM again to exit now");
-        portal?.Close();
+        _ = portal?.CloseAsync();
     }
     else
     {
@@ -128,7 +154,19 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
 
 if (portal is not null)
 {
-    _ = portal.RunAsync().ContinueWith(t => { if (t.Result is { } code) { exit.TrySetResult(code); } }, TaskScheduler.Default);
+    try
+    {
+        portal.Start();
+    }
+    catch (Exception e) when (e is ArgumentException or UriFormatException or InvalidOperationException)
+    {
+        logger.LogError("Cannot connect to the portal: {Reason}", e.Message);
+        await session.DisposeAsync();
+        return 1;
+    }
+
+    // A fatal portal error (4xx on upgrade, token_expired, join refused, backoff exhausted) ends the process with 1.
+    _ = portal.Completion.ContinueWith(t => { if (t.Result is { } code) { exit.TrySetResult(code); } }, TaskScheduler.Default);
 }
 
 while (!exit.Task.IsCompleted)
@@ -139,6 +177,11 @@ while (!exit.Task.IsCompleted)
         logger.LogInformation("Drained: no allocations left");
         exit.TrySetResult(0);
     }
+}
+
+if (portal is not null)
+{
+    await portal.DisposeAsync();
 }
 
 await session.DisposeAsync();

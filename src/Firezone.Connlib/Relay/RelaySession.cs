@@ -106,7 +106,26 @@ public sealed partial class RelaySession : IAsyncDisposable
 
             foreach (var (family, socket) in _listeners)
             {
-                _loops.Add(Task.Run(() => ClientLoopAsync(socket, family, token), token));
+                // The listening socket carries every client datagram: a dedicated thread with blocking receives avoids
+                // the async machinery per packet. Allocation sockets (many, each quieter) use async loops.
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var thread = new Thread(() =>
+                {
+                    try
+                    {
+                        ClientLoop(socket, family, token);
+                    }
+                    finally
+                    {
+                        done.TrySetResult();
+                    }
+                })
+                {
+                    IsBackground = true,
+                    Name = $"relay-listener-{family}",
+                };
+                thread.Start();
+                _loops.Add(done.Task);
             }
 
             _loops.Add(Task.Run(() => TimerLoopAsync(token), token));
@@ -162,48 +181,66 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
     }
 
-    private async Task ClientLoopAsync(Socket socket, AddressFamily family, CancellationToken cancellationToken)
+    private void ClientLoop(Socket socket, AddressFamily family, CancellationToken cancellationToken)
     {
-        var buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
-        var from = new SocketAddress(family);
+        socket.ReceiveTimeout = 500; // to notice cancellation
+        using var receiver = new BatchReceiver(socket, ReceiveBufferSize, 0);
+        var relays = new RelayToPeer?[BatchReceiver.BatchSize];
+        var targets = new Socket?[BatchReceiver.BatchSize];
         while (!cancellationToken.IsCancellationRequested)
         {
-            int received;
+            int count;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, cancellationToken).ConfigureAwait(false);
+                count = receiver.Receive();
             }
-            catch (SocketException)
+            catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket or SocketError.Shutdown)
+                                            && e.NativeErrorCode != 9)
             {
                 continue; // e.g. ICMP port unreachable reported on a later receive
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            RelayToPeer? relay;
-            Socket? target = null;
+            if (count == 0)
+            {
+                continue;
+            }
+
+            // One lock acquisition for the whole batch; sends happen outside the lock.
             lock (_gate)
             {
-                relay = _server.HandleClientInput(buffer.AsSpan(0, received), from, _options.Time.GetUtcNow());
-                if (relay is { } r)
+                var now = _options.Time.GetUtcNow();
+                for (int i = 0; i < count; i++)
                 {
-                    _allocationSockets.TryGetValue((r.AllocationPort, r.Peer.AddressFamily), out target);
+                    var relay = _server.HandleClientInput(receiver.Buffer(i).AsSpan(0, receiver.Length(i)), receiver.Address(i), now);
+                    relays[i] = relay;
+                    targets[i] = null;
+                    if (relay is { } r)
+                    {
+                        _allocationSockets.TryGetValue((r.AllocationPort, r.Peer.AddressFamily), out targets[i]);
+                    }
                 }
 
                 DrainCommands();
             }
 
-            if (relay is { } toPeer)
+            for (int i = 0; i < count; i++)
             {
-                if (target is null)
+                if (relays[i] is not { } toPeer)
+                {
+                    continue;
+                }
+
+                if (targets[i] is not { } target)
                 {
                     LogNoAllocationSocket(_logger, toPeer.AllocationPort, toPeer.Peer);
                     continue;
                 }
 
-                TrySend(target, buffer.AsSpan(toPeer.PayloadOffset, toPeer.PayloadLength), toPeer.PeerSocketAddress);
+                TrySend(target, receiver.Buffer(i).AsSpan(toPeer.PayloadOffset, toPeer.PayloadLength), toPeer.PeerSocketAddress);
             }
         }
     }

@@ -1,0 +1,51 @@
+using Firezone.Snownet.Stun;
+using System.Net;
+
+namespace Firezone.Snownet.Ice;
+
+/// <summary>Which Binding message a connectivity check is.</summary>
+internal enum CheckMessageKind
+{
+    /// <summary>Binding request.</summary>
+    Request,
+
+    /// <summary>Binding success response.</summary>
+    Success,
+
+    /// <summary>Binding error response.</summary>
+    Error,
+}
+
+/// <summary>
+/// The ICE-relevant content of a STUN Binding message (RFC 8445 §7.1–§7.3): what the agent reads from and writes into
+/// checks. Encoding and integrity live in <see cref="IConnectivityCheckCodec"/>.
+/// </summary>
+internal struct ConnectivityCheck
+{
+    /// <summary>Request, success or error.</summary>
+    public CheckMessageKind Kind;
+
+    /// <summary>Transaction id.</summary>
+    public TransactionId TransactionId;
+
+    /// <summary>USERNAME (<c>receiver-ufrag:sender-ufrag</c>) of requests.</summary>
+    public string? Username;
+
+    /// <summary>PRIORITY of requests (0 when absent).</summary>
+    public uint Priority;
+
+    /// <summary>True when ICE-CONTROLLING is present, false for ICE-CONTROLLED, null for neither.</summary>
+    public bool? Controlling;
+
+    /// <summary>Tie-breaker of ICE-CONTROLLING/ICE-CONTROLLED.</summary>
+    public ulong TieBreaker;
+
+    /// <summary>USE-CANDIDATE present.</summary>
+    public bool UseCandidate;
+
+    /// <summary>XOR-MAPPED-ADDRESS of success responses.</summary>
+    public IPEndPoint? MappedAddress;
+
+    /// <summary>ERROR-CODE of error responses (e.g. 487 role conflict).</summary>
+    public int ErrorCode;
+}
