@@ -164,7 +164,7 @@ public class AllocationChannelBindingTests
     }
 
     [Fact]
-    public void Channel_with_received_data_is_rebound_after_5_minutes_unless_a_bind_is_in_flight()
+    public void Channel_with_received_data_is_rebound_after_5_minutes_unless_a_bind_is_in_flight_and_the_instant_is_in_poll_timeout_deliberate_fix()
     {
         var a = Allocated();
         var channel = BoundChannel(a, PeerV4, T0);
