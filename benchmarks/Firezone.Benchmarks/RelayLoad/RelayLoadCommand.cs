@@ -11,20 +11,22 @@ namespace Firezone.Benchmarks.RelayLoad;
 /// <c>relay-load</c>: N allocations with one channel each, a ChannelData flood over loopback (client → relay → peer),
 /// against our relay host (samples/Firezone.Relay, Release) and against coturn's turnserver, one after the other in
 /// one run; prints forwarded packets/s, Mbit/s and the ratio.
-/// Options: <c>--allocations N</c> (16), <c>--payload BYTES</c> (1200), <c>--seconds S</c> (5), <c>--senders T</c> (1).
+/// Options: <c>--allocations N</c> (16), <c>--payload BYTES</c> (1200), <c>--seconds S</c> (5), <c>--senders T</c> (1),
+/// <c>--direction both|client-to-peer|peer-to-client</c>, <c>--rate PKT_PER_S</c> (0 = as fast as possible; a fixed rate
+/// compares server CPU at equal load).
 /// </summary>
 internal static class RelayLoadCommand
 {
     private const string Secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-    private sealed record Options(int Allocations, int Payload, int Seconds, int Senders, string Direction);
+    private sealed record Options(int Allocations, int Payload, int Seconds, int Senders, string Direction, int Rate);
 
     public static int Run(string[] args)
     {
         int d = Array.IndexOf(args, "--direction");
         string direction = d >= 0 && d + 1 < args.Length ? args[d + 1] : "both";
-        var options = new Options(Get(args, "--allocations", 16), Get(args, "--payload", 1200), Get(args, "--seconds", 5), Get(args, "--senders", 1), direction);
-        Console.WriteLine($"relay-load: {options.Allocations} allocations, {options.Payload}-byte payloads, {options.Seconds} s, {options.Senders} sender thread(s), direction {options.Direction}, {Environment.ProcessorCount} CPUs");
+        var options = new Options(Get(args, "--allocations", 16), Get(args, "--payload", 1200), Get(args, "--seconds", 5), Get(args, "--senders", 1), direction, Get(args, "--rate", 0));
+        Console.WriteLine($"relay-load: {options.Allocations} allocations, {options.Payload}-byte payloads, {options.Seconds} s, {options.Senders} sender thread(s), direction {options.Direction}, rate {(options.Rate > 0 ? $"{options.Rate} pkt/s" : "unlimited")}, {Environment.ProcessorCount} CPUs");
         var results = new List<(string Name, Result Result)>();
 
         string? host = FindRelayHost();
@@ -138,11 +140,19 @@ internal static class RelayLoadCommand
         }) { IsBackground = true }).ToList();
         receiverThreads.ForEach(t => t.Start());
 
+        double perThreadRate = options.Rate > 0 ? (double)options.Rate / options.Senders : 0;
         var senders = Enumerable.Range(0, options.Senders).Select(s => new Thread(() =>
         {
             long local = 0;
+            var paced = Stopwatch.StartNew();
             while (!stop.IsCancellationRequested)
             {
+                if (perThreadRate > 0 && local >= perThreadRate * paced.Elapsed.TotalSeconds)
+                {
+                    Thread.Sleep(1); // paced mode: a fixed offered load, so server CPU per packet can be compared
+                    continue;
+                }
+
                 for (int i = s; i < targets; i += options.Senders)
                 {
                     try
@@ -160,7 +170,7 @@ internal static class RelayLoadCommand
         }) { IsBackground = true }).ToList();
         senders.ForEach(t => t.Start());
 
-        Thread.Sleep(1000); // warm-up
+        Thread.Sleep(3000); // warm-up (also lets the JIT's tiering settle in our relay)
         long received0 = Interlocked.Read(ref received), sent0 = SumSent();
         server.Refresh();
         var cpu0 = server.TotalProcessorTime;
@@ -189,6 +199,7 @@ internal static class RelayLoadCommand
         {
             var relay = new IPEndPoint(IPAddress.Loopback, port);
             WaitForBinding(relay, name);
+            Console.WriteLine($"{name}: pid {server.Id}");
 
             using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             peer.ReceiveBufferSize = 8 << 20;

@@ -7,16 +7,18 @@ namespace Firezone.Connlib.Relay;
 /// <summary>
 /// Receives up to <see cref="BatchSize"/> datagrams per system call with Linux <c>recvmmsg</c> (64-bit only), writing
 /// each sender straight into a <see cref="SocketAddress"/>. Elsewhere it falls back to one <c>ReceiveFrom</c> per call.
-/// The socket must be used synchronously (blocking) and should have a receive timeout so callers can notice shutdown.
+/// The buffers are not tied to a socket: one receiver can serve many sockets from one thread. Sockets must be used
+/// synchronously only (never with .NET async operations, which would register them with .NET's own epoll); a blocking
+/// receive should have a receive timeout so callers can notice shutdown.
 /// </summary>
 internal sealed unsafe partial class BatchReceiver : IDisposable
 {
     public const int BatchSize = 32;
     private const int MsgWaitForOne = 0x10000;
+    private const int MsgDontWait = 0x40;
     private const int Eagain = 11;
     private const int Eintr = 4;
 
-    private readonly Socket _socket;
     private readonly byte[][] _buffers;
     private readonly SocketAddress[] _addresses;
     private readonly MemoryHandleSet _pins = new();
@@ -25,10 +27,12 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
     private readonly int _offset;
     private readonly bool _native;
 
-    /// <summary>Creates a receiver; every datagram lands at <paramref name="offset"/> in its buffer (room for a header in front).</summary>
-    public BatchReceiver(Socket socket, int bufferSize, int offset)
+    /// <summary>
+    /// Creates a receiver; every datagram lands at <paramref name="offset"/> in its buffer (room for a header in front).
+    /// <paramref name="family"/> sizes the address buffers (IPv6-sized buffers also hold IPv4 senders).
+    /// </summary>
+    public BatchReceiver(AddressFamily family, int bufferSize, int offset)
     {
-        _socket = socket;
         _offset = offset;
         _native = OperatingSystem.IsLinux() && IntPtr.Size == 8;
         int count = _native ? BatchSize : 1;
@@ -37,7 +41,7 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
         for (int i = 0; i < count; i++)
         {
             _buffers[i] = GC.AllocateUninitializedArray<byte>(bufferSize, pinned: true);
-            _addresses[i] = new SocketAddress(socket.AddressFamily);
+            _addresses[i] = new SocketAddress(family);
         }
 
         if (_native)
@@ -66,15 +70,23 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
 
     private int _lastLength;
 
-    /// <summary>Blocks until at least one datagram is there; returns how many were received, 0 on timeout.</summary>
+    /// <summary>
+    /// Receives a batch from <paramref name="socket"/>: when <paramref name="block"/>, waits for at least one datagram
+    /// (up to the socket's receive timeout); otherwise returns at once. Returns how many were received (0: none).
+    /// </summary>
     /// <exception cref="SocketException">When the socket fails (e.g. closed).</exception>
-    public int Receive()
+    public int Receive(Socket socket, bool block)
     {
         if (!_native)
         {
             try
             {
-                _lastLength = _socket.ReceiveFrom(_buffers[0].AsSpan(_offset), SocketFlags.None, _addresses[0]);
+                if (!block && socket.Available == 0)
+                {
+                    return 0;
+                }
+
+                _lastLength = socket.ReceiveFrom(_buffers[0].AsSpan(_offset), SocketFlags.None, _addresses[0]);
                 return 1;
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.ConnectionReset)
@@ -92,10 +104,10 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
         }
 
         bool added = false;
-        _socket.SafeHandle.DangerousAddRef(ref added);
+        socket.SafeHandle.DangerousAddRef(ref added);
         try
         {
-            int n = RecvMMsg((int)_socket.SafeHandle.DangerousGetHandle(), _headers, BatchSize, MsgWaitForOne, null);
+            int n = RecvMMsg((int)socket.SafeHandle.DangerousGetHandle(), _headers, BatchSize, block ? MsgWaitForOne : MsgDontWait, null);
             if (n < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -118,7 +130,7 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
         {
             if (added)
             {
-                _socket.SafeHandle.DangerousRelease();
+                socket.SafeHandle.DangerousRelease();
             }
         }
     }

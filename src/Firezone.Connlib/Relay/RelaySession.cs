@@ -25,10 +25,34 @@ public sealed partial class RelaySession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly object _gate = new();
     private readonly Dictionary<AddressFamily, Socket> _listeners = new();
+    private readonly List<Socket> _listenerSockets = new();
     private readonly Dictionary<(int Port, AddressFamily Family), Socket> _allocationSockets = new();
     private readonly List<Task> _loops = new();
     private readonly CancellationTokenSource _stop = new();
     private long _lastStatsBytes;
+    private PeerWorker[] _peerWorkers = [];
+
+    /// <summary>One epoll thread with its own receive buffers; allocation sockets are spread over workers by port.</summary>
+    private sealed class PeerWorker(SocketPoller poller) : IDisposable
+    {
+        public SocketPoller Poller { get; } = poller;
+
+        public BatchReceiver Receiver { get; } = new(AddressFamily.InterNetworkV6, ReceiveBufferSize, ChannelDataHeader);
+
+        public RelayToClient?[] Relays { get; } = new RelayToClient?[BatchReceiver.BatchSize];
+
+        public Socket?[] Listeners { get; } = new Socket?[BatchReceiver.BatchSize];
+
+        public Action<Socket, ulong>? OnReady { get; set; }
+
+        public void Dispose()
+        {
+            Poller.Dispose();
+            Receiver.Dispose();
+        }
+    }
+
+    private PeerWorker? WorkerFor(int port) => _peerWorkers.Length == 0 ? null : _peerWorkers[port % _peerWorkers.Length];
 
     /// <summary>Creates the session and its TURN server; sockets are opened by <see cref="Start"/>.</summary>
     public RelaySession(RelaySessionOptions options, ILoggerFactory? loggerFactory = null)
@@ -97,39 +121,138 @@ public sealed partial class RelaySession : IAsyncDisposable
         var token = _stop.Token;
         lock (_gate)
         {
+            int threads = Math.Max(1, _options.ListenerThreads);
+            var receivers = new List<(Socket Socket, AddressFamily Family)>();
             foreach (var family in ServedFamilies())
             {
-                var socket = OpenSocket(family, _server.ListenPort);
+                // With several listener threads, each has its own socket on the same port (SO_REUSEPORT); the kernel
+                // spreads clients over them by address hash, so one client's datagrams stay in order on one thread.
+                int listenPort = _server.ListenPort;
+                if (threads > 1)
+                {
+                    // Bind once without SO_REUSEPORT first, so a port held by anyone else still fails loudly (as
+                    // upstream) instead of being shared; this also resolves port 0 to a concrete port.
+                    using var probe = OpenSocket(family, listenPort);
+                    listenPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
+                }
+
+                var socket = OpenSocket(family, listenPort, reusePort: threads > 1);
                 _listeners[family] = socket;
+                receivers.Add((socket, family));
+                int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+                for (int i = 1; i < threads; i++)
+                {
+                    receivers.Add((OpenSocket(family, port, reusePort: true), family));
+                }
+
                 LogListening(_logger, (IPEndPoint)socket.LocalEndPoint!);
             }
 
-            foreach (var (family, socket) in _listeners)
+            for (int i = 0; i < receivers.Count; i++)
             {
-                // The listening socket carries every client datagram: a dedicated thread with blocking receives avoids
-                // the async machinery per packet. Allocation sockets (many, each quieter) use async loops.
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                var thread = new Thread(() =>
-                {
-                    try
-                    {
-                        ClientLoop(socket, family, token);
-                    }
-                    finally
-                    {
-                        done.TrySetResult();
-                    }
-                })
-                {
-                    IsBackground = true,
-                    Name = $"relay-listener-{family}",
-                };
-                thread.Start();
-                _loops.Add(done.Task);
+                // Listening sockets carry every client datagram: dedicated threads with blocking batch receives.
+                var (socket, family) = receivers[i];
+                _listenerSockets.Add(socket);
+                _loops.Add(StartThread($"relay-listener-{family}-{i}", () => ClientLoop(socket, family, token)));
             }
+
+            var workers = new List<PeerWorker>();
+            for (int i = 0; i < threads && SocketPoller.TryCreate() is { } poller; i++)
+            {
+                var worker = new PeerWorker(poller);
+                worker.OnReady = (socket, pollToken) => DrainPeerSocket(worker, socket, pollToken);
+                workers.Add(worker);
+                _loops.Add(StartThread($"relay-peers-{i}", () => PeerPollLoop(worker, token)));
+            }
+
+            _peerWorkers = [.. workers];
 
             _loops.Add(Task.Run(() => TimerLoopAsync(token), token));
             _loops.Add(Task.Run(() => StatsLoopAsync(token), token));
+        }
+    }
+
+    private static Task StartThread(string name, Action body)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private static ulong PollToken(int port, AddressFamily family) => (uint)port | (family == AddressFamily.InterNetworkV6 ? 1UL << 16 : 0UL);
+
+    /// <summary>The allocation sockets' readiness loop (Linux x64): one thread, level-triggered epoll, recvmmsg batches.</summary>
+    private static void PeerPollLoop(PeerWorker worker, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            worker.Poller.Wait(500, worker.OnReady!);
+        }
+    }
+
+    private void DrainPeerSocket(PeerWorker worker, Socket socket, ulong token)
+    {
+        var receiver = worker.Receiver;
+        var relays = worker.Relays;
+        var listeners = worker.Listeners;
+        int port = (int)(token & 0xFFFF);
+        int count;
+        try
+        {
+            count = receiver.Receive(socket, block: false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return; // ICMP error reported on the socket, or the socket was just freed
+        }
+
+        if (count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var now = _options.Time.GetUtcNow();
+            for (int i = 0; i < count; i++)
+            {
+                var relay = _server.HandlePeerTraffic(receiver.Buffer(i).AsSpan(ChannelDataHeader, receiver.Length(i)), receiver.Address(i), port, now);
+                relays[i] = relay;
+                listeners[i] = null;
+                if (relay is { } r)
+                {
+                    _listeners.TryGetValue(r.Client.AddressFamily, out listeners[i]);
+                }
+            }
+
+            DrainCommands();
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            if (relays[i] is { } toClient && listeners[i] is { } listener)
+            {
+                var buffer = receiver.Buffer(i);
+                int length = receiver.Length(i);
+                BinaryPrimitives.WriteUInt16BigEndian(buffer, toClient.Channel);
+                BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
+                TrySend(listener, buffer.AsSpan(0, ChannelDataHeader + length), toClient.ClientSocketAddress);
+            }
         }
     }
 
@@ -152,11 +275,16 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
     }
 
-    private Socket OpenSocket(AddressFamily family, int port)
+    private Socket OpenSocket(AddressFamily family, int port, bool reusePort = false)
     {
         var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (reusePort && OperatingSystem.IsLinux())
+            {
+                socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+            }
+
             if (family == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = false;
@@ -184,7 +312,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     private void ClientLoop(Socket socket, AddressFamily family, CancellationToken cancellationToken)
     {
         socket.ReceiveTimeout = 500; // to notice cancellation
-        using var receiver = new BatchReceiver(socket, ReceiveBufferSize, 0);
+        using var receiver = new BatchReceiver(family, ReceiveBufferSize, 0);
         var relays = new RelayToPeer?[BatchReceiver.BatchSize];
         var targets = new Socket?[BatchReceiver.BatchSize];
         while (!cancellationToken.IsCancellationRequested)
@@ -192,7 +320,7 @@ public sealed partial class RelaySession : IAsyncDisposable
             int count;
             try
             {
-                count = receiver.Receive();
+                count = receiver.Receive(socket, block: true);
             }
             catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket or SocketError.Shutdown)
                                             && e.NativeErrorCode != 9)
@@ -327,6 +455,7 @@ public sealed partial class RelaySession : IAsyncDisposable
                 case TurnServerCommandKind.FreeAllocation:
                     if (_allocationSockets.Remove((command.Port, command.Family), out var socket))
                     {
+                        WorkerFor(command.Port)?.Poller.Remove(socket, PollToken(command.Port, command.Family));
                         socket.Dispose();
                     }
 
@@ -350,6 +479,11 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
 
         _allocationSockets[(port, family)] = socket;
+        if (WorkerFor(port) is { } worker && worker.Poller.Add(socket, PollToken(port, family)))
+        {
+            return;
+        }
+
         var token = _stop.Token;
         _ = Task.Run(() => PeerLoopAsync(socket, port, family, token), token);
     }
@@ -418,13 +552,14 @@ public sealed partial class RelaySession : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         lock (_gate)
         {
-            foreach (var socket in _listeners.Values)
+            foreach (var socket in _listenerSockets)
             {
                 socket.Dispose();
             }
 
-            foreach (var socket in _allocationSockets.Values)
+            foreach (var ((port, family), socket) in _allocationSockets)
             {
+                WorkerFor(port)?.Poller.Remove(socket, PollToken(port, family));
                 socket.Dispose();
             }
 
@@ -437,6 +572,11 @@ public sealed partial class RelaySession : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+
+        foreach (var worker in _peerWorkers)
+        {
+            worker.Dispose();
         }
 
         _stop.Dispose();

@@ -21,6 +21,12 @@ public sealed class RelaySessionOptions
     /// <summary>Interval of the "Allocations = … Channels = … Throughput = …" log line (default 10 s).</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Threads (and SO_REUSEPORT sockets) reading the listening port per family; default: the CPU count, at most 4.
+    /// Linux only; elsewhere use 1.
+    /// </summary>
+    public int ListenerThreads { get; init; } = OperatingSystem.IsLinux() ? Math.Clamp(Environment.ProcessorCount, 1, 4) : 1;
+
     /// <summary>Socket buffer size requested for every UDP socket (0 = system default).</summary>
     public int SocketBufferSize { get; init; } = 4 * 1024 * 1024;
 }
