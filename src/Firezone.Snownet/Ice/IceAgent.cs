@@ -14,7 +14,7 @@ namespace Firezone.Snownet.Ice;
 /// ICE restarts. Time always comes from the caller.
 /// </summary>
 /// <remarks>
-/// Feed it with <see cref="HandleInput"/> and <see cref="HandleTimeout"/>; drain <see cref="PollTransmit"/>,
+/// Feed it with <see cref="HandleInput"/> and <see cref="HandleTimeout"/>; drain <see cref="PollTransmit()"/>,
 /// <see cref="PollEvent"/> and re-read <see cref="PollTimeout"/> after every call.
 /// </remarks>
 internal sealed partial class IceAgent
@@ -343,6 +343,9 @@ internal sealed partial class IceAgent
 
     /// <summary>Next datagram to send, if any.</summary>
     public bool PollTransmit(out IceTransmit transmit) => _transmits.TryDequeue(out transmit);
+
+    /// <summary>Next datagram to send, or null.</summary>
+    public IceTransmit? PollTransmit() => _transmits.TryDequeue(out IceTransmit t) ? t : null;
 
     /// <summary>Next event, if any.</summary>
     public IceEvent? PollEvent() => _events.TryDequeue(out IceEvent? e) ? e : null;
