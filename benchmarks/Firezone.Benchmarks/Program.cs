@@ -1,10 +1,25 @@
 using BenchmarkDotNet.Running;
+using Firezone.Benchmarks.RelayLoad;
 
 namespace Firezone.Benchmarks;
 
-/// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class in this assembly.</summary>
+/// <summary>Entry point: harness verbs first (<c>relay-load</c>, <c>tun-throughput</c>), otherwise BenchmarkDotNet's switcher over every benchmark class.</summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>Runs a harness verb or the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
+    public static int Main(string[] args)
+    {
+        // Harness verbs (real sockets and devices) run before BenchmarkDotNet's switcher.
+        if (args.Length > 0 && args[0] == "relay-load")
+        {
+            return RelayLoadCommand.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "tun-throughput" && OperatingSystem.IsLinux())
+        {
+            return TunThroughput.Run(args);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Firezone.Snownet.Stun;
+using Firezone.Snownet.Turn;
+
+namespace Firezone.Benchmarks.RelayLoad;
+
+/// <summary>
+/// <c>relay-load</c>: N allocations with one channel each, a ChannelData flood over loopback (client → relay → peer),
+/// against our relay host (samples/Firezone.Relay, Release) and against coturn's turnserver, one after the other in
+/// one run; prints forwarded packets/s, Mbit/s and the ratio.
+/// Options: <c>--allocations N</c> (16), <c>--payload BYTES</c> (1200), <c>--seconds S</c> (5), <c>--senders T</c> (1).
+/// </summary>
+internal static class RelayLoadCommand
+{
+    private const string Secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    private sealed record Options(int Allocations, int Payload, int Seconds, int Senders);
+
+    public static int Run(string[] args)
+    {
+        var options = new Options(Get(args, "--allocations", 16), Get(args, "--payload", 1200), Get(args, "--seconds", 5), Get(args, "--senders", 1));
+        Console.WriteLine($"relay-load: {options.Allocations} allocations, {options.Payload}-byte payloads, {options.Seconds} s, {options.Senders} sender thread(s), {Environment.ProcessorCount} CPUs");
+        var results = new List<(string Name, Result Result)>();
+
+        string? host = FindRelayHost();
+        if (host is null)
+        {
+            Console.WriteLine("our relay: samples/Firezone.Relay Release build not found (dotnet build -c Release samples/Firezone.Relay)");
+        }
+        else
+        {
+            results.Add(("firezone-relay (C#)", RunAgainst("firezone-relay", options, (port, lowest, highest) => Start("dotnet",
+            [
+                host, "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", Str(port),
+                "--lowest-port", Str(lowest), "--highest-port", Str(highest), "--stamp-secret", Secret,
+                "--health-check-addr", "127.0.0.1:0", "--log-format", "json",
+            ]), stateless: true)));
+        }
+
+        string? turnserver = File.Exists("/usr/bin/turnserver") ? "/usr/bin/turnserver" : null;
+        if (turnserver is null)
+        {
+            Console.WriteLine("coturn: /usr/bin/turnserver not installed (apt-get install coturn)");
+        }
+        else
+        {
+            results.Add(("coturn turnserver", RunAgainst("coturn", options, (port, lowest, highest) => Start(turnserver,
+            [
+                "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", Str(port),
+                "--min-port", Str(lowest), "--max-port", Str(highest), "--lt-cred-mech", "--user", "bench:benchpass",
+                "--realm", "firezone", "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
+                "--no-tcp-relay", "--no-stdout-log", "--log-file", "/dev/null", "--pidfile", "/dev/null",
+            ]), stateless: false)));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| server | offered pkt/s | forwarded pkt/s | forwarded Mbit/s | loss | server CPU s/s | pkt per server CPU-s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var (name, r) in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {r.OfferedPps:N0} | {r.ForwardedPps:N0} | {r.Mbits:N1} | {r.Loss:P1} | {r.ServerCpu:N2} | {(r.ServerCpu > 0 ? r.ForwardedPps / r.ServerCpu : 0):N0} |"));
+        }
+
+        if (results.Count == 2 && results[1].Result.ForwardedPps > 0)
+        {
+            var (ours, theirs) = (results[0].Result, results[1].Result);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (forwarded pkt/s): {ours.ForwardedPps / theirs.ForwardedPps:N2}"));
+            if (ours.ServerCpu > 0 && theirs.ServerCpu > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (pkt per server CPU-second): {ours.ForwardedPps / ours.ServerCpu / (theirs.ForwardedPps / theirs.ServerCpu):N2}"));
+            }
+
+            Console.WriteLine("(the machine's load and the shared CPUs move the absolute numbers; the CPU-normalised ratio is the steadier one)");
+        }
+
+        return 0;
+    }
+
+    private sealed record Result(double OfferedPps, double ForwardedPps, double Mbits, double Loss, double ServerCpu);
+
+    private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static int Get(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static Process Start(string file, string[] arguments)
+    {
+        var info = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static Result RunAgainst(string name, Options options, Func<int, int, int, Process> start, bool stateless)
+    {
+        int port = FreeUdpPort();
+        var (lowest, highest) = FreeUdpRange(Math.Max(64, options.Allocations * 4));
+        using var server = start(port, lowest, highest);
+        try
+        {
+            var relay = new IPEndPoint(IPAddress.Loopback, port);
+            WaitForBinding(relay, name);
+
+            using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            peer.ReceiveBufferSize = 8 << 20;
+            peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            peer.ReceiveTimeout = 200;
+            var peerEndPoint = (IPEndPoint)peer.LocalEndPoint!;
+
+            string username, password;
+            if (stateless)
+            {
+                ulong expiry = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600;
+                username = FirezoneCredentials.MakeUsername(expiry, "loadtest01");
+                password = FirezoneCredentials.ComputePassword(Secret, expiry, "loadtest01");
+            }
+            else
+            {
+                (username, password) = ("bench", "benchpass");
+            }
+
+            var clients = new List<TurnLoadClient>();
+            var frames = new List<byte[]>();
+            for (int i = 0; i < options.Allocations; i++)
+            {
+                var client = new TurnLoadClient(relay);
+                if (!client.Allocate(username, password) || !client.ChannelBind((ushort)(0x4000 + i), peerEndPoint, username, password))
+                {
+                    throw new InvalidOperationException($"{name}: allocation/channel bind {i} failed");
+                }
+
+                clients.Add(client);
+                frames.Add(ChannelData.Encode((ushort)(0x4000 + i), new byte[options.Payload]));
+            }
+
+            long received = 0;
+            SentPerThread = new long[options.Senders];
+            var stop = new CancellationTokenSource();
+            var receiver = new Thread(() =>
+            {
+                var buffer = new byte[65536];
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        peer.Receive(buffer);
+                        Interlocked.Increment(ref received);
+                    }
+                    catch (SocketException)
+                    {
+                    }
+                }
+            }) { IsBackground = true, Priority = ThreadPriority.AboveNormal };
+            receiver.Start();
+
+            var senders = Enumerable.Range(0, options.Senders).Select(s => new Thread(() =>
+            {
+                long local = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    for (int i = s; i < clients.Count; i += options.Senders)
+                    {
+                        try
+                        {
+                            clients[i].Socket.Send(frames[i]);
+                            local++;
+                        }
+                        catch (SocketException)
+                        {
+                        }
+                    }
+
+                    Volatile.Write(ref SentPerThread[s], local);
+                }
+            }) { IsBackground = true }).ToList();
+            senders.ForEach(t => t.Start());
+
+            Thread.Sleep(1000); // warm-up
+            long received0 = Interlocked.Read(ref received), sent0 = SumSent();
+            var cpu0 = server.TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            Thread.Sleep(TimeSpan.FromSeconds(options.Seconds));
+            long received1 = Interlocked.Read(ref received), sent1 = SumSent();
+            var cpu1 = server.TotalProcessorTime;
+            double seconds = clock.Elapsed.TotalSeconds;
+            stop.Cancel();
+            senders.ForEach(t => t.Join());
+            receiver.Join();
+            clients.ForEach(c => c.Dispose());
+
+            double forwarded = (received1 - received0) / seconds;
+            double offered = (sent1 - sent0) / seconds;
+            var result = new Result(offered, forwarded, forwarded * options.Payload * 8 / 1e6, offered > 0 ? Math.Max(0, 1 - (forwarded / offered)) : 0, (cpu1 - cpu0).TotalSeconds / seconds);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: forwarded {forwarded:N0} pkt/s ({result.Mbits:N1} Mbit/s payload), offered {offered:N0} pkt/s, server CPU {result.ServerCpu:N2} s/s"));
+            return result;
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill(entireProcessTree: true);
+                server.WaitForExit(5000);
+            }
+        }
+    }
+
+    private static long[] SentPerThread = [];
+
+    private static long SumSent()
+    {
+        long sum = 0;
+        for (int i = 0; i < SentPerThread.Length; i++)
+        {
+            sum += Volatile.Read(ref SentPerThread[i]);
+        }
+
+        return sum;
+    }
+
+    private static void WaitForBinding(IPEndPoint relay, string name)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Connect(relay);
+        socket.ReceiveTimeout = 200;
+        var buffer = new byte[512];
+        Span<byte> request = stackalloc byte[20];
+        for (int i = 0; i < 100; i++)
+        {
+            var builder = new StunMessageBuilder(request, StunMethod.Binding, StunClass.Request, TransactionId.NewRandom());
+            try
+            {
+                socket.Send(builder.Message);
+                if (socket.Receive(buffer) > 0)
+                {
+                    return;
+                }
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(100);
+            }
+        }
+
+        throw new InvalidOperationException($"{name} does not answer Binding requests on {relay}");
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static (int, int) FreeUdpRange(int count)
+    {
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            int lowest = Random.Shared.Next(33000, 45000);
+            bool free = true;
+            for (int p = lowest; p < lowest + count && free; p++)
+            {
+                try
+                {
+                    using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                    s.Bind(new IPEndPoint(IPAddress.Loopback, p));
+                }
+                catch (SocketException)
+                {
+                    free = false;
+                }
+            }
+
+            if (free)
+            {
+                return (lowest, lowest + count - 1);
+            }
+        }
+
+        throw new InvalidOperationException("no free port range");
+    }
+
+    private static string? FindRelayHost()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Firezone.sln")))
+            {
+                string path = Path.Combine(d.FullName, "samples", "Firezone.Relay", "bin", "Release", "net10.0", "firezone-relay.dll");
+                return File.Exists(path) ? path : null;
+            }
+        }
+
+        return null;
+    }
+}
