@@ -761,6 +761,7 @@ internal sealed partial class IceAgent
         {
             State = state;
             _events.Enqueue(new ConnectionStateChanged(state));
+            LogStateChanged(_log, state);
         }
     }
 
@@ -899,6 +900,9 @@ internal sealed partial class IceAgent
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: selected pair {Source} -> {Destination} as {Role}")]
     private static partial void LogNominated(ILogger logger, IceRole role, IPEndPoint source, IPEndPoint destination);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: connection state {State}")]
+    private static partial void LogStateChanged(ILogger logger, IceConnectionState state);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: role conflict, switched to {Role}")]
     private static partial void LogRoleSwitched(ILogger logger, IceRole role);
