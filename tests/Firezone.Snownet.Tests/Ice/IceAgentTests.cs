@@ -265,6 +265,34 @@ public class IceAgentTests
     }
 
     [Fact]
+    public void Controlled_side_follows_the_latest_use_candidate_not_the_highest_priority_on_purpose()
+    {
+        // str0m picks the highest-priority nominated pair; both sides compute pair priorities from different
+        // candidate priorities, so we follow the controlling side's latest USE-CANDIDATE instead.
+        IceAgent agent = NewAgent(IceRole.Controlled);
+        var low = new IPEndPoint(IPAddress.Parse("198.18.2.3"), 6000);
+        agent.AddRemoteCandidate(Candidate.Host(Remote));
+        agent.AddRemoteCandidate(Candidate.Relayed(low));
+        agent.HandleInput(Request("aaaa:bbbb", Ours.Password, controlling: true, useCandidate: true), Remote, Local, T0);
+        Assert.Equal(Remote, agent.SelectedPair!.Remote.Address);
+        agent.HandleInput(Request("aaaa:bbbb", Ours.Password, controlling: true, useCandidate: true), low, Local, T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(low, agent.SelectedPair!.Remote.Address);
+        Assert.True(agent.Pairs.First(p => p.Remote.Address.Equals(Remote)).Priority > agent.SelectedPair.Priority);
+        Assert.Equal(2, Events(agent).OfType<PairNominated>().Count());
+    }
+
+    [Fact]
+    public void Poll_timeout_is_now_while_output_is_pending()
+    {
+        IceAgent agent = NewAgent();
+        agent.AddRemoteCandidate(Candidate.Host(Remote));
+        agent.HandleTimeout(T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), agent.PollTimeout());
+        Drain(agent);
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1.25), agent.PollTimeout());
+    }
+
+    [Fact]
     public void Remote_candidates_are_validated()
     {
         IceAgent agent = NewAgent();
