@@ -118,6 +118,26 @@ public class IceAgentTests
     }
 
     [Fact]
+    public void Answers_the_rfc5769_sample_request_with_the_rfc5769_mapped_address()
+    {
+        // RFC 5769 §2.1: USERNAME "evtj:h6vY" (space-padded), ICE-CONTROLLED, PRIORITY, SOFTWARE, MI, FINGERPRINT.
+        var ours = new IceCredentials("evtj", "VOkJxbRl1RmTxUk/WvJxBt");
+        var agent = new IceAgent(IceRole.Controlling, ours, tieBreaker: 1, rng: new Random(4));
+        var local = new IPEndPoint(IPAddress.Parse("192.0.2.10"), 3478);
+        agent.AddLocalCandidate(Candidate.Host(local));
+        agent.SetRemoteCredentials(new IceCredentials("h6vY", "unused-remote-password"), T0);
+        var from = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 32853); // the address of the RFC 5769 §2.2 response
+        Assert.True(agent.HandleInput(Firezone.Snownet.Tests.Stun.Rfc5769Tests.SampleRequest, from, local, T0));
+        Assert.Equal(0, agent.Dropped);
+        IceTransmit answer = Drain(agent).First(t => StunMessage.TryParse(t.Payload, out StunMessage m) && m.Class == StunClass.SuccessResponse);
+        Assert.True(StunMessage.TryParse(answer.Payload, out StunMessage response));
+        Assert.True(response.TryGetAttributeValue(0x0020, out ReadOnlySpan<byte> xorMapped));
+        Assert.Equal(Convert.FromHexString("0001a147e112a643"), xorMapped.ToArray());
+        Assert.True(Firezone.Snownet.Tests.Stun.Rfc5769Tests.SampleRequest.AsSpan(8, 12).SequenceEqual(answer.Payload.AsSpan(8, 12)));
+        Assert.True(response.VerifyMessageIntegrity(StunCredentials.ShortTermKey(ours.Password)));
+    }
+
+    [Fact]
     public void Unknown_source_becomes_a_peer_reflexive_candidate_with_the_requests_priority_and_a_triggered_check()
     {
         IceAgent agent = NewAgent(IceRole.Controlled);
