@@ -8,19 +8,21 @@ namespace Firezone.Snownet.Tests.Ice.Interop;
 
 /// <summary>
 /// Our agent against libnice (an independent RFC 5245/8445 implementation) over real UDP on 127.0.0.1: both sides
-/// must select the two ends of the same pair, in either role.
+/// must select the two ends of the same pair, in either role and after role conflicts (RFC 8445 §7.3.1.1).
 /// </summary>
 public class LibniceInteropTests
 {
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Connects_with_libnice(bool weAreControlling)
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]   // role conflict: both controlling
+    [InlineData(false, false)] // role conflict: both controlled
+    public void Connects_with_libnice(bool weAreControlling, bool libniceControlling)
     {
         string? exe = LibnicePeer.Executable(out string reason);
         Assert.SkipUnless(exe is not null, reason);
 
-        using var process = Process.Start(new ProcessStartInfo(exe!, (weAreControlling ? "controlled" : "controlling") + " 20")
+        using var process = Process.Start(new ProcessStartInfo(exe!, (libniceControlling ? "controlling" : "controlled") + " 20")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
