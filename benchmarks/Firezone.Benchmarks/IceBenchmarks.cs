@@ -14,8 +14,15 @@ namespace Firezone.Benchmarks;
 /// Run: <c>dotnet run -c Release --project benchmarks/Firezone.Benchmarks -- --filter *IceBenchmarks*</c>.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(OpsPerSecondConfig))]
 public class IceBenchmarks
 {
+    /// <summary>Adds an Op/s column (for AnswerChecks: checks per second).</summary>
+    private sealed class OpsPerSecondConfig : BenchmarkDotNet.Configs.ManualConfig
+    {
+        public OpsPerSecondConfig() => AddColumn(BenchmarkDotNet.Columns.StatisticColumn.OperationsPerSecond);
+    }
+
     private const int ChecksPerInvoke = 64;
     private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly IPEndPoint HostA = new(IPAddress.Parse("198.18.0.1"), 5000);
