@@ -17,12 +17,14 @@ internal static class RelayLoadCommand
 {
     private const string Secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-    private sealed record Options(int Allocations, int Payload, int Seconds, int Senders);
+    private sealed record Options(int Allocations, int Payload, int Seconds, int Senders, string Direction);
 
     public static int Run(string[] args)
     {
-        var options = new Options(Get(args, "--allocations", 16), Get(args, "--payload", 1200), Get(args, "--seconds", 5), Get(args, "--senders", 1));
-        Console.WriteLine($"relay-load: {options.Allocations} allocations, {options.Payload}-byte payloads, {options.Seconds} s, {options.Senders} sender thread(s), {Environment.ProcessorCount} CPUs");
+        int d = Array.IndexOf(args, "--direction");
+        string direction = d >= 0 && d + 1 < args.Length ? args[d + 1] : "both";
+        var options = new Options(Get(args, "--allocations", 16), Get(args, "--payload", 1200), Get(args, "--seconds", 5), Get(args, "--senders", 1), direction);
+        Console.WriteLine($"relay-load: {options.Allocations} allocations, {options.Payload}-byte payloads, {options.Seconds} s, {options.Senders} sender thread(s), direction {options.Direction}, {Environment.ProcessorCount} CPUs");
         var results = new List<(string Name, Result Result)>();
 
         string? host = FindRelayHost();
@@ -32,12 +34,12 @@ internal static class RelayLoadCommand
         }
         else
         {
-            results.Add(("firezone-relay (C#)", RunAgainst("firezone-relay", options, (port, lowest, highest) => Start("dotnet",
+            results.AddRange(RunAgainst("firezone-relay (C#)", options, (port, lowest, highest) => Start("dotnet",
             [
                 host, "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", Str(port),
                 "--lowest-port", Str(lowest), "--highest-port", Str(highest), "--stamp-secret", Secret,
                 "--health-check-addr", "127.0.0.1:0", "--log-format", "json",
-            ]), stateless: true)));
+            ]), stateless: true));
         }
 
         string? turnserver = File.Exists("/usr/bin/turnserver") ? "/usr/bin/turnserver" : null;
@@ -47,13 +49,13 @@ internal static class RelayLoadCommand
         }
         else
         {
-            results.Add(("coturn turnserver", RunAgainst("coturn", options, (port, lowest, highest) => Start(turnserver,
+            results.AddRange(RunAgainst("coturn turnserver", options, (port, lowest, highest) => Start(turnserver,
             [
                 "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", Str(port),
                 "--min-port", Str(lowest), "--max-port", Str(highest), "--lt-cred-mech", "--user", "bench:benchpass",
                 "--realm", "firezone", "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
                 "--no-tcp-relay", "--no-stdout-log", "--log-file", "/dev/null", "--pidfile", "/dev/null",
-            ]), stateless: false)));
+            ]), stateless: false));
         }
 
         Console.WriteLine();
@@ -65,17 +67,21 @@ internal static class RelayLoadCommand
                 $"| {name} | {r.OfferedPps:N0} | {r.ForwardedPps:N0} | {r.Mbits:N1} | {r.Loss:P1} | {r.ServerCpu:N2} | {(r.ServerCpu > 0 ? r.ForwardedPps / r.ServerCpu : 0):N0} |"));
         }
 
-        if (results.Count == 2 && results[1].Result.ForwardedPps > 0)
+        foreach (string dir in new[] { "client→peer", "peer→client" })
         {
-            var (ours, theirs) = (results[0].Result, results[1].Result);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (forwarded pkt/s): {ours.ForwardedPps / theirs.ForwardedPps:N2}"));
-            if (ours.ServerCpu > 0 && theirs.ServerCpu > 0)
+            var pair = results.Where(r => r.Name.EndsWith(dir, StringComparison.Ordinal)).Select(r => r.Result).ToList();
+            if (pair.Count != 2 || pair[1].ForwardedPps <= 0)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn (pkt per server CPU-second): {ours.ForwardedPps / ours.ServerCpu / (theirs.ForwardedPps / theirs.ServerCpu):N2}"));
+                continue;
             }
 
-            Console.WriteLine("(the machine's load and the shared CPUs move the absolute numbers; the CPU-normalised ratio is the steadier one)");
+            var (ours, theirs) = (pair[0], pair[1]);
+            Console.Write($"{dir}: ");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio firezone-relay / coturn: forwarded pkt/s {ours.ForwardedPps / theirs.ForwardedPps:N2}, pkt per server CPU-second {(ours.ServerCpu > 0 && theirs.ServerCpu > 0 ? ours.ForwardedPps / ours.ServerCpu / (theirs.ForwardedPps / theirs.ServerCpu) : double.NaN):N2}"));
+
         }
+
+        Console.WriteLine("(the machine's load and the shared CPUs move the absolute numbers; the CPU-normalised ratio is the steadier one)");
 
         return 0;
     }
@@ -106,7 +112,75 @@ internal static class RelayLoadCommand
         return process;
     }
 
-    private static Result RunAgainst(string name, Options options, Func<int, int, int, Process> start, bool stateless)
+    private static void Print(string name, string direction, Result r, Options options) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {direction}: forwarded {r.ForwardedPps:N0} pkt/s ({r.Mbits:N1} Mbit/s payload), offered {r.OfferedPps:N0} pkt/s, server CPU {r.ServerCpu:N2} s/s"));
+
+    /// <summary>Runs one flood: sender threads call <paramref name="send"/> round-robin, one thread per receiver counts.</summary>
+    private static Result Flood(Options options, Process server, Socket[] receivers, Action<int, int> send, int targets)
+    {
+        long received = 0;
+        SentPerThread = new long[options.Senders];
+        var stop = new CancellationTokenSource();
+        var receiverThreads = receivers.Select(socket => new Thread(() =>
+        {
+            var buffer = new byte[65536];
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    socket.Receive(buffer);
+                    Interlocked.Increment(ref received);
+                }
+                catch (SocketException)
+                {
+                }
+            }
+        }) { IsBackground = true }).ToList();
+        receiverThreads.ForEach(t => t.Start());
+
+        var senders = Enumerable.Range(0, options.Senders).Select(s => new Thread(() =>
+        {
+            long local = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                for (int i = s; i < targets; i += options.Senders)
+                {
+                    try
+                    {
+                        send(i, s);
+                        local++;
+                    }
+                    catch (SocketException)
+                    {
+                    }
+                }
+
+                Volatile.Write(ref SentPerThread[s], local);
+            }
+        }) { IsBackground = true }).ToList();
+        senders.ForEach(t => t.Start());
+
+        Thread.Sleep(1000); // warm-up
+        long received0 = Interlocked.Read(ref received), sent0 = SumSent();
+        server.Refresh();
+        var cpu0 = server.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        Thread.Sleep(TimeSpan.FromSeconds(options.Seconds));
+        long received1 = Interlocked.Read(ref received), sent1 = SumSent();
+        server.Refresh();
+        var cpu1 = server.TotalProcessorTime;
+        double seconds = clock.Elapsed.TotalSeconds;
+        stop.Cancel();
+        senders.ForEach(t => t.Join());
+        receiverThreads.ForEach(t => t.Join());
+        Thread.Sleep(300); // let queues drain before the next phase
+
+        double forwarded = (received1 - received0) / seconds;
+        double offered = (sent1 - sent0) / seconds;
+        return new Result(offered, forwarded, forwarded * options.Payload * 8 / 1e6, offered > 0 ? Math.Max(0, 1 - (forwarded / offered)) : 0, (cpu1 - cpu0).TotalSeconds / seconds);
+    }
+
+    private static List<(string, Result)> RunAgainst(string name, Options options, Func<int, int, int, Process> start, bool stateless)
     {
         int port = FreeUdpPort();
         var (lowest, highest) = FreeUdpRange(Math.Max(64, options.Allocations * 4));
@@ -148,66 +222,33 @@ internal static class RelayLoadCommand
                 frames.Add(ChannelData.Encode((ushort)(0x4000 + i), new byte[options.Payload]));
             }
 
-            long received = 0;
-            SentPerThread = new long[options.Senders];
-            var stop = new CancellationTokenSource();
-            var receiver = new Thread(() =>
+            var list = new List<(string, Result)>();
+            if (options.Direction is "both" or "client-to-peer")
             {
-                var buffer = new byte[65536];
-                while (!stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        peer.Receive(buffer);
-                        Interlocked.Increment(ref received);
-                    }
-                    catch (SocketException)
-                    {
-                    }
-                }
-            }) { IsBackground = true, Priority = ThreadPriority.AboveNormal };
-            receiver.Start();
+                // Clients send ChannelData round-robin; the single peer socket counts what arrives.
+                var result = Flood(options, server, receivers: [peer], send: (i, _) => clients[i].Socket.Send(frames[i]), clients.Count);
+                list.Add(($"{name} client→peer", result));
+                Print(name, "client→peer", result, options);
+            }
 
-            var senders = Enumerable.Range(0, options.Senders).Select(s => new Thread(() =>
+            if (options.Direction is "both" or "peer-to-client")
             {
-                long local = 0;
-                while (!stop.IsCancellationRequested)
+                // The peer sends to every relayed address round-robin; each client socket counts the ChannelData it gets.
+                var payload = new byte[options.Payload];
+                var relayed = clients.Select(c => (EndPoint)c.Relayed!).ToArray();
+                foreach (var c in clients)
                 {
-                    for (int i = s; i < clients.Count; i += options.Senders)
-                    {
-                        try
-                        {
-                            clients[i].Socket.Send(frames[i]);
-                            local++;
-                        }
-                        catch (SocketException)
-                        {
-                        }
-                    }
-
-                    Volatile.Write(ref SentPerThread[s], local);
+                    c.Socket.ReceiveTimeout = 200;
+                    c.Socket.ReceiveBufferSize = 1 << 20;
                 }
-            }) { IsBackground = true }).ToList();
-            senders.ForEach(t => t.Start());
 
-            Thread.Sleep(1000); // warm-up
-            long received0 = Interlocked.Read(ref received), sent0 = SumSent();
-            var cpu0 = server.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
-            Thread.Sleep(TimeSpan.FromSeconds(options.Seconds));
-            long received1 = Interlocked.Read(ref received), sent1 = SumSent();
-            var cpu1 = server.TotalProcessorTime;
-            double seconds = clock.Elapsed.TotalSeconds;
-            stop.Cancel();
-            senders.ForEach(t => t.Join());
-            receiver.Join();
+                var result = Flood(options, server, receivers: clients.Select(c => c.Socket).ToArray(), send: (i, _) => peer.SendTo(payload, relayed[i]), clients.Count);
+                list.Add(($"{name} peer→client", result));
+                Print(name, "peer→client", result, options);
+            }
+
             clients.ForEach(c => c.Dispose());
-
-            double forwarded = (received1 - received0) / seconds;
-            double offered = (sent1 - sent0) / seconds;
-            var result = new Result(offered, forwarded, forwarded * options.Payload * 8 / 1e6, offered > 0 ? Math.Max(0, 1 - (forwarded / offered)) : 0, (cpu1 - cpu0).TotalSeconds / seconds);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: forwarded {forwarded:N0} pkt/s ({result.Mbits:N1} Mbit/s payload), offered {offered:N0} pkt/s, server CPU {result.ServerCpu:N2} s/s"));
-            return result;
+            return list;
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Firezone.Snownet.Turn;
@@ -45,16 +44,4 @@ internal static class RelayUpdate
     /// <summary>USERNAME shorter than 513 bytes and REALM shorter than 128 characters (what a relay accepts).</summary>
     public static bool IsUsable(string username, string realm) =>
         Encoding.UTF8.GetByteCount(username) < AllocationConstants.MaxUsernameBytes && realm.Length < AllocationConstants.MaxRealmChars;
-
-    /// <summary>
-    /// The SOFTWARE value snownet sends: <c>snownet; session=</c> followed by the session id, the upper-case hex of
-    /// SHA-256 over the ASCII prefix <c>SESSION-ID</c> and the Node's 32-byte public key (snownet spec §1.2).
-    /// </summary>
-    public static string Software(ReadOnlySpan<byte> publicKey)
-    {
-        var input = new byte[10 + publicKey.Length];
-        "SESSION-ID"u8.CopyTo(input);
-        publicKey.CopyTo(input.AsSpan(10));
-        return "snownet; session=" + Convert.ToHexString(SHA256.HashData(input));
-    }
 }

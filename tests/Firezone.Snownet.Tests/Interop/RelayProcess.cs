@@ -114,10 +114,10 @@ internal static partial class NativeMethods
 /// <summary>Free loopback ports and tool discovery.</summary>
 internal static class Loopback
 {
-    public static int FreeUdpPort()
+    public static int FreeUdpPort(AddressFamily family = AddressFamily.InterNetwork)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 

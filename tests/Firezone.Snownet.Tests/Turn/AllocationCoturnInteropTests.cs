@@ -38,4 +38,30 @@ public class AllocationCoturnInteropTests
         Assert.True(allocation.HasAllocation, log.ToString());
         Assert.Null(allocation.CanBeFreed());
     }
+
+    [Fact]
+    public void Dual_stack_relay_socket_against_coturn_reports_both_srflx_candidates_and_allocates()
+    {
+        var binary = CoturnProcess.FindBinary();
+        Assert.SkipUnless(binary is not null, "coturn's turnserver is not installed (apt-get install coturn)");
+        Assert.SkipUnless(CoturnProcess.HasIPv6Loopback(), "no IPv6 loopback (::1) on this host");
+        using var coturn = CoturnProcess.Start(binary!, dualStack: true);
+        using var v4 = RealSocketDriver.NewLoopbackSocket();
+        using var v6 = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        v6.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 0));
+        var log = new ListLogger();
+        var allocation = new Allocation(
+            RelaySocket.Dual(coturn.Listen, coturn.ListenV6), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, log);
+
+        RealSocketDriver.PumpDual(allocation, log, v4, v6, () => allocation.HasAllocation && allocation.ServerReflexiveV4 is not null && allocation.ServerReflexiveV6 is not null, () => coturn.Log);
+        Assert.Equal(v4.LocalEndPoint, allocation.ServerReflexiveV4!.Value.Address);
+        Assert.Equal(v6.LocalEndPoint, allocation.ServerReflexiveV6!.Value.Address);
+        Assert.True(allocation.ActiveSocket!.Equals(coturn.Listen) || allocation.ActiveSocket.Equals(coturn.ListenV6));
+
+        // coturn 4.6 ignores ADDITIONAL-ADDRESS-FAMILY and relays IPv4 only: no channel to an IPv6 peer is attempted.
+        Assert.NotNull(allocation.RelayedV4);
+        Assert.Null(allocation.RelayedV6);
+        allocation.BindChannel(System.Net.IPEndPoint.Parse("[::1]:9"), RealSocketDriver.Now);
+        Assert.Null(allocation.PollTransmit());
+    }
 }

@@ -111,4 +111,40 @@ internal static class RealSocketDriver
             }
         }
     }
+
+    /// <summary>Like <see cref="Pump"/> over one IPv4 and one IPv6 socket (transmits leave by the destination's family).</summary>
+    public static void PumpDual(Allocation allocation, ListLogger log, Socket v4, Socket v6, Func<bool> done, Func<string> serverLog)
+    {
+        var buffer = new byte[65535];
+        var deadline = Now.AddSeconds(10);
+        var sockets = new List<Socket>(2);
+        while (!done())
+        {
+            Assert.True(Now < deadline, $"timed out; allocation: active={allocation.ActiveSocket} allocated={allocation.HasAllocation} in flight={allocation.InFlightCount}\nallocation log:\n{log}\nserver log:\n{serverLog()}");
+            while (allocation.PollTransmit() is { } t)
+            {
+                (t.Destination.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4).SendTo(t.Payload, t.Destination);
+            }
+
+            while (allocation.PollEvent() is not null)
+            {
+            }
+
+            sockets.Clear();
+            sockets.Add(v4);
+            sockets.Add(v6);
+            Socket.Select(sockets, null, null, TimeSpan.FromMilliseconds(50));
+            foreach (var socket in sockets)
+            {
+                EndPoint from = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+                var n = socket.ReceiveFrom(buffer, ref from);
+                allocation.HandleInput((IPEndPoint)from, (IPEndPoint)socket.LocalEndPoint!, buffer.AsSpan(0, n), Now);
+            }
+
+            if (allocation.PollTimeout() is { } due && due <= Now)
+            {
+                allocation.HandleTimeout(Now);
+            }
+        }
+    }
 }

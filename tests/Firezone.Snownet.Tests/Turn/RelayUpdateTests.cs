@@ -38,6 +38,6 @@ public class RelayUpdateTests
         }
 
         // Computed independently: python3 -c 'import hashlib; print(hashlib.sha256(b"SESSION-ID" + bytes(range(32))).hexdigest().upper())'
-        Assert.Equal("snownet; session=BD20EE571CFA9E2DB619C9B7197B1FF5447CBE7BBB3AD290034C4DF75C200596", RelayUpdate.Software(key));
+        Assert.Equal("snownet; session=BD20EE571CFA9E2DB619C9B7197B1FF5447CBE7BBB3AD290034C4DF75C200596", Allocation.SoftwareFor(key));
     }
 }

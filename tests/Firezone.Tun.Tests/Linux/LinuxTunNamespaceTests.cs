@@ -121,6 +121,20 @@ public class LinuxTunNamespaceTests
     }
 
     [Fact]
+    public void Writing_while_the_link_is_down_is_a_counted_drop_not_an_exception()
+    {
+        NetNamespace.SkipUnlessAvailable();
+        using var f = TunFixture.Create(configure: false);
+        byte[] packet = new byte[1336];
+        int n = PacketBuilder.Udp(packet, TunFixture.RemoteV4, TunFixture.TunV4, 1, 2, "x"u8);
+        Assert.False(f.Tun.TryWrite(packet.AsSpan(0, n))); // the kernel answers EIO while the link is down
+        Assert.Equal(1, f.Tun.WriteDrops);
+        f.Manager.SetAddresses(TunFixture.TunV4, null);
+        Assert.True(f.Tun.TryWrite(packet.AsSpan(0, n)));
+        Assert.Equal(1, f.Tun.WriteDrops);
+    }
+
+    [Fact]
     public void Missing_interface_is_reported()
     {
         NetNamespace.SkipUnlessAvailable();
