@@ -3,15 +3,25 @@ using Firezone.Benchmarks.RelayLoad;
 
 namespace Firezone.Benchmarks;
 
-/// <summary>Entry point: harness verbs first (e.g. <c>relay-load</c>), otherwise BenchmarkDotNet's switcher over every benchmark class.</summary>
+/// <summary>Entry point: harness verbs first (<c>relay-load</c>, <c>tun-throughput</c>, <c>wireguard-paired</c>), otherwise BenchmarkDotNet's switcher over every benchmark class.</summary>
 public static class Program
 {
     /// <summary>Runs a harness verb or the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
     public static int Main(string[] args)
     {
+        // Harness verbs (real sockets and devices) run before BenchmarkDotNet's switcher.
         if (args.Length > 0 && args[0] == "relay-load")
         {
             return RelayLoadCommand.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "tun-throughput" && OperatingSystem.IsLinux())
+        {
+            return TunThroughput.Run(args);
+        }
+        if (args.Length > 0 && args[0] == "wireguard-paired")
+        {
+            WireGuard.WireGuardPairedThroughput.Run();
+            return 0;
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -18,6 +18,7 @@ internal sealed class CandidatePair
         Local = local;
         Remote = remote;
         _recent = new TransactionId[Math.Max(2, transactionMemory)];
+        Foundation = local.Foundation + ":" + remote.Foundation;
         UpdatePriority(role);
     }
 
@@ -31,7 +32,7 @@ internal sealed class CandidatePair
     public ulong Priority { get; private set; }
 
     /// <summary>Pair foundation: local and remote foundations joined.</summary>
-    public string Foundation => Local.Foundation + ":" + Remote.Foundation;
+    public string Foundation { get; private set; } = string.Empty;
 
     /// <summary>Check state.</summary>
     public CandidatePairState State { get; set; } = CandidatePairState.Waiting;
@@ -67,6 +68,7 @@ internal sealed class CandidatePair
     public void ReplaceRemote(Candidate remote, IceRole role)
     {
         Remote = remote;
+        Foundation = Local.Foundation + ":" + remote.Foundation;
         UpdatePriority(role);
     }
 

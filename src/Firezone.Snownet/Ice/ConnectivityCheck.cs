@@ -3,19 +3,6 @@ using System.Net;
 
 namespace Firezone.Snownet.Ice;
 
-/// <summary>Which Binding message a connectivity check is.</summary>
-internal enum CheckMessageKind
-{
-    /// <summary>Binding request.</summary>
-    Request,
-
-    /// <summary>Binding success response.</summary>
-    Success,
-
-    /// <summary>Binding error response.</summary>
-    Error,
-}
-
 /// <summary>
 /// The ICE-relevant content of a STUN Binding message (RFC 8445 §7.1–§7.3): what the agent reads from and writes into
 /// checks. Encoding and integrity live in <see cref="IConnectivityCheckCodec"/>.

@@ -14,7 +14,7 @@ namespace Firezone.Snownet.Ice;
 /// ICE restarts. Time always comes from the caller.
 /// </summary>
 /// <remarks>
-/// Feed it with <see cref="HandleInput"/> and <see cref="HandleTimeout"/>; drain <see cref="PollTransmit"/>,
+/// Feed it with <see cref="HandleInput"/> and <see cref="HandleTimeout"/>; drain <see cref="PollTransmit()"/>,
 /// <see cref="PollEvent"/> and re-read <see cref="PollTimeout"/> after every call.
 /// </remarks>
 internal sealed partial class IceAgent
@@ -343,6 +343,9 @@ internal sealed partial class IceAgent
 
     /// <summary>Next datagram to send, if any.</summary>
     public bool PollTransmit(out IceTransmit transmit) => _transmits.TryDequeue(out transmit);
+
+    /// <summary>Next datagram to send, or null.</summary>
+    public IceTransmit? PollTransmit() => _transmits.TryDequeue(out IceTransmit t) ? t : null;
 
     /// <summary>Next event, if any.</summary>
     public IceEvent? PollEvent() => _events.TryDequeue(out IceEvent? e) ? e : null;
@@ -758,6 +761,7 @@ internal sealed partial class IceAgent
         {
             State = state;
             _events.Enqueue(new ConnectionStateChanged(state));
+            LogStateChanged(_log, state);
         }
     }
 
@@ -896,6 +900,9 @@ internal sealed partial class IceAgent
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: selected pair {Source} -> {Destination} as {Role}")]
     private static partial void LogNominated(ILogger logger, IceRole role, IPEndPoint source, IPEndPoint destination);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: connection state {State}")]
+    private static partial void LogStateChanged(ILogger logger, IceConnectionState state);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: role conflict, switched to {Role}")]
     private static partial void LogRoleSwitched(ILogger logger, IceRole role);

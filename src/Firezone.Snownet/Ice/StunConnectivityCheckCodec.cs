@@ -4,8 +4,9 @@ namespace Firezone.Snownet.Ice;
 
 /// <summary>
 /// <see cref="IConnectivityCheckCodec"/> on the STUN codec (<c>Stun/</c>). Decoding follows snownet spec §4.6: only
-/// Binding requests/responses, MESSAGE-INTEGRITY required, the length field must match the datagram, FINGERPRINT
-/// not verified, unknown attributes ignored. A zero-type, zero-length attribute after USERNAME (str0m's padding
+/// Binding requests/responses, MESSAGE-INTEGRITY required, the length field must match the datagram, unknown
+/// attributes ignored. Unlike str0m, a FINGERPRINT that is present must be correct (RFC 8489 §14.7); one that is
+/// absent is accepted. A zero-type, zero-length attribute after USERNAME (str0m's padding
 /// quirk, spec §11 item 20) is an unknown attribute and therefore tolerated; encoding pads USERNAME per RFC 8489.
 /// </summary>
 internal sealed class StunConnectivityCheckCodec : IConnectivityCheckCodec
@@ -24,6 +25,12 @@ internal sealed class StunConnectivityCheckCodec : IConnectivityCheckCodec
     {
         check = default;
         if (!StunMessage.TryParse(datagram, out StunMessage msg) || msg.Method != StunMethod.Binding || !msg.HasMessageIntegrity)
+        {
+            return false;
+        }
+
+        // Stricter than str0m on purpose (RFC 8489 §14.7): a FINGERPRINT that is present must match.
+        if (msg.HasFingerprint && !msg.VerifyFingerprint())
         {
             return false;
         }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Firezone.Snownet.Stun;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -74,6 +75,18 @@ internal sealed partial class Allocation
         SendBindingRequests(now);
     }
 
+    /// <summary>
+    /// The SOFTWARE value snownet sends: <c>snownet; session=</c> followed by the session id, the upper-case hex of
+    /// SHA-256 over the ASCII prefix <c>SESSION-ID</c> and the Node's 32-byte public key (snownet spec §1.2).
+    /// </summary>
+    public static string SoftwareFor(ReadOnlySpan<byte> publicKey)
+    {
+        var input = new byte[10 + publicKey.Length];
+        "SESSION-ID"u8.CopyTo(input);
+        publicKey.CopyTo(input.AsSpan(10));
+        return "snownet; session=" + Convert.ToHexString(SHA256.HashData(input));
+    }
+
     /// <summary>The relay's address(es).</summary>
     public RelaySocket Server { get; }
 
@@ -103,6 +116,12 @@ internal sealed partial class Allocation
 
     /// <summary>The channel table (read-only use: tests, diagnostics).</summary>
     internal AllocationChannels Channels => _channels;
+
+    /// <summary>Responses to our requests that were ignored (integrity missing or wrong, method mismatch).</summary>
+    public long IgnoredResponses { get; private set; }
+
+    /// <summary>ChannelData from the relay that was dropped (malformed, unknown or unconfirmed channel, no relayed address).</summary>
+    public long DroppedChannelData { get; private set; }
 
     /// <summary>Number of requests waiting for a response.</summary>
     internal int InFlightCount => _inFlight.Count;
@@ -199,26 +218,33 @@ internal sealed partial class Allocation
             return false;
         }
 
-        if (!AllocationWire.TryReadResponse(datagram, _credentials?.Key, out var response))
+        if (!AllocationWire.TryPeekTransactionId(datagram, out var id))
         {
             return false;
         }
 
-        if (!_inFlight.TryGetValue(response.TransactionId, out var request))
+        if (!_inFlight.TryGetValue(id, out var request))
         {
-            LogUnknownTransaction(response.TransactionId);
+            LogUnknownTransaction(id);
+            return false;
+        }
+
+        if (!AllocationWire.TryReadResponse(datagram, _credentials?.Key, out var response))
+        {
             return false;
         }
 
         if (response.Method != AllocationWire.MethodOf(request.Request.Kind))
         {
             LogMethodMismatch(response.TransactionId);
+            IgnoredResponses++;
             return true;
         }
 
         if (request.Request.Kind != TurnRequestKind.Binding && !IsAuthentic(response))
         {
             LogIntegrityFailure(request.Request.Kind, response.TransactionId);
+            IgnoredResponses++;
             return true;
         }
 
@@ -247,19 +273,27 @@ internal sealed partial class Allocation
         peer = null!;
         relayedAddress = null!;
         payload = default;
-        if (!Server.Matches(from) || !AllocationWire.TryReadChannelData(datagram, out var channel, out payload))
+        if (!Server.Matches(from))
         {
+            return false;
+        }
+
+        if (!AllocationWire.TryReadChannelData(datagram, out var channel, out payload))
+        {
+            DroppedChannelData++;
             return false;
         }
 
         if (_channels.ReceivedOn(channel, now) is not { } p)
         {
             LogUnknownChannel(channel);
+            DroppedChannelData++;
             return false;
         }
 
         if (RelayedFor(p.AddressFamily) is not { } relayed)
         {
+            DroppedChannelData++;
             return false;
         }
 

@@ -11,6 +11,7 @@ internal sealed class AllocationChannels
     private const int ChannelCount = AllocationConstants.LastChannel - AllocationConstants.FirstChannel + 1;
 
     private readonly Dictionary<ushort, ChannelRecord> _byNumber = new();
+    private readonly Dictionary<IPEndPoint, ushort> _byPeer = new();
     private ushort _next = AllocationConstants.FirstChannel;
 
     /// <summary>Number of channel records (bound or not).</summary>
@@ -28,18 +29,16 @@ internal sealed class AllocationChannels
     /// </summary>
     public ushort? NewChannelToPeer(IPEndPoint peer, DateTimeOffset now)
     {
-        foreach (var (number, record) in _byNumber)
+        if (_byPeer.TryGetValue(peer, out var known))
         {
-            if (record.Peer.Equals(peer))
+            var record = _byNumber[known];
+            if (!record.Bound)
             {
-                if (!record.Bound)
-                {
-                    record.BoundAt = now;
-                    record.LastReceived = now;
-                }
-
-                return number;
+                record.BoundAt = now;
+                record.LastReceived = now;
             }
+
+            return known;
         }
 
         for (var i = 0; i < ChannelCount; i++)
@@ -50,7 +49,13 @@ internal sealed class AllocationChannels
                 continue;
             }
 
+            if (existing is not null)
+            {
+                _byPeer.Remove(existing.Peer);
+            }
+
             _byNumber[candidate] = new ChannelRecord(peer, bound: false, boundAt: now, lastReceived: now);
+            _byPeer[peer] = candidate;
             _next = (ushort)(AllocationConstants.FirstChannel + ((candidate - AllocationConstants.FirstChannel + 1) % ChannelCount));
             return candidate;
         }
@@ -61,15 +66,11 @@ internal sealed class AllocationChannels
     /// <summary>The channel usable for sending to <paramref name="peer"/>: bound and younger than its lifetime.</summary>
     public ushort? ConnectedChannelToPeer(IPEndPoint peer, DateTimeOffset now)
     {
-        foreach (var (number, record) in _byNumber)
-        {
-            if (record.Bound && record.Peer.Equals(peer) && now - record.BoundAt < AllocationConstants.ChannelLifetime)
-            {
-                return number;
-            }
-        }
-
-        return null;
+        return _byPeer.TryGetValue(peer, out var number)
+            && _byNumber[number] is { Bound: true } record
+            && now - record.BoundAt < AllocationConstants.ChannelLifetime
+                ? number
+                : null;
     }
 
     /// <summary>Marks the channel confirmed by the relay at <paramref name="now"/>.</summary>
@@ -135,10 +136,20 @@ internal sealed class AllocationChannels
     }
 
     /// <summary>Forgets one channel number (after the relay refused it).</summary>
-    public void Remove(ushort number) => _byNumber.Remove(number);
+    public void Remove(ushort number)
+    {
+        if (_byNumber.Remove(number, out var record))
+        {
+            _byPeer.Remove(record.Peer);
+        }
+    }
 
     /// <summary>Forgets every channel (the allocation is gone).</summary>
-    public void Clear() => _byNumber.Clear();
+    public void Clear()
+    {
+        _byNumber.Clear();
+        _byPeer.Clear();
+    }
 }
 
 /// <summary>One channel record of <see cref="AllocationChannels"/>.</summary>

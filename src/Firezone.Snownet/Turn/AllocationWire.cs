@@ -128,6 +128,19 @@ internal static class AllocationWire
         return builder.ToArray();
     }
 
+    /// <summary>The transaction id of a datagram with a valid STUN header (cheap check before any HMAC is computed).</summary>
+    public static bool TryPeekTransactionId(ReadOnlySpan<byte> datagram, out TransactionId id)
+    {
+        if (!StunHeader.TryRead(datagram, out var header))
+        {
+            id = default;
+            return false;
+        }
+
+        id = header.TransactionId;
+        return true;
+    }
+
     /// <summary>
     /// Reads a success or error response. False for anything else (not STUN, malformed, requests, indications).
     /// MESSAGE-INTEGRITY is checked with <paramref name="key"/> when present.

@@ -19,7 +19,8 @@ internal enum RateLimitVerdict
 /// Handshake rate limiter and cookie checker shared by every tunnel with the same static key (whitepaper §5.4.7,
 /// spec §4.8): verifies mac1 of incoming initiations and responses; above <c>limit</c> handshakes per reset window
 /// only messages whose mac2 carries a valid cookie are accepted, the rest get a 64-byte cookie reply
-/// (XChaCha20-Poly1305). The owner calls <see cref="ResetCount"/> every second.
+/// (XChaCha20-Poly1305). The owner calls <see cref="ResetCount"/> every second. The counter is atomic; the
+/// cookie secret rotation is not, so verification belongs on the node's single event-loop thread.
 /// </summary>
 internal sealed class RateLimiter
 {

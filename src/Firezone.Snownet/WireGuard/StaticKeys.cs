@@ -42,4 +42,12 @@ internal sealed class StaticKeys
     public byte[] InitiatorHash { get; } = new byte[32];
     /// <summary>HASH(HASH(C || identifier) || our public): initial hash when we respond.</summary>
     public byte[] ResponderHash { get; } = new byte[32];
+
+    /// <summary>Zeroes the secret material (private key, preshared key, static-static DH).</summary>
+    public void Clear()
+    {
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(PrivateKey);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(PresharedKey);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(StaticStatic);
+    }
 }

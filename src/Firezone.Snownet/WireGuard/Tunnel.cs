@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Firezone.Snownet.WireGuard;
 
@@ -22,6 +24,7 @@ internal sealed class Tunnel : IDisposable
     private readonly uint _indexBase;
     private readonly TimeSpan _persistentKeepalive;
     private readonly PacketQueue _queue = new();
+    private readonly ILogger _logger;
     private byte _indexCounter;
 
     private Session? _previous;
@@ -48,8 +51,10 @@ internal sealed class Tunnel : IDisposable
         TimeSpan? persistentKeepalive,
         uint index24,
         RateLimiter rateLimiter,
-        DateTime now)
+        DateTime now,
+        ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _keys = new StaticKeys(privateKey, peerPublicKey, presharedKey);
         _handshake = new NoiseHandshake(_keys);
         _rateLimiter = rateLimiter;
@@ -126,14 +131,14 @@ internal sealed class Tunnel : IDisposable
         _lastHandshakeSent = now;
         _retransmitJitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)WireGuardTimers.MaxJitter.TotalMilliseconds + 1));
         Stats.InitiationsSent++;
+        WireGuardLog.InitiationSent(_logger, _handshake.PendingIndex);
         OnSent(now, data: false);
         return TunnelResult.Network(MessageFormat.InitiationLength);
     }
 
     private uint NextLocalIndex()
     {
-        _indexCounter++;
-        if (_indexCounter == 0) _indexCounter = 1;
+        _indexCounter++; // starts at 1 and wraps through 0
         return _indexBase | _indexCounter;
     }
 
@@ -142,6 +147,13 @@ internal sealed class Tunnel : IDisposable
     /// sender when the rate limiter is over its limit. An empty datagram flushes one queued packet.
     /// </summary>
     public TunnelResult Decapsulate(ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
+    {
+        var result = DecapsulateCore(sourceAddress, datagram, destination, now);
+        if (result.Kind == TunnelResultKind.Error && _logger.IsEnabled(LogLevel.Trace)) WireGuardLog.Dropped(_logger, result.Error);
+        return result;
+    }
+
+    private TunnelResult DecapsulateCore(ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
     {
         if (datagram.IsEmpty) return FlushQueued(destination, now);
 
@@ -164,6 +176,7 @@ internal sealed class Tunnel : IDisposable
                         return TunnelResult.Fail(WireGuardError.UnderLoad);
                     case RateLimitVerdict.CookieReply:
                         Stats.CookieRepliesSent++;
+                        WireGuardLog.CookieReplySent(_logger);
                         return TunnelResult.Network(MessageFormat.CookieReplyLength);
                 }
                 return type == MessageFormat.TypeInitiation ? HandleInitiation(datagram, destination, now) : HandleResponse(datagram, destination, now);
@@ -211,6 +224,7 @@ internal sealed class Tunnel : IDisposable
         _previous?.Dispose();
         _previous = _current;
         _current = session;
+        WireGuardLog.SessionEstablished(_logger, "initiator", session.LocalIndex, session.RemoteIndex);
         // A pending responder keypair (_next) is kept: with crossing initiations the peer may send on it.
         _lastSessionEstablished = now;
         Stats.HandshakesCompleted++;
@@ -263,6 +277,7 @@ internal sealed class Tunnel : IDisposable
             _previous = _current;
             _current = session;
             _next = null;
+            WireGuardLog.SessionEstablished(_logger, "responder", session.LocalIndex, session.RemoteIndex);
             _lastSessionEstablished = now;
         }
 
@@ -350,6 +365,7 @@ internal sealed class Tunnel : IDisposable
             {
                 _handshake.ClearPending();
                 Stats.DroppedQueued += _queue.Clear();
+                WireGuardLog.ConnectionExpired(_logger);
                 return TunnelResult.Fail(WireGuardError.ConnectionExpired);
             }
             if (now - _lastInitiationSent >= WireGuardTimers.RekeyTimeout + _retransmitJitter)
@@ -359,6 +375,7 @@ internal sealed class Tunnel : IDisposable
         {
             ClearAll();
             _lastSessionEstablished = now;
+            WireGuardLog.ConnectionExpired(_logger);
             return TunnelResult.Fail(WireGuardError.ConnectionExpired);
         }
         else
@@ -414,6 +431,10 @@ internal sealed class Tunnel : IDisposable
         _passiveKeepaliveDue = null;
     }
 
-    /// <summary>Releases the sessions and queued buffers.</summary>
-    public void Dispose() => ClearAll();
+    /// <summary>Releases the sessions and queued buffers and zeroes the static secrets.</summary>
+    public void Dispose()
+    {
+        ClearAll();
+        _keys.Clear();
+    }
 }

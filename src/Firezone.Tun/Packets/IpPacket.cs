@@ -124,9 +124,17 @@ public readonly ref struct IpPacket
     }
 
     /// <summary>Offset of the transport checksum inside the payload, or -1 if the transport has none we maintain.</summary>
-    private int TransportChecksumOffset()
+    /// <summary>IPv4 fragment offset (in 8-byte units; 0 for IPv6 and for first fragments).</summary>
+    public int FragmentOffset => IsIpv4 ? BinaryPrimitives.ReadUInt16BigEndian(_data[6..]) & 0x1FFF : 0;
+
+    /// <summary>
+    /// Offset of the transport checksum in the payload, or -1. A first fragment (offset 0, MF set) carries the transport
+    /// header, so incremental rewrites update it (the checksum covers the reassembled datagram), while a computation
+    /// from scratch is impossible on it.
+    /// </summary>
+    private int TransportChecksumOffset(bool incremental = false)
     {
-        if (IsFragment) return -1;
+        if (FragmentOffset != 0 || (!incremental && IsFragment)) return -1;
         int available = Payload.Length;
         return Protocol switch
         {
@@ -163,7 +171,7 @@ public readonly ref struct IpPacket
         if (address.Length != field.Length)
             throw new ArgumentException("Address family does not match the packet's.", nameof(address));
         if (IsIpv4) SetUInt16(10, InternetChecksum.Update(HeaderChecksum, field, address));
-        int off = TransportUsesPseudoHeader ? TransportChecksumOffset() : -1;
+        int off = TransportUsesPseudoHeader ? TransportChecksumOffset(incremental: true) : -1;
         if (off >= 0) UpdateTransportChecksum(off, field, address);
         address.CopyTo(field);
     }
@@ -187,7 +195,7 @@ public readonly ref struct IpPacket
 
     private bool RewritePortOrId(ushort value, bool source)
     {
-        if (IsFragment) return false;
+        if (FragmentOffset != 0) return false; // later fragments carry no transport header
         Span<byte> p = Payload;
         int field;
         switch (Protocol)
@@ -205,7 +213,7 @@ public readonly ref struct IpPacket
         }
         Span<byte> newBytes = stackalloc byte[2];
         BinaryPrimitives.WriteUInt16BigEndian(newBytes, value);
-        UpdateTransportChecksum(TransportChecksumOffset(), p.Slice(field, 2), newBytes);
+        UpdateTransportChecksum(TransportChecksumOffset(incremental: true), p.Slice(field, 2), newBytes);
         newBytes.CopyTo(p.Slice(field, 2));
         return true;
     }

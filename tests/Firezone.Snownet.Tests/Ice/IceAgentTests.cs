@@ -118,6 +118,26 @@ public class IceAgentTests
     }
 
     [Fact]
+    public void Answers_the_rfc5769_sample_request_with_the_rfc5769_mapped_address()
+    {
+        // RFC 5769 §2.1: USERNAME "evtj:h6vY" (space-padded), ICE-CONTROLLED, PRIORITY, SOFTWARE, MI, FINGERPRINT.
+        var ours = new IceCredentials("evtj", "VOkJxbRl1RmTxUk/WvJxBt");
+        var agent = new IceAgent(IceRole.Controlling, ours, tieBreaker: 1, rng: new Random(4));
+        var local = new IPEndPoint(IPAddress.Parse("192.0.2.10"), 3478);
+        agent.AddLocalCandidate(Candidate.Host(local));
+        agent.SetRemoteCredentials(new IceCredentials("h6vY", "unused-remote-password"), T0);
+        var from = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 32853); // the address of the RFC 5769 §2.2 response
+        Assert.True(agent.HandleInput(Firezone.Snownet.Tests.Stun.Rfc5769Tests.SampleRequest, from, local, T0));
+        Assert.Equal(0, agent.Dropped);
+        IceTransmit answer = Drain(agent).First(t => StunMessage.TryParse(t.Payload, out StunMessage m) && m.Class == StunClass.SuccessResponse);
+        Assert.True(StunMessage.TryParse(answer.Payload, out StunMessage response));
+        Assert.True(response.TryGetAttributeValue(0x0020, out ReadOnlySpan<byte> xorMapped));
+        Assert.Equal(Convert.FromHexString("0001a147e112a643"), xorMapped.ToArray());
+        Assert.True(Firezone.Snownet.Tests.Stun.Rfc5769Tests.SampleRequest.AsSpan(8, 12).SequenceEqual(answer.Payload.AsSpan(8, 12)));
+        Assert.True(response.VerifyMessageIntegrity(StunCredentials.ShortTermKey(ours.Password)));
+    }
+
+    [Fact]
     public void Unknown_source_becomes_a_peer_reflexive_candidate_with_the_requests_priority_and_a_triggered_check()
     {
         IceAgent agent = NewAgent(IceRole.Controlled);
@@ -143,6 +163,17 @@ public class IceAgentTests
         Assert.Empty(Drain(agent));
         Assert.Equal(1, agent.Dropped);
         Assert.Empty(agent.RemoteCandidates);
+    }
+
+    [Fact]
+    public void Corrupted_fingerprint_is_dropped_on_purpose_unlike_str0m()
+    {
+        IceAgent agent = NewAgent(IceRole.Controlled);
+        byte[] request = Request("aaaa:bbbb", Ours.Password, controlling: true);
+        request[^1] ^= 0xFF;
+        Assert.True(agent.HandleInput(request, Remote, Local, T0));
+        Assert.Empty(Drain(agent));
+        Assert.Equal(1, agent.Dropped);
     }
 
     [Fact]
@@ -251,6 +282,34 @@ public class IceAgentTests
         Assert.Equal(Local, nominated.Source);
         Assert.Equal(Remote, nominated.Destination);
         Assert.Equal(IceConnectionState.Connected, agent.State);
+    }
+
+    [Fact]
+    public void Controlled_side_follows_the_latest_use_candidate_not_the_highest_priority_on_purpose()
+    {
+        // str0m picks the highest-priority nominated pair; both sides compute pair priorities from different
+        // candidate priorities, so we follow the controlling side's latest USE-CANDIDATE instead.
+        IceAgent agent = NewAgent(IceRole.Controlled);
+        var low = new IPEndPoint(IPAddress.Parse("198.18.2.3"), 6000);
+        agent.AddRemoteCandidate(Candidate.Host(Remote));
+        agent.AddRemoteCandidate(Candidate.Relayed(low));
+        agent.HandleInput(Request("aaaa:bbbb", Ours.Password, controlling: true, useCandidate: true), Remote, Local, T0);
+        Assert.Equal(Remote, agent.SelectedPair!.Remote.Address);
+        agent.HandleInput(Request("aaaa:bbbb", Ours.Password, controlling: true, useCandidate: true), low, Local, T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(low, agent.SelectedPair!.Remote.Address);
+        Assert.True(agent.Pairs.First(p => p.Remote.Address.Equals(Remote)).Priority > agent.SelectedPair.Priority);
+        Assert.Equal(2, Events(agent).OfType<PairNominated>().Count());
+    }
+
+    [Fact]
+    public void Poll_timeout_is_now_while_output_is_pending()
+    {
+        IceAgent agent = NewAgent();
+        agent.AddRemoteCandidate(Candidate.Host(Remote));
+        agent.HandleTimeout(T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), agent.PollTimeout());
+        Drain(agent);
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1.25), agent.PollTimeout());
     }
 
     [Fact]

@@ -149,6 +149,26 @@ public class IceConnectivityTests
     }
 
     [Fact]
+    public void Dual_stack_public_hosts_prefer_ipv6_and_never_cross_families()
+    {
+        var sim = new IceSimulation(T(NatType.None, false, NatType.None, false));
+        var v6 = new System.Net.IPEndPoint[2];
+        for (int i = 0; i < 2; i++)
+        {
+            v6[i] = new System.Net.IPEndPoint(System.Net.IPAddress.Parse($"2001:db8::{i + 1}"), 50000);
+            sim.Network.AddHost(i, v6[i], null);
+            Assert.True(sim.Agent(i).AddLocalCandidate(Candidate.Host(v6[i])));
+        }
+
+        sim.RunFor(TimeSpan.FromSeconds(5));
+        AssertSamePath(sim);
+        Assert.Equal(v6[0], sim.A.SelectedPair!.Local.Base);
+        Assert.Equal(v6[1], sim.A.SelectedPair.Remote.Address);
+        Assert.All(sim.A.Pairs, p => Assert.Equal(p.Local.Address.AddressFamily, p.Remote.Address.AddressFamily));
+        Assert.Equal(2, sim.A.Pairs.Count);
+    }
+
+    [Fact]
     public void Gathered_candidates_are_reported_with_signalled_priorities()
     {
         var sim = new IceSimulation(T(NatType.PortRestricted, true, NatType.None, false));

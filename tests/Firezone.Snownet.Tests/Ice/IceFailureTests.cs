@@ -96,6 +96,23 @@ public class IceFailureTests
     }
 
     [Fact]
+    public void Invalidating_the_only_relay_fails_that_side_at_once_and_the_peer_within_the_timeout()
+    {
+        var sim = new IceSimulation(T(NatType.Blocked, true, NatType.Blocked, true));
+        sim.RunFor(TimeSpan.FromSeconds(12)); // the blocked host pairs have failed by now
+        Assert.Equal(IceConnectionState.Connected, sim.A.State);
+        DateTime invalidated = sim.Now;
+        Candidate relayA = sim.A.LocalCandidates.Single(c => c.Kind == CandidateKind.Relayed);
+        Assert.True(sim.A.InvalidateLocalCandidate(relayA));
+        Assert.All(sim.A.Pairs, p => Assert.Equal(CandidatePairState.Failed, p.State));
+        Assert.DoesNotContain(sim.A.Pairs, p => p.Local.Kind == CandidateKind.Relayed);
+        Assert.Equal(IceConnectionState.Disconnected, sim.A.State);
+        sim.RunFor(TimeSpan.FromSeconds(20));
+        DateTime failedB = sim.FirstState(1, IceConnectionState.Disconnected) ?? DateTime.MaxValue;
+        Assert.InRange(failedB - invalidated, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(12));
+    }
+
+    [Fact]
     public void Nominated_pair_failing_falls_back_to_another_working_pair()
     {
         // Both public with relays: host path wins; then the host path alone breaks (hosts unplugged),

@@ -128,8 +128,10 @@ public class AllocationAuthenticationTests
         Assert.True(Feed(a, allocate, forged, T0));
         Assert.False(a.HasAllocation);
 
+        Assert.Equal(2, a.IgnoredResponses);
         Assert.True(Feed(a, allocate, AllocateSuccess(allocate, RelayedV4, null), T0));
         Assert.True(a.HasAllocation);
+        Assert.Equal(2, a.IgnoredResponses);
     }
 
     [Fact]

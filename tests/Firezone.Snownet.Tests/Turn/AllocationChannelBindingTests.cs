@@ -153,14 +153,18 @@ public class AllocationChannelBindingTests
         Assert.Equal(PeerV6, peer);
         Assert.Equal(RelayedV6, relayed);
 
+        Assert.Equal(0, a.DroppedChannelData);
         frame[1] = 0x02;
         Assert.False(a.TryDecapsulate(RelayV4, frame, T0, out _, out _, out _));
+        Assert.False(a.TryDecapsulate(RelayV4, frame.AsSpan(0, 3), T0, out _, out _, out _));
+        Assert.Equal(2, a.DroppedChannelData);
         frame[1] = 0x00;
         Assert.False(a.TryDecapsulate(PeerV4, frame, T0, out _, out _, out _));
+        Assert.Equal(2, a.DroppedChannelData); // not from the relay: not ours to count
     }
 
     [Fact]
-    public void Channel_with_received_data_is_rebound_after_5_minutes_unless_a_bind_is_in_flight()
+    public void Channel_with_received_data_is_rebound_after_5_minutes_unless_a_bind_is_in_flight_and_the_instant_is_in_poll_timeout_deliberate_fix()
     {
         var a = Allocated();
         var channel = BoundChannel(a, PeerV4, T0);

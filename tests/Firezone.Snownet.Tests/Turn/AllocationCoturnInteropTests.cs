@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Firezone.Snownet.Turn;
 
 namespace Firezone.Snownet.Tests.Turn;
@@ -11,107 +8,60 @@ namespace Firezone.Snownet.Tests.Turn;
 /// </summary>
 public class AllocationCoturnInteropTests
 {
-    private static DateTimeOffset Now => DateTimeOffset.UtcNow;
-
     [Fact]
     public void Allocates_binds_a_channel_and_relays_data_both_ways_through_coturn()
     {
         var binary = CoturnProcess.FindBinary();
         Assert.SkipUnless(binary is not null, "coturn's turnserver is not installed (apt-get install coturn)");
         using var coturn = CoturnProcess.Start(binary!);
-        using var client = NewLoopbackSocket();
-        using var peer = NewLoopbackSocket();
-        var peerAddress = (IPEndPoint)peer.LocalEndPoint!;
+        RealSocketDriver.AllocateBindAndRelay(
+            RelaySocket.FromV4(coturn.Listen), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, () => coturn.Log);
+    }
+
+    [Fact]
+    public void Stale_nonce_438_from_coturn_is_retried_with_the_fresh_nonce()
+    {
+        var binary = CoturnProcess.FindBinary();
+        Assert.SkipUnless(binary is not null, "coturn's turnserver is not installed (apt-get install coturn)");
+        using var coturn = CoturnProcess.Start(binary!, "--stale-nonce=1");
+        using var client = RealSocketDriver.NewLoopbackSocket();
         var log = new ListLogger();
         var allocation = new Allocation(
-            RelaySocket.FromV4(coturn.Listen), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", Now, log);
-        var received = new List<(IPEndPoint Peer, IPEndPoint Relayed, byte[] Payload)>();
+            RelaySocket.FromV4(coturn.Listen), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, log);
+        var received = new List<(System.Net.IPEndPoint Peer, System.Net.IPEndPoint Relayed, byte[] Payload)>();
+        RealSocketDriver.Pump(allocation, log, client, received, () => allocation.HasAllocation, () => coturn.Log);
 
-        Pump(allocation, log, client, received, () => allocation.HasAllocation, coturn);
-        var relayed = allocation.RelayedV4!.Value.Address;
-        Assert.Equal(IPAddress.Loopback, relayed.Address);
-        Assert.Equal(allocation.ServerReflexiveV4!.Value.Address, client.LocalEndPoint);
-
-        allocation.BindChannel(peerAddress, Now);
-        Pump(allocation, log, client, received, () => allocation.EncodeToPeer(peerAddress, ReadOnlySpan<byte>.Empty, Now) is not null, coturn);
-
-        // Client → relay → peer.
-        var ping = Encoding.ASCII.GetBytes("ping through coturn");
-        var transmit = allocation.EncodeToPeer(peerAddress, ping, Now)!.Value;
-        client.SendTo(transmit.Payload, transmit.Destination);
-        var buffer = new byte[2048];
-        EndPoint from = new IPEndPoint(IPAddress.Any, 0);
-        peer.ReceiveTimeout = 5000;
-        var n = peer.ReceiveFrom(buffer, ref from);
-        Assert.Equal(ping, buffer[..n]);
-        Assert.Equal(relayed, from);
-
-        // Peer → relay → client, as ChannelData decoded by the allocation.
-        var pong = Encoding.ASCII.GetBytes("pong from the peer");
-        peer.SendTo(pong, relayed);
-        Pump(allocation, log, client, received, () => received.Count > 0, coturn);
-        var (fromPeer, to, payload) = Assert.Single(received);
-        Assert.Equal(peerAddress, fromPeer);
-        Assert.Equal(relayed, to);
-        Assert.Equal(pong, payload);
-
-        // A refresh round-trip works as well (coturn signs its success; the nonce is reused).
-        allocation.Refresh(Now);
-        Pump(allocation, log, client, received, () => allocation.InFlightCount == 0, coturn);
-        Assert.True(allocation.HasAllocation);
+        Thread.Sleep(TimeSpan.FromSeconds(2.5));
+        allocation.Refresh(RealSocketDriver.Now);
+        RealSocketDriver.Pump(allocation, log, client, received, () => allocation.InFlightCount == 0, () => coturn.Log);
+        Assert.Contains("Refresh failed with error 438", log.ToString());
+        Assert.True(allocation.HasAllocation, log.ToString());
         Assert.Null(allocation.CanBeFreed());
     }
 
-    private static Socket NewLoopbackSocket()
+    [Fact]
+    public void Dual_stack_relay_socket_against_coturn_reports_both_srflx_candidates_and_allocates()
     {
-        var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return s;
-    }
+        var binary = CoturnProcess.FindBinary();
+        Assert.SkipUnless(binary is not null, "coturn's turnserver is not installed (apt-get install coturn)");
+        Assert.SkipUnless(CoturnProcess.HasIPv6Loopback(), "no IPv6 loopback (::1) on this host");
+        using var coturn = CoturnProcess.Start(binary!, dualStack: true);
+        using var v4 = RealSocketDriver.NewLoopbackSocket();
+        using var v6 = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        v6.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 0));
+        var log = new ListLogger();
+        var allocation = new Allocation(
+            RelaySocket.Dual(coturn.Listen, coturn.ListenV6), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, log);
 
-    /// <summary>Runs the sans-IO loop over a real socket until <paramref name="done"/> or 10 s.</summary>
-    private static void Pump(Allocation allocation, ListLogger log, Socket socket, List<(IPEndPoint, IPEndPoint, byte[])> received, Func<bool> done, CoturnProcess coturn)
-    {
-        var local = (IPEndPoint)socket.LocalEndPoint!;
-        var buffer = new byte[65535];
-        var deadline = Now.AddSeconds(10);
-        while (!done())
-        {
-            Assert.True(Now < deadline, $"timed out; allocation: active={allocation.ActiveSocket} allocated={allocation.HasAllocation} in flight={allocation.InFlightCount}\nallocation log:\n{log}\ncoturn log:\n{coturn.Log}");
-            while (allocation.PollTransmit() is { } t)
-            {
-                socket.SendTo(t.Payload, t.Destination);
-                log.Log(Microsoft.Extensions.Logging.LogLevel.Trace, default, "tx " + Convert.ToHexString(t.Payload), null, (x, _) => x);
-            }
+        RealSocketDriver.PumpDual(allocation, log, v4, v6, () => allocation.HasAllocation && allocation.ServerReflexiveV4 is not null && allocation.ServerReflexiveV6 is not null, () => coturn.Log);
+        Assert.Equal(v4.LocalEndPoint, allocation.ServerReflexiveV4!.Value.Address);
+        Assert.Equal(v6.LocalEndPoint, allocation.ServerReflexiveV6!.Value.Address);
+        Assert.True(allocation.ActiveSocket!.Equals(coturn.Listen) || allocation.ActiveSocket.Equals(coturn.ListenV6));
 
-            while (allocation.PollEvent() is not null)
-            {
-            }
-
-            var wait = TimeSpan.FromMilliseconds(50);
-            if (allocation.PollTimeout() is { } timeout && timeout - Now < wait)
-            {
-                wait = timeout - Now;
-            }
-
-            if (wait > TimeSpan.Zero && socket.Poll((int)wait.TotalMicroseconds, SelectMode.SelectRead))
-            {
-                EndPoint from = new IPEndPoint(IPAddress.Any, 0);
-                var n = socket.ReceiveFrom(buffer, ref from);
-                var sender = (IPEndPoint)from;
-                var datagram = buffer.AsSpan(0, n);
-                log.Log(Microsoft.Extensions.Logging.LogLevel.Trace, default, "rx " + Convert.ToHexString(datagram), null, (x, _) => x);
-                if (!allocation.HandleInput(sender, local, datagram, Now)
-                    && allocation.TryDecapsulate(sender, datagram, Now, out var peer, out var relayed, out var payload))
-                {
-                    received.Add((peer, relayed, datagram[payload].ToArray()));
-                }
-            }
-
-            if (allocation.PollTimeout() is { } due && due <= Now)
-            {
-                allocation.HandleTimeout(Now);
-            }
-        }
+        // coturn 4.6 ignores ADDITIONAL-ADDRESS-FAMILY and relays IPv4 only: no channel to an IPv6 peer is attempted.
+        Assert.NotNull(allocation.RelayedV4);
+        Assert.Null(allocation.RelayedV6);
+        allocation.BindChannel(System.Net.IPEndPoint.Parse("[::1]:9"), RealSocketDriver.Now);
+        Assert.Null(allocation.PollTransmit());
     }
 }

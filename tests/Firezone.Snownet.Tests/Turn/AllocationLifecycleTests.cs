@@ -79,6 +79,34 @@ public class AllocationLifecycleTests
     }
 
     [Fact]
+    public void Refresh_carries_no_REQUESTED_TRANSPORT_or_ADDITIONAL_ADDRESS_FAMILY_deliberate_fix_for_coturn()
+    {
+        // Upstream repeats both attributes in Refresh; RFC 8656 §7.1 has neither and coturn answers 420 Unknown Attribute.
+        var a = Allocated();
+        a.Refresh(T0.AddSeconds(10));
+        var refresh = Single(a);
+        Assert.False(refresh.Has(StunAttributeType.RequestedTransport));
+        Assert.False(refresh.Has(StunAttributeType.AdditionalAddressFamily));
+
+        var delete = DeleteAfter437();
+        Assert.Equal(
+            new[] { StunAttributeType.Software, StunAttributeType.Lifetime, StunAttributeType.Username, StunAttributeType.Realm, StunAttributeType.Nonce, StunAttributeType.MessageIntegrity },
+            delete.AttributeTypes);
+    }
+
+    private static SentRequest DeleteAfter437()
+    {
+        var a = NewAllocation();
+        var binding = Single(a);
+        Feed(a, binding, BindingSuccess(binding, MappedV4), T0);
+        var allocate = Single(a);
+        Feed(a, allocate, Error(allocate, 401, Nonce1, Realm, sign: false), T0);
+        var allocate2 = Single(a);
+        Feed(a, allocate2, Error(allocate2, 437), T0);
+        return Single(a);
+    }
+
+    [Fact]
     public void Refresh_on_a_live_allocation_sends_a_Refresh_without_LIFETIME_0()
     {
         var a = Allocated();

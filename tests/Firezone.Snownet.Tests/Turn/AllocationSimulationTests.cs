@@ -15,10 +15,10 @@ namespace Firezone.Snownet.Tests.Turn;
 /// </summary>
 public class AllocationSimulationTests
 {
-    public sealed record Scenario(int Seed, int LossPercent, int DuplicatePercent, int MaxDelayMs, bool DualStack, bool PeerV6)
+    public sealed record Scenario(int Seed, int LossPercent, int DuplicatePercent, int MaxDelayMs, bool DualStack, bool PeerV6, bool V6Blackholed = false)
     {
         public override string ToString() =>
-            $"seed={Seed} loss={LossPercent}% dup={DuplicatePercent}% delay<={MaxDelayMs}ms dual={DualStack} peerV6={PeerV6}";
+            $"seed={Seed} loss={LossPercent}% dup={DuplicatePercent}% delay<={MaxDelayMs}ms dual={DualStack} peerV6={PeerV6} v6blackholed={V6Blackholed}";
     }
 
     public static class Generators
@@ -30,7 +30,8 @@ public class AllocationSimulationTests
              from delay in Gen.Choose(0, 150)
              from dual in ArbMap.Default.GeneratorFor<bool>()
              from peerV6 in ArbMap.Default.GeneratorFor<bool>()
-             select new Scenario(seed, loss, dup, delay, dual, dual && peerV6))
+             from blackhole in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
+             select new Scenario(seed, loss, dup, delay, dual, dual && peerV6, dual && blackhole))
             .ToArbitrary();
     }
 
@@ -68,6 +69,27 @@ public class AllocationSimulationTests
     }
 
     [Fact]
+    public void Client_recovers_after_the_relay_reboots_with_the_same_secret()
+    {
+        // The rebooted relay forgot the allocation, its channels and nonces. The client notices at its next Refresh
+        // (438 for the unknown nonce, then 437), allocates again and re-binds the channel; data flows again.
+        var simulation = new Simulation(new Scenario(7, 2, 0, 40, DualStack: false, PeerV6: false)) { KeepRunning = true, RebootAt = TimeSpan.FromSeconds(60) };
+        var outcome = simulation.Run(TimeSpan.FromMinutes(12));
+        Assert.Null(outcome.Failure);
+        Assert.NotNull(simulation.FirstEchoAfterReboot);
+        Assert.True(simulation.FirstEchoAfterReboot < TimeSpan.FromSeconds(320), $"first echo after reboot at {simulation.FirstEchoAfterReboot}");
+        Assert.True(outcome.LastEchoAt > TimeSpan.FromMinutes(11), $"last echo at {outcome.LastEchoAt}");
+    }
+
+    [Fact]
+    public void Dual_stack_client_with_broken_IPv6_allocates_over_IPv4()
+    {
+        var outcome = new Simulation(new Scenario(5, 0, 0, 20, DualStack: true, PeerV6: true, V6Blackholed: true)).Run(TimeSpan.FromMinutes(1));
+        Assert.Null(outcome.Failure);
+        Assert.Contains("blackholed", outcome.Trace);
+    }
+
+    [Fact]
     public void Long_run_keeps_the_allocation_and_channel_alive_across_refreshes()
     {
         // 25 minutes with light loss: several allocation refreshes (every 300 s) and channel re-binds (every 300 s while
@@ -95,7 +117,9 @@ public class AllocationSimulationTests
         private readonly HashSet<string> _sentByClient = new();
         private readonly HashSet<string> _echoedByPeer = new();
         private readonly StringBuilder _trace = new();
-        private readonly TurnServer _server;
+        private readonly TurnServerOptions _serverOptions;
+        private TurnServer _server;
+        private bool _rebooted;
         private readonly Allocation _allocation;
         private readonly IPEndPoint _peer;
         private long _sequence;
@@ -107,7 +131,7 @@ public class AllocationSimulationTests
             _scenario = scenario;
             _net = new Random(scenario.Seed);
             var serverRandom = new Random(unchecked(scenario.Seed * 31 + 7));
-            _server = new TurnServer(new TurnServerOptions
+            _serverOptions = new TurnServerOptions
             {
                 PublicIPv4 = RelayV4.Address,
                 PublicIPv6 = scenario.DualStack ? RelayV6.Address : null,
@@ -116,7 +140,8 @@ public class AllocationSimulationTests
                 HighestPort = 49200,
                 AuthSecret = Secret,
                 Random = span => serverRandom.NextBytes(span),
-            });
+            };
+            _server = new TurnServer(_serverOptions);
             var expiry = (ulong)Start.AddDays(1).ToUnixTimeSeconds();
             var username = FirezoneCredentials.MakeUsername(expiry, "88Ubc3a8Nb");
             var password = FirezoneCredentials.ComputePassword(Secret, expiry, "88Ubc3a8Nb");
@@ -127,6 +152,12 @@ public class AllocationSimulationTests
 
         /// <summary>Keep exchanging data until the end instead of stopping at the first echo.</summary>
         public bool KeepRunning { get; init; }
+
+        /// <summary>When set, the relay restarts at this point (same secret, all allocations and nonces gone).</summary>
+        public TimeSpan? RebootAt { get; init; }
+
+        /// <summary>When the client got its first echo after the reboot.</summary>
+        public TimeSpan? FirstEchoAfterReboot { get; private set; }
 
         public Outcome Run(TimeSpan budget)
         {
@@ -140,6 +171,14 @@ public class AllocationSimulationTests
             {
                 while (_now <= end && steps++ < 200_000)
                 {
+                    if (RebootAt is { } reboot && !_rebooted && _now - Start >= reboot)
+                    {
+                        Log("relay reboots");
+                        _rebooted = true;
+                        _server = new TurnServer(_serverOptions);
+                        _openPorts.Clear();
+                    }
+
                     DrainAllocation();
                     DrainServer();
                     CheckInvariants();
@@ -183,6 +222,11 @@ public class AllocationSimulationTests
                         {
                             done ??= _now - Start;
                             lastEcho = _now - Start;
+                            if (_rebooted)
+                            {
+                                FirstEchoAfterReboot ??= lastEcho;
+                            }
+
                             if (!KeepRunning)
                             {
                                 return new Outcome(null, done.Value, lastEcho, _trace.ToString());
@@ -253,6 +297,12 @@ public class AllocationSimulationTests
 
         private void Send(IPEndPoint from, IPEndPoint to, byte[] payload)
         {
+            if (_scenario.V6Blackholed && (from.Equals(ClientV6) || to.Equals(ClientV6)))
+            {
+                Log($"blackholed {from} -> {to}");
+                return;
+            }
+
             var copies = 1;
             if (_net.Next(100) < _scenario.DuplicatePercent)
             {

@@ -71,12 +71,38 @@ internal sealed class CoturnProcess : IDisposable
         return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
+    /// <summary>True if this host can bind a UDP socket on ::1.</summary>
+    public static bool HasIPv6Loopback()
+    {
+        try
+        {
+            using var s = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+            s.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Where coturn listens on ::1 when started with <c>dualStack</c>.</summary>
+    public IPEndPoint ListenV6 => new(IPAddress.IPv6Loopback, Listen.Port);
+
     /// <summary>Starts coturn and waits until it answers a STUN Binding (at most ~5 s).</summary>
-    public static CoturnProcess Start(string binary)
+    public static CoturnProcess Start(string binary, params string[] extraArguments) => Start(binary, dualStack: false, extraArguments);
+
+    /// <summary>Starts coturn (on 127.0.0.1, and on ::1 too if <paramref name="dualStack"/>) and waits until it answers.</summary>
+    public static CoturnProcess Start(string binary, bool dualStack, params string[] extraArguments)
     {
         var directory = Directory.CreateTempSubdirectory("coturn-test-").FullName;
         var port = FreeUdpPort();
         var minPort = 20000 + Random.Shared.Next(0, 40000);
+        if (dualStack)
+        {
+            extraArguments = [.. extraArguments, "--listening-ip", "::1", "--relay-ip", "::1"];
+        }
+
         var args = new[]
         {
             "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -93,7 +119,7 @@ internal sealed class CoturnProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var a in args)
+        foreach (var a in args.Concat(extraArguments))
         {
             info.ArgumentList.Add(a);
         }

@@ -202,6 +202,32 @@ public class TunnelHandshakeTests
     }
 
     [Fact]
+    public void The_rate_limiter_is_shared_by_every_tunnel_of_a_node_and_reset_by_its_owner()
+    {
+        // One node (static key N) with two tunnels to peers P and Q, sharing one limiter of 1 handshake per window.
+        var n = new Peer();
+        var p = new Peer();
+        var q = new Peer();
+        var limiter = new RateLimiter(n.Public, limit: 1);
+        var toP = new Tunnel(n.Private, p.Public, new byte[32], null, 1, limiter, T0);
+        var toQ = new Tunnel(n.Private, q.Public, new byte[32], null, 2, limiter, T0);
+        var fromP = new Tunnel(p.Private, n.Public, new byte[32], null, 3, new RateLimiter(p.Public), T0);
+        var fromQ = new Tunnel(q.Private, n.Public, new byte[32], null, 4, new RateLimiter(q.Public), T0);
+        var buf = new byte[256];
+        var source = new byte[] { 198, 18, 4, 9, 0, 1 };
+
+        var r = fromP.FormatHandshakeInitiation(buf, true, T0);
+        Assert.Equal(MessageFormat.ResponseLength, toP.Decapsulate(source, buf[..r.Length], buf, T0).Length);
+        r = fromQ.FormatHandshakeInitiation(buf, true, T0);
+        Assert.Equal(MessageFormat.CookieReplyLength, toQ.Decapsulate(source, buf[..r.Length], buf, T0).Length);
+        Assert.Equal(2, limiter.Count);
+
+        limiter.ResetCount();
+        r = fromQ.FormatHandshakeInitiation(buf, true, T0.AddSeconds(1));
+        Assert.Equal(MessageFormat.ResponseLength, toQ.Decapsulate(source, buf[..r.Length], buf, T0.AddSeconds(1)).Length);
+    }
+
+    [Fact]
     public void Crossing_initiations_still_end_with_agreeing_sessions()
     {
         var (a, b) = Pair();

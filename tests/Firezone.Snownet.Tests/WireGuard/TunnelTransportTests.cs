@@ -234,3 +234,50 @@ public class TunnelTransportTests
         Assert.Equal(WireGuardError.ConnectionExpired, b.UpdateTimers(buf, T0.AddSeconds(540)).Error);
     }
 }
+
+public class TunnelSteadyStateTests
+{
+    [Fact]
+    public void Encapsulate_and_decapsulate_allocate_nothing_in_steady_state()
+    {
+        var (a, b) = Pair();
+        Establish(a, b, T0);
+        var packet = Ping(1, payload: 1252);
+        var wire = new byte[2048];
+        var plain = new byte[2048];
+        for (var i = 0; i < 100; i++) // warm up (JIT, tiering)
+        {
+            var r = a.Encapsulate(packet, wire, T0);
+            b.Decapsulate(default, wire.AsSpan(0, r.Length), plain, T0);
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var delivered = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            var r = a.Encapsulate(packet, wire, T0);
+            if (b.Decapsulate(default, wire.AsSpan(0, r.Length), plain, T0).Kind == TunnelResultKind.WriteToTunnelV4) delivered++;
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(1000, delivered);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Per_handshake_index_counter_wraps_through_zero_keeping_the_24_bit_prefix()
+    {
+        var (a, _) = Pair(indexA: 0xC0FFEE);
+        var buf = new byte[256];
+        var lows = new List<uint>();
+        for (var i = 0; i < 257; i++)
+        {
+            var r = a.FormatHandshakeInitiation(buf, force: true, T0.AddSeconds(i));
+            var index = MessageFormat.ReadIndex(buf, MessageFormat.InitSender);
+            Assert.Equal(0xC0FFEEu, index >> 8);
+            lows.Add(index & 0xFF);
+        }
+        Assert.Equal(1u, lows[0]);
+        Assert.Equal(255u, lows[254]);
+        Assert.Equal(0u, lows[255]);
+        Assert.Equal(1u, lows[256]);
+    }
+}

@@ -16,6 +16,7 @@ internal sealed class UdpTunnelDriver : IDisposable
     private readonly ConcurrentQueue<Action> _actions = new();
     private readonly byte[] _rx = new byte[2048];
     private readonly byte[] _tx = new byte[2048];
+    private readonly byte[] _sourceBytes = new byte[18];
     private volatile bool _stop;
     private long _clockOffsetTicks;
 
@@ -31,14 +32,14 @@ internal sealed class UdpTunnelDriver : IDisposable
 
     public DateTime Now => DateTime.UtcNow + TimeSpan.FromTicks(Interlocked.Read(ref _clockOffsetTicks));
 
-    public UdpTunnelDriver(IPAddress bindAddress, byte[] privateKey, byte[] peerPublicKey, uint index24)
+    public UdpTunnelDriver(IPAddress bindAddress, byte[] privateKey, byte[] peerPublicKey, uint index24, int handshakeLimit = RateLimiter.DefaultLimit)
     {
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(bindAddress, 0));
         LocalEndpoint = (IPEndPoint)_socket.LocalEndPoint!;
         var publicKey = new byte[32];
         X25519.PublicKeyOf(privateKey, publicKey);
-        Tunnel = new Tunnel(privateKey, peerPublicKey, new byte[32], null, index24, new RateLimiter(publicKey), Now);
+        Tunnel = new Tunnel(privateKey, peerPublicKey, new byte[32], null, index24, new RateLimiter(publicKey, handshakeLimit), Now);
         _thread = new Thread(Loop) { IsBackground = true, Name = "wg-test-driver" };
         _thread.Start();
     }
@@ -90,7 +91,12 @@ internal sealed class UdpTunnelDriver : IDisposable
                     if (n > 0 && datagram[0] == MessageFormat.TypeData) ReceivedTransport.Enqueue(datagram.ToArray());
                     if (n > 0 && datagram[0] == MessageFormat.TypeInitiation) ReceivedInitiations.Enqueue(datagram.ToArray());
                     Remote ??= from;
-                    var r = Tunnel.Decapsulate(default, datagram, _tx, Now);
+                    // The cookie is bound to the sender's address and port.
+                    var source = (IPEndPoint)from;
+                    var sourceBytes = _sourceBytes.AsSpan();
+                    source.Address.TryWriteBytes(sourceBytes, out var addressLength);
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(sourceBytes[addressLength..], (ushort)source.Port);
+                    var r = Tunnel.Decapsulate(sourceBytes[..(addressLength + 2)], datagram, _tx, Now);
                     if (r.Kind == TunnelResultKind.WriteToNetwork) Remote = from; // the peer answered from here
                     Handle(r, _tx);
                 }

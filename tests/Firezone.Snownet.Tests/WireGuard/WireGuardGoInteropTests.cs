@@ -12,7 +12,7 @@ namespace Firezone.Snownet.Tests.WireGuard;
 [Collection("wireguard-go interop")]
 public class WireGuardGoInteropTests
 {
-    private static (WireGuardGoNamespace Ns, UdpTunnelDriver Ours) Setup(bool wireGuardGoKnowsOurEndpoint)
+    private static (WireGuardGoNamespace Ns, UdpTunnelDriver Ours) Setup(bool wireGuardGoKnowsOurEndpoint, int handshakeLimit = RateLimiter.DefaultLimit)
     {
         var missing = WireGuardGoNamespace.MissingPrerequisite();
         Assert.SkipWhen(missing is not null, $"wireguard-go interop skipped: {missing}");
@@ -22,7 +22,7 @@ public class WireGuardGoInteropTests
             var ourPrivate = new byte[32];
             var ourPublic = new byte[32];
             X25519.GenerateKeyPair(ourPrivate, ourPublic);
-            var ours = new UdpTunnelDriver(ns.HostAddress, ourPrivate, ns.PublicKey, new IndexGenerator().Next());
+            var ours = new UdpTunnelDriver(ns.HostAddress, ourPrivate, ns.PublicKey, new IndexGenerator().Next(), handshakeLimit);
             ns.SetPeer(ourPublic, wireGuardGoKnowsOurEndpoint ? ours.LocalEndpoint : null);
             if (!wireGuardGoKnowsOurEndpoint) ours.Remote = ns.WireGuardEndpoint;
             return (ns, ours);
@@ -145,6 +145,30 @@ public class WireGuardGoInteropTests
             WaitUntil(() => ours.EchoRepliesReceived >= target, TimeSpan.FromSeconds(10), () => $"{ours.EchoRepliesReceived}/{target} replies\n" + Diagnostics(ns, ours));
             Assert.Contains("latest handshake", ns.Show());
             Assert.Null(ours.LoopFailure);
+        }
+        finally
+        {
+            ours.Dispose();
+            ns.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Under_load_wireguard_go_accepts_our_cookie_reply_and_its_mac2_verifies()
+    {
+        // Limit 0: every handshake message needs a valid cookie in mac2. wireguard-go's first initiation gets a
+        // cookie reply (XChaCha20-Poly1305); its REKEY_TIMEOUT retransmission carries mac2 and is answered.
+        var (ns, ours) = Setup(wireGuardGoKnowsOurEndpoint: true, handshakeLimit: 0);
+        try
+        {
+            var (code, output) = ExternalProcess.Run(ExternalProcess.FindOnPath("ip")!,
+                ["netns", "exec", ns.Namespace, "ping", "-c", "1", "-W", "15", WireGuardGoNamespace.OurTunnelAddress.ToString()], TimeSpan.FromSeconds(30));
+            Assert.True(code == 0, $"ping under load failed: {output}\n{Diagnostics(ns, ours)}");
+            var stats = ours.Invoke(t => (t.Stats.CookieRepliesSent, t.Stats.HandshakesCompleted, t.Stats.DroppedInvalidMac));
+            Assert.True(stats.CookieRepliesSent >= 1, $"no cookie reply was sent: {stats}");
+            Assert.True(stats.HandshakesCompleted >= 1);
+            Assert.Equal(0, stats.DroppedInvalidMac);
+            Assert.True(ours.EchoRequestsAnswered >= 1);
         }
         finally
         {

@@ -65,6 +65,7 @@ internal sealed class WireGuardGoNamespace : IDisposable
             foreach (var a in new[] { "netns", "exec", Namespace, ExternalProcess.FindOnPath("wireguard-go")!, "-f", WgInterface }) psi.ArgumentList.Add(a);
             psi.Environment["WG_PROCESS_FOREGROUND"] = "1";
             psi.Environment["LOG_LEVEL"] = "verbose";
+            psi.Environment["WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"] = "1"; // older builds refuse to run on Linux without it
             _daemon = Process.Start(psi) ?? throw new InvalidOperationException("wireguard-go did not start");
             _daemon.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (Log) Log.Add(e.Data); };
             _daemon.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (Log) Log.Add(e.Data); };

@@ -84,15 +84,8 @@ public class GarbageProperties
         {
             Assert.Equal(IpParseError.None, IpPacket.TryParse(outBuf.AsSpan(0, w), out _));
         }
-        try
-        {
-            IcmpErrorBuilder.DestinationUnreachable(data, outBuf, UnreachableReason.Port);
-            IcmpErrorBuilder.PacketTooBig(data, outBuf, 1200);
-        }
-        catch (ArgumentException)
-        {
-            // Only for a caller-given source of the wrong family, which is not the case here.
-            throw;
-        }
+        IcmpErrorBuilder.DestinationUnreachable(data, outBuf, UnreachableReason.Port);
+        IcmpErrorBuilder.AdministrativelyProhibited(data, outBuf);
+        IcmpErrorBuilder.PacketTooBig(data, outBuf, 1200);
     }
 }

@@ -79,6 +79,38 @@ public class RewriteProperties
         else { Assert.True(p.TryGetIcmp(out var i)); Assert.Equal(d, i.Identifier); }
     });
 
+    [Property]
+    public Property First_fragments_get_the_same_transport_checksum_update_as_the_whole_datagram() => Prop.ForAll(
+        (from spec in PacketGen.Spec(v4: true).Where(s => s.Payload.Length >= 24)
+         from dst in PacketGen.V4Address
+         from port in PacketGen.UShort
+         from cut in Gen.Choose(3, 10)
+         select (spec, dst, port, cut)).ToArbitrary(), c =>
+    {
+        var (spec, dst, port, cut) = c;
+        byte[] whole = new byte[1336];
+        int n = spec.Build(whole);
+        int fragLength = Math.Min(n, 20 + cut * 8);
+        byte[] fragment = whole.Take(fragLength).ToArray();
+        fragment[2] = (byte)(fragLength >> 8);
+        fragment[3] = (byte)fragLength;
+        fragment[6] |= 0x20; // more fragments, offset 0
+        fragment[10] = fragment[11] = 0;
+        ushort hc = InternetChecksum.Compute(fragment.AsSpan(0, 20));
+        fragment[10] = (byte)(hc >> 8);
+        fragment[11] = (byte)hc;
+        IpPacket.TryParse(whole.AsSpan(0, n), out var w);
+        IpPacket.TryParse(fragment, out var f);
+        Assert.True(f.IsFragment);
+        w.SetDestination(dst.GetAddressBytes());
+        f.SetDestination(dst.GetAddressBytes());
+        Assert.Equal(w.TrySetDestinationPort(port), f.TrySetDestinationPort(port));
+        int off = spec.Kind switch { 0 => 6, 1 => 16, _ => 2 };
+        Assert.Equal(w.Payload.Slice(off, 2).ToArray(), f.Payload.Slice(off, 2).ToArray());
+        Assert.True(w.ChecksumsValid());
+        Assert.True(f.ChecksumsValid()); // IPv4 header verifies; the transport cannot be checked on a fragment
+    });
+
     [Fact]
     public void Rewriting_an_address_of_the_other_family_throws()
     {

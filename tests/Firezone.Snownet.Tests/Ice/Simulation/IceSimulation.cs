@@ -17,10 +17,12 @@ public sealed class IceSimulation
     private readonly IceAgent[] _agents = new IceAgent[2];
     private readonly List<(DateTime At, IceEvent Event)>[] _events = [new(), new()];
     private readonly IceCredentials[] _creds = new IceCredentials[2];
+    private readonly List<(DateTime At, int To, Candidate Candidate)> _pendingSignals = new();
 
     internal IceSimulation(Topology topology, IceRole roleA = IceRole.Controlling, IceRole roleB = IceRole.Controlled,
-        ulong? tieBreakerA = null, ulong? tieBreakerB = null, bool signalCandidates = true)
+        ulong? tieBreakerA = null, ulong? tieBreakerB = null, bool signalCandidates = true, TimeSpan signalDelay = default)
     {
+        SignalDelay = signalDelay;
         Topology = topology;
         _net = new SimNetwork(topology.Seed, topology.Loss, TimeSpan.FromMilliseconds(topology.MinDelayMs),
             TimeSpan.FromMilliseconds(Math.Max(topology.MinDelayMs, topology.MaxDelayMs)));
@@ -85,7 +87,10 @@ public sealed class IceSimulation
 
     public IPEndPoint?[] Relayed { get; } = new IPEndPoint?[2];
 
-    /// <summary>Forward gathered candidates to the other agent (trickle signalling with zero delay).</summary>
+    /// <summary>Delay of the signalling channel for trickled candidates (0: delivered at once).</summary>
+    public TimeSpan SignalDelay { get; }
+
+    /// <summary>Forward gathered candidates to the other agent (trickle signalling after <see cref="SignalDelay"/>).</summary>
     public bool SignalCandidates { get; set; }
 
     internal IceAgent A => _agents[0];
@@ -132,6 +137,11 @@ public sealed class IceSimulation
         {
             Pump();
             DateTime? next = Min(Min(_agents[0].PollTimeout(), _agents[1].PollTimeout()), _net.NextDelivery);
+            foreach ((DateTime at, _, _) in _pendingSignals)
+            {
+                next = Min(next, at);
+            }
+
             if (next is null || next > until)
             {
                 Now = until;
@@ -141,6 +151,15 @@ public sealed class IceSimulation
             if (next > Now)
             {
                 Now = next.Value;
+            }
+
+            for (int k = 0; k < _pendingSignals.Count; k++)
+            {
+                if (_pendingSignals[k].At <= Now)
+                {
+                    _agents[_pendingSignals[k].To].AddRemoteCandidate(_pendingSignals[k].Candidate);
+                    _pendingSignals.RemoveAt(k--);
+                }
             }
 
             while (_net.TryDeliver(Now, out SimNetwork.Delivery d))
@@ -185,8 +204,15 @@ public sealed class IceSimulation
                     if (e is CandidateGathered g && SignalCandidates)
                     {
                         Assert.True(Candidate.TryParse(g.Candidate.ToSdpString(), out Candidate parsed));
-                        _agents[1 - i].AddRemoteCandidate(parsed);
-                        more = true;
+                        if (SignalDelay > TimeSpan.Zero)
+                        {
+                            _pendingSignals.Add((Now + SignalDelay, 1 - i, parsed));
+                        }
+                        else
+                        {
+                            _agents[1 - i].AddRemoteCandidate(parsed);
+                            more = true;
+                        }
                     }
                 }
             }

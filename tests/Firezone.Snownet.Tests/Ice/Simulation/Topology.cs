@@ -3,8 +3,8 @@ namespace Firezone.Snownet.Tests.Ice.Simulation;
 /// <summary>One side of a simulated connection.</summary>
 public sealed record PeerSpec(NatType Nat, bool HasRelay);
 
-/// <summary>Two peers, whether they share a LAN, and the network's loss and delay.</summary>
-public sealed record Topology(PeerSpec A, PeerSpec B, bool SameLan, double Loss, int MinDelayMs, int MaxDelayMs, int Seed)
+/// <summary>Two peers, whether they share a LAN, the network's loss and delay, and the signalling delay of trickled candidates.</summary>
+public sealed record Topology(PeerSpec A, PeerSpec B, bool SameLan, double Loss, int MinDelayMs, int MaxDelayMs, int Seed, int SignalDelayMs = 0)
 {
     /// <summary>
     /// The oracle, derived from the NAT model and not from the agent: is there a working path? Direct when on one
@@ -34,5 +34,5 @@ public sealed record Topology(PeerSpec A, PeerSpec B, bool SameLan, double Loss,
     }
 
     public override string ToString()
-        => $"A={A.Nat}{(A.HasRelay ? "+relay" : "")} B={B.Nat}{(B.HasRelay ? "+relay" : "")}{(SameLan ? " sameLAN" : "")} loss={Loss:0.00} delay={MinDelayMs}-{MaxDelayMs}ms seed={Seed}";
+        => $"A={A.Nat}{(A.HasRelay ? "+relay" : "")} B={B.Nat}{(B.HasRelay ? "+relay" : "")}{(SameLan ? " sameLAN" : "")} loss={Loss:0.00} delay={MinDelayMs}-{MaxDelayMs}ms signalling={SignalDelayMs}ms seed={Seed}";
 }
