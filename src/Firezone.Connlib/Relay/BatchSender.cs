@@ -72,7 +72,7 @@ internal sealed unsafe partial class BatchSender : IDisposable
                     {
                         socket.SendTo(_arrays[i].AsSpan(_offsets[i], _lengths[i]), SocketFlags.None, _destinations[i]!);
                     }
-                    catch (SocketException)
+                    catch (Exception e) when (e is SocketException or ObjectDisposedException)
                     {
                         failed++;
                     }
