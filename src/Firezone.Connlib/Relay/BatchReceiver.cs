@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using static Firezone.Connlib.Relay.MMsgNative;
 
 namespace Firezone.Connlib.Relay;
 
@@ -107,7 +108,7 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
         socket.SafeHandle.DangerousAddRef(ref added);
         try
         {
-            int n = RecvMMsg((int)socket.SafeHandle.DangerousGetHandle(), _headers, BatchSize, block ? MsgWaitForOne : MsgDontWait, null);
+            int n = MMsgNative.RecvMMsg((int)socket.SafeHandle.DangerousGetHandle(), _headers, BatchSize, block ? MsgWaitForOne : MsgDontWait, null);
             if (n < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -146,34 +147,6 @@ internal sealed unsafe partial class BatchReceiver : IDisposable
         _pins.Dispose();
     }
 
-    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
-    private static partial int RecvMMsg(int fd, MMsgHdr* messages, uint count, int flags, void* timeout);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public byte* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MMsgHdr
-    {
-        public MsgHdr Header;
-        public uint Length;
-    }
 
     /// <summary>Keeps the socket-address buffers pinned for the receiver's lifetime.</summary>
     private sealed class MemoryHandleSet : IDisposable

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using static Firezone.Connlib.Relay.MMsgNative;
 
 namespace Firezone.Connlib.Relay;
 
@@ -89,7 +90,7 @@ internal sealed unsafe partial class BatchSender : IDisposable
                 int sent = 0;
                 while (sent < _count)
                 {
-                    int n = SendMMsg(fd, _headers + sent, (uint)(_count - sent), 0);
+                    int n = MMsgNative.SendMMsg(fd, _headers + sent, (uint)(_count - sent), 0);
                     if (n <= 0)
                     {
                         // The datagram at `sent` failed (e.g. no route, buffer full): skip it and go on.
@@ -133,32 +134,4 @@ internal sealed unsafe partial class BatchSender : IDisposable
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
-    private static partial int SendMMsg(int fd, MMsgHdr* messages, uint count, int flags);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public byte* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MMsgHdr
-    {
-        public MsgHdr Header;
-        public uint Length;
-    }
 }
