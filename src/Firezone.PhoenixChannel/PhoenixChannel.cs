@@ -90,7 +90,7 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
         var url = _options.LoginUrl.ToUri(finishParams);
         lock (_lock)
         {
-            _core.Connect(url, Now);
+            _core.Connect(url);
         }
         LogConnecting(_options.LoginUrl.ToString());
         Wake();
@@ -256,24 +256,16 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
         {
             return;
         }
+        TimeSpan? delay = deadline is { } d ? d - Now : null;
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var wake = _wake.Reader.WaitToReadAsync(cts.Token).AsTask();
-        Task winner = wake;
-        if (deadline is { } d)
-        {
-            var delay = d - Now;
-            if (delay <= TimeSpan.Zero)
-            {
-                return;
-            }
-            winner = await Task.WhenAny(wake, Task.Delay(delay, _options.TimeProvider, cts.Token)).ConfigureAwait(false);
-        }
-        else
-        {
-            await Task.WhenAny(wake).ConfigureAwait(false);
-        }
+        Task woken = delay is { } wait ? Task.WhenAny(wake, Task.Delay(wait, _options.TimeProvider, cts.Token)) : Task.WhenAny(wake);
+        await woken.ConfigureAwait(false);
         await cts.CancelAsync().ConfigureAwait(false);
-        _ = winner;
         _wake.Reader.TryRead(out _);
     }
 

@@ -39,7 +39,7 @@ internal sealed class CoreHarness
 
     public void Connect(string url = Url)
     {
-        Core.Connect(new Uri(url), Now);
+        Core.Connect(new Uri(url));
         Pump();
     }
 

@@ -17,7 +17,7 @@ internal sealed partial class ChannelCore
     public const int MaxBufferedMessages = 32;
 
     private readonly string _loginTopic;
-    private readonly string _joinPayloadJson;
+    private readonly byte[] _joinPayload;
     private readonly ReconnectPolicy _policy;
     private readonly Random _random;
     private readonly ILogger _logger;
@@ -44,7 +44,7 @@ internal sealed partial class ChannelCore
         ArgumentException.ThrowIfNullOrEmpty(loginTopic);
         policy.Validate();
         _loginTopic = loginTopic;
-        _joinPayloadJson = joinPayloadJson;
+        _joinPayload = Encoding.UTF8.GetBytes(joinPayloadJson);
         _policy = policy;
         _random = random;
         _logger = logger;
@@ -72,7 +72,7 @@ internal sealed partial class ChannelCore
     /// A no-op while connecting or sleeping in backoff with the same URL; otherwise the backoff is discarded,
     /// any socket is dropped and an immediate attempt starts. The send queue is kept.
     /// </summary>
-    public void Connect(Uri url, TimeSpan now)
+    public void Connect(Uri url)
     {
         if (State == ChannelState.Connecting && url == _lastUrl)
         {
@@ -132,11 +132,7 @@ internal sealed partial class ChannelCore
                 _commands.Enqueue(new DriverCommand.CloseSocket(_attempt));
                 break;
             case ChannelState.Connecting:
-                if (_attemptInFlight)
-                {
-                    _commands.Enqueue(new DriverCommand.DropSocket(_attempt));
-                }
-                _attempt++;
+                DropCurrentSocket();
                 _attemptInFlight = false;
                 _retryAt = null;
                 _backoff = null;
@@ -176,7 +172,7 @@ internal sealed partial class ChannelCore
         _nextHeartbeat = now + _heartbeatInterval;
         State = ChannelState.Connected;
         _events.Enqueue(new ChannelEvent.Connected());
-        Join(_loginTopic, Encoding.UTF8.GetBytes(_joinPayloadJson));
+        Join(_loginTopic, _joinPayload);
     }
 
     /// <summary>The attempt failed before the WebSocket was open.</summary>
@@ -213,13 +209,11 @@ internal sealed partial class ChannelCore
     /// <summary>Writing <paramref name="message"/> failed: it goes back to the front and the connection is broken.</summary>
     public void OnSendFailed(long attempt, OutboundMessage message, string reason, TimeSpan now)
     {
-        if (attempt != _attempt || State != ChannelState.Connected)
-        {
-            _queue.AddFirst(message);
-            return;
-        }
         _queue.AddFirst(message);
-        OnTransientError(reason, now);
+        if (attempt == _attempt && State == ChannelState.Connected)
+        {
+            OnTransientError(reason, now);
+        }
     }
 
     /// <summary>Takes the next frame to write, when connected.</summary>

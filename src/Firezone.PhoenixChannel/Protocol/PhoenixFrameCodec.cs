@@ -21,13 +21,11 @@ internal enum FrameDecodeError
 /// </summary>
 internal static class PhoenixFrameCodec
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false };
-
     /// <summary>Encodes an outbound frame. <paramref name="payloadJson"/> is raw JSON (e.g. <c>null</c>, <c>{}</c>).</summary>
     public static string Encode(string topic, string @event, ReadOnlySpan<byte> payloadJson, ulong @ref)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + payloadJson.Length + topic.Length + @event.Length);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteString("topic"u8, topic);

@@ -13,6 +13,8 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     private readonly FdHandle _fd;
     private readonly byte[] _receive = new byte[1 << 16];
     private uint _sequence = (uint)Environment.TickCount;
+    private int _offset;
+    private int _filled;
 
     public NetlinkSocket()
     {
@@ -74,84 +76,79 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     /// <summary>Sends a request with NLM_F_ACK and returns 0 or the (positive) errno from the kernel.</summary>
     public int Execute(NetlinkMessageWriter request)
     {
-        uint seq = request.Sequence;
-        Send(request.Finish());
+        uint seq = Send(request);
         while (true)
         {
-            int n = Receive();
-            int offset = 0;
-            while (offset + RtNetlink.HeaderLength <= n)
-            {
-                Span<byte> h = _receive.AsSpan(offset, n - offset);
-                uint len = MemoryMarshal.Read<uint>(h);
-                ushort type = MemoryMarshal.Read<ushort>(h[4..]);
-                uint mseq = MemoryMarshal.Read<uint>(h[8..]);
-                if (len < RtNetlink.HeaderLength || len > h.Length) break;
-                if (mseq == seq && type == RtNetlink.NLMSG_ERROR) return -MemoryMarshal.Read<int>(h[16..]);
-                offset += RtNetlink.Align((int)len);
-            }
+            var reply = NextReply(seq, out ushort type);
+            if (type == RtNetlink.NLMSG_ERROR) return ErrnoOf(reply);
         }
     }
 
     /// <summary>Sends a dump request and collects every reply message until NLMSG_DONE.</summary>
     public List<NetlinkMessage> Dump(NetlinkMessageWriter request)
     {
-        uint seq = request.Sequence;
-        Send(request.Finish());
+        uint seq = Send(request);
         var result = new List<NetlinkMessage>();
         while (true)
         {
-            int n = Receive();
-            int offset = 0;
-            while (offset + RtNetlink.HeaderLength <= n)
+            var reply = NextReply(seq, out ushort type);
+            if (type == RtNetlink.NLMSG_DONE) return result;
+            if (type == RtNetlink.NLMSG_ERROR)
             {
-                Span<byte> h = _receive.AsSpan(offset, n - offset);
-                uint len = MemoryMarshal.Read<uint>(h);
-                ushort type = MemoryMarshal.Read<ushort>(h[4..]);
-                uint mseq = MemoryMarshal.Read<uint>(h[8..]);
-                if (len < RtNetlink.HeaderLength || len > h.Length) break;
-                offset += RtNetlink.Align((int)len);
-                if (mseq != seq) continue;
-                if (type == RtNetlink.NLMSG_DONE) return result;
-                if (type == RtNetlink.NLMSG_ERROR)
-                {
-                    int errno = -MemoryMarshal.Read<int>(h[16..]);
-                    if (errno == 0) return result;
-                    throw TunDeviceException.FromErrno("netlink dump", errno);
-                }
-                result.Add(new NetlinkMessage(type, h[RtNetlink.HeaderLength..(int)len].ToArray()));
+                int errno = ErrnoOf(reply);
+                if (errno == 0) return result;
+                throw TunDeviceException.FromErrno("netlink dump", errno);
             }
+            result.Add(new NetlinkMessage(type, reply[RtNetlink.HeaderLength..].ToArray()));
         }
     }
 
     /// <summary>Sends a non-dump query (no ACK flag) and returns the reply, or null with the kernel's errno.</summary>
     public NetlinkMessage? Query(NetlinkMessageWriter request, out int errno)
     {
-        uint seq = request.Sequence;
+        uint seq = Send(request);
+        var reply = NextReply(seq, out ushort type);
+        errno = type == RtNetlink.NLMSG_ERROR ? ErrnoOf(reply) : 0;
+        return type == RtNetlink.NLMSG_ERROR ? null : new NetlinkMessage(type, reply[RtNetlink.HeaderLength..].ToArray());
+    }
+
+    /// <summary>Sends a request; whatever was left of earlier replies is discarded. Returns its sequence number.</summary>
+    private uint Send(NetlinkMessageWriter request)
+    {
+        _offset = _filled = 0;
         Send(request.Finish());
+        return request.Sequence;
+    }
+
+    /// <summary>
+    /// The next message (header included) with sequence <paramref name="seq"/>, receiving datagrams as needed.
+    /// Messages of other sequences are skipped; a malformed length drops the rest of its datagram.
+    /// </summary>
+    private ReadOnlySpan<byte> NextReply(uint seq, out ushort type)
+    {
         while (true)
         {
-            int n = Receive();
-            int offset = 0;
-            while (offset + RtNetlink.HeaderLength <= n)
+            if (_offset + RtNetlink.HeaderLength > _filled)
             {
-                Span<byte> h = _receive.AsSpan(offset, n - offset);
-                uint len = MemoryMarshal.Read<uint>(h);
-                ushort type = MemoryMarshal.Read<ushort>(h[4..]);
-                uint mseq = MemoryMarshal.Read<uint>(h[8..]);
-                if (len < RtNetlink.HeaderLength || len > h.Length) break;
-                offset += RtNetlink.Align((int)len);
-                if (mseq != seq) continue;
-                if (type == RtNetlink.NLMSG_ERROR)
-                {
-                    errno = -MemoryMarshal.Read<int>(h[16..]);
-                    return null;
-                }
-                errno = 0;
-                return new NetlinkMessage(type, h[RtNetlink.HeaderLength..(int)len].ToArray());
+                _filled = Receive();
+                _offset = 0;
+                continue;
             }
+            ReadOnlySpan<byte> h = _receive.AsSpan(_offset, _filled - _offset);
+            uint len = MemoryMarshal.Read<uint>(h);
+            if (len < RtNetlink.HeaderLength || len > h.Length)
+            {
+                _filled = 0;
+                continue;
+            }
+            _offset += RtNetlink.Align((int)len);
+            if (MemoryMarshal.Read<uint>(h[8..]) != seq) continue;
+            type = MemoryMarshal.Read<ushort>(h[4..]);
+            return h[..(int)len];
         }
     }
+
+    private static int ErrnoOf(ReadOnlySpan<byte> errorMessage) => -MemoryMarshal.Read<int>(errorMessage[16..]);
 
     public void Dispose() => _fd.Dispose();
 }
