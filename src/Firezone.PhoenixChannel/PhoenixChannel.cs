@@ -263,7 +263,18 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
         }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var wake = _wake.Reader.WaitToReadAsync(cts.Token).AsTask();
-        Task woken = delay is { } wait ? Task.WhenAny(wake, Task.Delay(wait, _options.TimeProvider, cts.Token)) : Task.WhenAny(wake);
+        Task woken;
+        if (delay is { } wait)
+        {
+            var timer = Task.Delay(wait, _options.TimeProvider, cts.Token);
+            // The clock may have moved between reading Now and arming the timer (a fake clock advanced by a test, or a
+            // long preemption): a timer armed late would wait a whole extra delay, so look at the clock once more.
+            woken = deadline - Now <= TimeSpan.Zero ? Task.CompletedTask : Task.WhenAny(wake, timer);
+        }
+        else
+        {
+            woken = wake;
+        }
         await woken.ConfigureAwait(false);
         await cts.CancelAsync().ConfigureAwait(false);
         _wake.Reader.TryRead(out _);
