@@ -65,27 +65,23 @@ public sealed class RelayHostAllocationTests
     [Fact]
     public async Task Failed_allocation_socket_bind_answers_508_and_the_relay_keeps_running()
     {
-        string? host = Loopback.FindRelayHost();
-        Assert.SkipWhen(host is null, "samples/Firezone.Relay is not built (build the solution first)");
-
         // Occupy the relay's only allocation port so its bind fails.
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         squatter.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         int occupied = ((IPEndPoint)squatter.LocalEndPoint!).Port;
         int port = Loopback.FreeUdpPort();
         int health = Loopback.FreeTcpPort();
-        await using var relay = ExternalProcess.Start("dotnet",
+        await using var relay = await Loopback.StartHealthyRelayAsync(
         [
-            host!, "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
+            "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
             "--lowest-port", occupied.ToString(), "--highest-port", occupied.ToString(), "--stamp-secret", Secret,
             "--health-check-addr", $"127.0.0.1:{health}",
-        ]);
+        ], health);
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         client.Connect(new IPEndPoint(IPAddress.Loopback, port));
         client.ReceiveTimeout = 2000;
-        await Task.Delay(1500, TestContext.Current.CancellationToken); // let the host start
 
         Assert.Equal(508, AllocateAndGetError(client, out _));
         Assert.False(relay.HasExited, relay.Output);

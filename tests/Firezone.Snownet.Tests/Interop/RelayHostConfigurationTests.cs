@@ -10,26 +10,7 @@ public sealed class RelayHostConfigurationTests
 {
     private static async Task<string> FirstNonceAsync(Dictionary<string, string> environment, int port, int health)
     {
-        string? host = Loopback.FindRelayHost();
-        Assert.SkipWhen(host is null, "samples/Firezone.Relay is not built (build the solution first)");
-        await using var relay = ExternalProcess.Start("dotnet", [host!], environment);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        for (int i = 0; i < 100; i++)
-        {
-            Assert.False(relay.HasExited, relay.Output);
-            try
-            {
-                if ((await http.GetAsync($"http://127.0.0.1:{health}/healthz", TestContext.Current.CancellationToken)).IsSuccessStatusCode)
-                {
-                    break;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
+        await using var relay = await Loopback.StartHealthyRelayAsync([], health, environment);
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         client.Connect(new IPEndPoint(IPAddress.Loopback, port));

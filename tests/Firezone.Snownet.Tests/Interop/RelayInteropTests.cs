@@ -26,40 +26,16 @@ public sealed partial class RelayInteropTests
 
     private static async Task<Relay> StartRelayAsync()
     {
-        string? host = Loopback.FindRelayHost();
-        Assert.SkipWhen(host is null, "samples/Firezone.Relay is not built (build the solution first)");
         int port = Loopback.FreeUdpPort();
         int health = Loopback.FreeTcpPort();
         var (lowest, highest) = Loopback.FreeUdpRange(64);
-        var process = ExternalProcess.Start("dotnet",
+        var process = await Loopback.StartHealthyRelayAsync(
         [
-            host!, "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
+            "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
             "--lowest-port", lowest.ToString(), "--highest-port", highest.ToString(), "--stamp-secret", Secret,
             "--health-check-addr", $"127.0.0.1:{health}", "--log-format", "json",
-        ]);
-        var relay = new Relay { Process = process, Port = port, HealthPort = health };
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        for (int i = 0; i < 100; i++)
-        {
-            Assert.False(process.HasExited, $"relay exited early:\n{process.Output}");
-            try
-            {
-                var response = await http.GetAsync($"http://127.0.0.1:{health}/healthz", TestContext.Current.CancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return relay;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-
-        await relay.DisposeAsync();
-        Assert.Fail($"relay did not become healthy:\n{process.Output}");
-        return null!;
+        ], health);
+        return new Relay { Process = process, Port = port, HealthPort = health };
     }
 
     private static (string Username, string Password) Credentials()
@@ -84,7 +60,7 @@ public sealed partial class RelayInteropTests
         await using var relay = await StartRelayAsync();
         int peerPort = Loopback.FreeUdpPort();
         await using var peer = ExternalProcess.Start(peerTool!, ["-L", "127.0.0.1", "-p", peerPort.ToString()]);
-        await Task.Delay(300, TestContext.Current.CancellationToken);
+        await Loopback.WaitUntilUdpPortBoundAsync(peerPort, TimeSpan.FromSeconds(30), peer);
 
         var (username, password) = Credentials();
         var arguments = new List<string>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http;
 using System.Net.Sockets;
 using System.Text;
 
@@ -201,5 +202,71 @@ internal static class Loopback
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Starts the relay host with <paramref name="arguments"/> and waits, up to 60 s, until its health endpoint on
+    /// 127.0.0.1:<paramref name="healthPort"/> answers 200: its sockets are bound by then, so no test has to guess how long
+    /// a cold <c>dotnet</c> start takes on a loaded machine.
+    /// </summary>
+    public static async Task<ExternalProcess> StartHealthyRelayAsync(
+        IEnumerable<string> arguments, int healthPort, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        string? host = FindRelayHost();
+        Assert.SkipWhen(host is null, "samples/Firezone.Relay is not built (build the solution first)");
+        var process = ExternalProcess.Start("dotnet", arguments.Prepend(host!), environment);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited)
+            {
+                break;
+            }
+
+            try
+            {
+                if ((await http.GetAsync($"http://127.0.0.1:{healthPort}/healthz", TestContext.Current.CancellationToken)).IsSuccessStatusCode)
+                {
+                    return process;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        bool exited = process.HasExited;
+        await process.DisposeAsync();
+        Assert.Fail($"the relay did not become healthy within {waited.Elapsed.TotalSeconds:F0} s (exited: {exited}):\n{process.Output}");
+        return null!;
+    }
+
+    /// <summary>Waits, up to <paramref name="timeout"/>, until some process has a UDP socket bound to <paramref name="port"/> (read from /proc/net/udp).</summary>
+    public static async Task WaitUntilUdpPortBoundAsync(int port, TimeSpan timeout, ExternalProcess owner)
+    {
+        string suffix = $":{port:X4}";
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < timeout)
+        {
+            foreach (string line in File.ReadLines("/proc/net/udp").Skip(1))
+            {
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 1 && fields[1].EndsWith(suffix, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+
+            Assert.False(owner.HasExited, $"the process that should bind UDP port {port} exited:\n{owner.Output}");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"nothing bound UDP port {port} within {timeout.TotalSeconds:F0} s:\n{owner.Output}");
     }
 }

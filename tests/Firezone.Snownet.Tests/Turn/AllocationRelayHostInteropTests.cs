@@ -12,40 +12,16 @@ public class AllocationRelayHostInteropTests
     [Fact]
     public async Task Allocates_binds_a_channel_and_relays_data_both_ways_through_our_relay_host()
     {
-        var host = Loopback.FindRelayHost();
-        Assert.SkipWhen(host is null, "samples/Firezone.Relay is not built (build the solution first)");
         var port = Loopback.FreeUdpPort();
         var health = Loopback.FreeTcpPort();
         var (lowest, highest) = Loopback.FreeUdpRange(16);
-        await using var relay = ExternalProcess.Start("dotnet",
+        await using var relay = await Loopback.StartHealthyRelayAsync(
         [
-            host!, "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--lowest-port", lowest.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--highest-port", highest.ToString(System.Globalization.CultureInfo.InvariantCulture), "--stamp-secret", Secret,
             "--health-check-addr", $"127.0.0.1:{health}", "--log-format", "json",
-        ]);
-        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) })
-        {
-            var healthy = false;
-            for (var i = 0; i < 100 && !healthy; i++)
-            {
-                Assert.False(relay.HasExited, $"relay exited early:\n{relay.Output}");
-                try
-                {
-                    healthy = (await http.GetAsync($"http://127.0.0.1:{health}/healthz", TestContext.Current.CancellationToken)).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                }
-
-                if (!healthy)
-                {
-                    await Task.Delay(100, TestContext.Current.CancellationToken);
-                }
-            }
-
-            Assert.True(healthy, $"relay did not become healthy:\n{relay.Output}");
-        }
+        ], health);
 
         var expiry = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600;
         RealSocketDriver.AllocateBindAndRelay(

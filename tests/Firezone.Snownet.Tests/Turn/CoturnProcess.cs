@@ -89,7 +89,7 @@ internal sealed class CoturnProcess : IDisposable
     /// <summary>Where coturn listens on ::1 when started with <c>dualStack</c>.</summary>
     public IPEndPoint ListenV6 => new(IPAddress.IPv6Loopback, Listen.Port);
 
-    /// <summary>Starts coturn and waits until it answers a STUN Binding (at most ~5 s).</summary>
+    /// <summary>Starts coturn and waits until it answers a STUN Binding (at most ~30 s).</summary>
     public static CoturnProcess Start(string binary, params string[] extraArguments) => Start(binary, dualStack: false, extraArguments);
 
     /// <summary>Starts coturn (on 127.0.0.1, and on ::1 too if <paramref name="dualStack"/>) and waits until it answers.</summary>
@@ -153,7 +153,7 @@ internal sealed class CoturnProcess : IDisposable
         request[4] = 0x21; request[5] = 0x12; request[6] = 0xA4; request[7] = 0x42;
         Random.Shared.NextBytes(request.AsSpan(8, 12));
         var buffer = new byte[1500];
-        for (var i = 0; i < 50; i++)
+        for (var i = 0; i < 300; i++) // up to 30 s: a loaded CI machine starts turnserver slowly
         {
             if (_process.HasExited)
             {
