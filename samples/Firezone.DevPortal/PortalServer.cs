@@ -165,8 +165,9 @@ public sealed class PortalServer : IAsyncDisposable
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        // Counted before the 101 goes out: a client that sees its socket open must already find itself counted.
         Interlocked.Increment(ref _connectionCount);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         var session = new PortalSession(mode, context, socket);
         _sessions[session] = 0;
         try
