@@ -118,7 +118,9 @@ public class WireGuardGoInteropTests
             Assert.Equal(MessageFormat.InitiationLength, first.Length);
             WaitUntil(() => ours.EchoRepliesReceived >= 1, TimeSpan.FromSeconds(10), () => Diagnostics(ns, ours));
             var firstIndex = ours.Invoke(t => t.CurrentLocalIndex);
-            Assert.Equal(1, ours.Invoke(t => t.Stats.InitiationsSent));
+            // One initiation, or more when a loaded machine delays the answer past REKEY_TIMEOUT (5 s) and ours retransmits.
+            var initiationsBefore = ours.Invoke(t => t.Stats.InitiationsSent);
+            Assert.True(initiationsBefore >= 1);
             for (var i = 0; i < 5; i++) ours.Send(Ping());
             WaitUntil(() => ours.EchoRepliesReceived >= 6, TimeSpan.FromSeconds(10), () => Diagnostics(ns, ours));
 
@@ -134,7 +136,7 @@ public class WireGuardGoInteropTests
                 Thread.Sleep(50);
             }
             Assert.NotEqual(firstIndex, ours.Invoke(t => t.CurrentLocalIndex));
-            Assert.Equal(2, ours.Invoke(t => t.Stats.InitiationsSent));
+            Assert.True(ours.Invoke(t => t.Stats.InitiationsSent) > initiationsBefore, "the rekey was started by our own timers");
             for (var i = 0; i < 10; i++)
             {
                 ours.Send(Ping());
