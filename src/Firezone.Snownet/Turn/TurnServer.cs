@@ -160,6 +160,9 @@ public sealed partial class TurnServer
     /// <summary>Registers a nonce with 100 uses (test hook, as upstream's "add nonce").</summary>
     internal void AddNonce(Guid nonce) => _nonces.Add(nonce);
 
+    /// <summary>Live nonces (at most <see cref="NonceStore.DefaultCapacity"/>).</summary>
+    internal int NonceCount => _nonces.Count;
+
     /// <summary>A datagram received on the listening port from <paramref name="client"/>.</summary>
     /// <returns>Non-null when a payload in <paramref name="datagram"/> must be sent to a peer from an allocation socket.</returns>
     public RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, IPEndPoint client, DateTimeOffset now)

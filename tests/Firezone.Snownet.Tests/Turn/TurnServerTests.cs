@@ -63,6 +63,12 @@ public class TurnServerTests
             }), now: now);
     }
 
+    private static TurnServer Feed(TurnServer server, byte[] request)
+    {
+        Assert.Null(server.HandleClientInput(request, Client, Start));
+        return server;
+    }
+
     private static void AssertError(TurnServerCommand command, int code, byte[]? signedWith)
     {
         var (cls, error, _) = Inspect(command);
@@ -258,6 +264,25 @@ public class TurnServerTests
         AssertError(stale, 438, s.Key);
         Assert.NotNull(Inspect(stale).Nonce);
         AssertError(s.SendOne(s.Request(StunMethod.CreatePermission, (ref StunMessageBuilder _) => { })), 438, s.Key);
+    }
+
+    [Fact]
+    public void Nonce_table_is_capped_where_upstream_grows_with_every_unauthenticated_request()
+    {
+        var server = new TurnServer(new TurnServerOptions { PublicIPv4 = Relay4 });
+        string? first = null, last = null;
+        for (int i = 0; i < NonceStore.DefaultCapacity + 1000; i++)
+        {
+            var challenge = Single(Feed(server, Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { })));
+            last = Inspect(challenge).Nonce;
+            first ??= last;
+        }
+
+        Assert.Equal(NonceStore.DefaultCapacity, server.NonceCount);
+        var s = new Session(server);
+        AssertError(s.SendOne(s.Request(StunMethod.CreatePermission, (ref StunMessageBuilder _) => { }, nonce: first)), 438, s.Key);
+        AssertSuccess(s.SendOne(s.Request(StunMethod.CreatePermission, (ref StunMessageBuilder _) => { }, nonce: last)), s.Key);
+        Assert.Equal(NonceStore.DefaultCapacity, server.NonceCount);
     }
 
     [Fact]
