@@ -4,7 +4,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Firezone.Snownet.Tests.Interop;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary>Starts processes for interop tests on loopback and always cleans them up.</summary>
 internal sealed class ExternalProcess : IAsyncDisposable

@@ -1,8 +1,8 @@
 using System.Net;
-using Firezone.Snownet.Tests.Interop;
+using Firezone.Snownet.Tests.Turn;
 using Firezone.Snownet.Turn;
 
-namespace Firezone.Snownet.Tests.Turn;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary>Our TURN client against our relay host (samples/Firezone.Relay) over real UDP on 127.0.0.1.</summary>
 public class AllocationRelayHostInteropTests

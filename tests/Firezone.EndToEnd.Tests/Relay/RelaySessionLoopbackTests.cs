@@ -4,7 +4,7 @@ using Firezone.Connlib.Relay;
 using Firezone.Snownet.Stun;
 using Firezone.Snownet.Turn;
 
-namespace Firezone.Snownet.Tests.Interop;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary><see cref="RelaySession"/> in process over real UDP on loopback, IPv4 and IPv6, both directions.</summary>
 public sealed class RelaySessionLoopbackTests

@@ -3,7 +3,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using Firezone.Snownet.Stun;
 
-namespace Firezone.Snownet.Tests.Interop;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary>The relay host's environment variables (relay.md §10) and <c>RNG_SEED</c> determinism.</summary>
 public sealed class RelayHostConfigurationTests

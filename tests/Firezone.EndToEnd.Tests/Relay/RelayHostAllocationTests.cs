@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Firezone.Snownet.Stun;
 using Firezone.Snownet.Turn;
 
-namespace Firezone.Snownet.Tests.Interop;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary>The relay host's behaviour around allocation sockets, over real UDP on 127.0.0.1.</summary>
 public sealed class RelayHostAllocationTests

@@ -2,7 +2,7 @@ using System.Net.Http;
 using Firezone.Connlib.Relay;
 using Firezone.DevPortal;
 
-namespace Firezone.Snownet.Tests.Interop;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary>The relay host's portal connection against the local dev portal (Phoenix over WebSocket on 127.0.0.1).</summary>
 public sealed class RelayPortalTests

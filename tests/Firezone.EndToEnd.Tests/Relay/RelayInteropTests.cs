@@ -2,7 +2,7 @@ using System.Net.Http;
 using System.Text.RegularExpressions;
 using Firezone.Snownet.Turn;
 
-namespace Firezone.Snownet.Tests.Interop;
+namespace Firezone.EndToEnd.Tests.Relay;
 
 /// <summary>
 /// coturn's <c>turnutils_uclient</c> against our relay host (samples/Firezone.Relay) on 127.0.0.1, with credentials from
