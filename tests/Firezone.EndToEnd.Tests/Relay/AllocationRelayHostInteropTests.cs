@@ -15,13 +15,9 @@ public class AllocationRelayHostInteropTests
         var port = Loopback.FreeUdpPort();
         var health = Loopback.FreeTcpPort();
         var (lowest, highest) = Loopback.FreeUdpRange(16);
-        await using var relay = await Loopback.StartHealthyRelayAsync(
-        [
-            "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--lowest-port", lowest.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--highest-port", highest.ToString(System.Globalization.CultureInfo.InvariantCulture), "--stamp-secret", Secret,
-            "--health-check-addr", $"127.0.0.1:{health}", "--log-format", "json",
-        ], health);
+        var arguments = Loopback.RelayHostArguments(port, health, lowest, highest, Secret);
+        arguments.AddRange(["--log-format", "json"]);
+        await using var relay = await Loopback.StartHealthyRelayAsync(arguments, health);
 
         var expiry = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600;
         RealSocketDriver.AllocateBindAndRelay(

@@ -11,32 +11,13 @@ public sealed class RelayHostAllocationTests
 {
     private const string Secret = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-    private static byte[] Exchange(Socket socket, byte[] request)
-    {
-        var buffer = new byte[1500];
-        for (int attempt = 0; attempt < 5; attempt++)
-        {
-            socket.Send(request);
-            try
-            {
-                int n = socket.Receive(buffer);
-                return buffer[..n];
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new TimeoutException("no response from the relay");
-    }
-
     private static int? AllocateAndGetError(Socket socket, out IPEndPoint? relayed)
     {
         relayed = null;
         var first = new byte[64];
         var b = new StunMessageBuilder(first, StunMethod.Allocate, StunClass.Request, TransactionId.NewRandom());
         b.AddRequestedTransport();
-        var challenge = Exchange(socket, b.ToArray());
+        var challenge = Loopback.Exchange(socket, b.ToArray());
         Assert.True(StunMessage.TryParse(challenge, out var c, out _));
         Assert.Equal(401, c.ErrorCode);
         string nonce = c.Nonce!;
@@ -51,7 +32,7 @@ public sealed class RelayHostAllocationTests
         a.AddRealm("firezone");
         a.AddNonce(nonce);
         a.AddMessageIntegrity(key);
-        var response = Exchange(socket, a.ToArray());
+        var response = Loopback.Exchange(socket, a.ToArray());
         Assert.True(StunMessage.TryParse(response, out var r, out _));
         Assert.True(r.VerifyMessageIntegrity(key), "the relay signs its responses with the request's key");
         if (r.Class == StunClass.SuccessResponse && r.TryGetXorRelayedAddress(out var address))
@@ -72,11 +53,7 @@ public sealed class RelayHostAllocationTests
         int port = Loopback.FreeUdpPort();
         int health = Loopback.FreeTcpPort();
         await using var relay = await Loopback.StartHealthyRelayAsync(
-        [
-            "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
-            "--lowest-port", occupied.ToString(), "--highest-port", occupied.ToString(), "--stamp-secret", Secret,
-            "--health-check-addr", $"127.0.0.1:{health}",
-        ], health);
+            Loopback.RelayHostArguments(port, health, occupied, occupied, Secret), health);
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         client.Bind(new IPEndPoint(IPAddress.Loopback, 0));

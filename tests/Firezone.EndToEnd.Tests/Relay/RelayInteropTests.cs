@@ -29,12 +29,9 @@ public sealed partial class RelayInteropTests
         int port = Loopback.FreeUdpPort();
         int health = Loopback.FreeTcpPort();
         var (lowest, highest) = Loopback.FreeUdpRange(64);
-        var process = await Loopback.StartHealthyRelayAsync(
-        [
-            "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
-            "--lowest-port", lowest.ToString(), "--highest-port", highest.ToString(), "--stamp-secret", Secret,
-            "--health-check-addr", $"127.0.0.1:{health}", "--log-format", "json",
-        ], health);
+        var arguments = Loopback.RelayHostArguments(port, health, lowest, highest, Secret);
+        arguments.AddRange(["--log-format", "json"]);
+        var process = await Loopback.StartHealthyRelayAsync(arguments, health);
         return new Relay { Process = process, Port = port, HealthPort = health };
     }
 

@@ -16,12 +16,9 @@ public sealed class RelayPortalTests
         int port = Loopback.FreeUdpPort();
         int health = Loopback.FreeTcpPort();
         var (lowest, highest) = Loopback.FreeUdpRange(16);
-        var relay = ExternalProcess.Start("dotnet",
-        [
-            host!, "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", port.ToString(),
-            "--lowest-port", lowest.ToString(), "--highest-port", highest.ToString(), "--stamp-secret", Secret,
-            "--health-check-addr", $"127.0.0.1:{health}", "--api-url", portal.ApiUrl.ToString(), "relay-token", "relay-1",
-        ]);
+        var arguments = Loopback.RelayHostArguments(port, health, lowest, highest, Secret);
+        arguments.AddRange(["--api-url", portal.ApiUrl.ToString(), "relay-token", "relay-1"]);
+        var relay = ExternalProcess.Start("dotnet", arguments.Prepend(host!));
         return (relay, port, health);
     }
 

@@ -136,6 +136,35 @@ internal static class Loopback
         return port;
     }
 
+    /// <summary>Sends <paramref name="request"/> on a connected UDP socket and returns the first answer; up to 5 tries, each bounded by the socket's receive timeout.</summary>
+    public static byte[] Exchange(Socket socket, byte[] request)
+    {
+        var buffer = new byte[1500];
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            socket.Send(request);
+            try
+            {
+                return buffer[..socket.Receive(buffer)];
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new TimeoutException("no response from the relay");
+    }
+
+    /// <summary>The relay host's flags for a standalone relay on 127.0.0.1 (callers append what their test needs).</summary>
+    public static List<string> RelayHostArguments(int port, int health, int lowest, int highest, string secret) =>
+    [
+        "--public-ip4-addr", "127.0.0.1", "--listen-address", "127.0.0.1", "--listen-port", Invariant(port),
+        "--lowest-port", Invariant(lowest), "--highest-port", Invariant(highest), "--stamp-secret", secret,
+        "--health-check-addr", $"127.0.0.1:{Invariant(health)}",
+    ];
+
+    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>A range of <paramref name="count"/> consecutive UDP ports that are free right now.</summary>
     public static (int Lowest, int Highest) FreeUdpRange(int count)
     {

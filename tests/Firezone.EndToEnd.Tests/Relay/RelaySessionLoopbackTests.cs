@@ -25,24 +25,6 @@ public sealed class RelaySessionLoopbackTests
         }
     }
 
-    private static byte[] Exchange(Socket socket, byte[] request)
-    {
-        var buffer = new byte[1500];
-        for (int attempt = 0; attempt < 5; attempt++)
-        {
-            socket.Send(request);
-            try
-            {
-                return buffer[..socket.Receive(buffer)];
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new TimeoutException("no response");
-    }
-
     private delegate void Add(ref StunMessageBuilder builder);
 
     private static StunMessage Authenticated(Socket socket, StunMethod method, Add add, string username, string nonce, byte[] key, byte[] buffer)
@@ -53,7 +35,7 @@ public sealed class RelaySessionLoopbackTests
         b.AddRealm("firezone");
         b.AddNonce(nonce);
         b.AddMessageIntegrity(key);
-        var response = Exchange(socket, b.ToArray());
+        var response = Loopback.Exchange(socket, b.ToArray());
         Assert.True(StunMessage.TryParse(response, out var message, out _));
         Assert.True(message.VerifyMessageIntegrity(key));
         return message;
@@ -97,7 +79,7 @@ public sealed class RelaySessionLoopbackTests
         var buffer = new byte[1500];
         var first = new StunMessageBuilder(buffer, StunMethod.Allocate, StunClass.Request, TransactionId.NewRandom());
         first.AddRequestedTransport();
-        Assert.True(StunMessage.TryParse(Exchange(client, first.ToArray()), out var challenge, out _));
+        Assert.True(StunMessage.TryParse(Loopback.Exchange(client, first.ToArray()), out var challenge, out _));
         string nonce = challenge.Nonce!;
         ulong expiry = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600;
         string username = FirezoneCredentials.MakeUsername(expiry, "sessiontst");
