@@ -331,6 +331,13 @@ public sealed class PortalSession
     public void Abort()
     {
         _abort.Cancel();
-        _context.Abort();
+        try
+        {
+            _context.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended meanwhile (the client left while the server was stopping): nothing is left to drop.
+        }
     }
 }
