@@ -73,7 +73,7 @@ var session = new RelaySession(
             AuthSecret = arguments.StampSecret,
             Random = random,
         },
-        ListenAddress = arguments.ListenAddress,
+        ListenAddresses = arguments.ListenAddress is { } listen ? [listen] : [],
     },
     loggerFactory);
 

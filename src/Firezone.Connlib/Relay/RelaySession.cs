@@ -276,9 +276,13 @@ public sealed partial class RelaySession : IAsyncDisposable
 
     private IEnumerable<AddressFamily> ServedFamilies()
     {
-        if (_options.ListenAddress is { } address)
+        if (_options.ListenAddresses.Count > 0)
         {
-            yield return address.AddressFamily;
+            foreach (var address in _options.ListenAddresses)
+            {
+                yield return address.AddressFamily;
+            }
+
             yield break;
         }
 
@@ -314,9 +318,8 @@ public sealed partial class RelaySession : IAsyncDisposable
                 socket.SendBufferSize = _options.SocketBufferSize;
             }
 
-            var address = _options.ListenAddress is { } a && a.AddressFamily == family
-                ? a
-                : family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            var address = _options.ListenAddresses.FirstOrDefault(a => a.AddressFamily == family)
+                ?? (family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any);
             socket.Bind(new IPEndPoint(address, port));
             return socket;
         }

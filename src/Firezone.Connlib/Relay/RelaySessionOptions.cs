@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Firezone.Snownet.Turn;
 
@@ -10,10 +11,18 @@ public sealed class RelaySessionOptions
     public required TurnServerOptions Server { get; init; }
 
     /// <summary>
-    /// Address the listening and allocation sockets bind to. Null: the wildcard of each served family (as upstream).
-    /// A concrete address restricts the relay to that address's family (e.g. 127.0.0.1 for loopback tests).
+    /// Addresses the listening and allocation sockets bind to, at most one per family. Empty (the default): the
+    /// wildcard of each family that has a public address (as upstream). When any is given, each family binds only to
+    /// its given address, and a family without one has no sockets and hands out no relayed addresses (e.g. only
+    /// 127.0.0.1 for loopback tests serves IPv4 only, even with a public IPv6 address configured).
     /// </summary>
-    public IPAddress? ListenAddress { get; init; }
+    public IReadOnlyList<IPAddress> ListenAddresses { get; init; } = [];
+
+    /// <summary>
+    /// Creates the session's <c>relay</c> meter (allocations, responses, relayed bytes, drops). Null: the session
+    /// creates and disposes its own meter.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>Clock for lifetimes and username expiry.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

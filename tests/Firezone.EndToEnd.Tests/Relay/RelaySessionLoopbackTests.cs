@@ -62,7 +62,7 @@ public sealed class RelaySessionLoopbackTests
                 HighestPort = highest,
                 AuthSecret = Secret,
             },
-            ListenAddress = loopback,
+            ListenAddresses = [loopback],
         });
         session.Start();
         var relay = session.ListenEndPoints.Single();
