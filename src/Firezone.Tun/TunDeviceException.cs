@@ -1,4 +1,4 @@
-using Firezone.Tun.Linux;
+using Firezone.Tun.Io;
 
 namespace Firezone.Tun;
 

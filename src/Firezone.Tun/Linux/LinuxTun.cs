@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using Firezone.Tun.Io;
 using Firezone.Tun.Packets;
 using System.Runtime.Versioning;
 using System.Text;
@@ -35,8 +36,8 @@ public sealed class LinuxTun : ITun
 
     private readonly FdHandle _fd;
     private readonly object _reactorGate = new();
-    private int _epfd = -1;
-    private int _eventFd = -1;
+    private Epoll? _epoll;
+    private EventFd? _wake;
     private Thread? _reactor;
     private TaskCompletionSource? _waiter;
     private volatile bool _disposed;
@@ -62,7 +63,7 @@ public sealed class LinuxTun : ITun
     public string Name { get; }
 
     /// <summary>The file descriptor (for tests that inspect its flags).</summary>
-    internal int FileDescriptor => _fd.Fd;
+    internal int FileDescriptor => (int)_fd.DangerousGetHandle();
 
     /// <summary>Kernel interface index (in the namespace the device was created in).</summary>
     public int InterfaceIndex { get; }
@@ -113,7 +114,7 @@ public sealed class LinuxTun : ITun
             new Span<byte>(ifr, IfReqSize).Clear();
             nameBytes.CopyTo(new Span<byte>(ifr, IfNameSize));
             *(short*)(ifr + IfNameSize) = (short)(IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0));
-            if (LibC.Ioctl(fd, TUNSETIFF, ifr) < 0) throw TunDeviceException.FromErrno($"TUNSETIFF {name}", LibC.LastError);
+            if (LibC.Ioctl(handle, TUNSETIFF, ifr) < 0) throw TunDeviceException.FromErrno($"TUNSETIFF {name}", LibC.LastError);
             string actual = Encoding.ASCII.GetString(new ReadOnlySpan<byte>(ifr, IfNameSize)).TrimEnd('\0');
             int index = ConfigureLink(actual, mtu);
             return new LinuxTun(handle, actual, index, mode == TunReadMode.Default ? DefaultReadMode : mode);
@@ -128,9 +129,9 @@ public sealed class LinuxTun : ITun
     /// <summary>Sets the MTU (SIOCSIFMTU) and returns the interface index (SIOCGIFINDEX).</summary>
     private static unsafe int ConfigureLink(string name, int mtu)
     {
-        int s = LibC.Socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
-        if (s < 0) throw TunDeviceException.FromErrno("socket", LibC.LastError);
-        try
+        int fd = LibC.Socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw TunDeviceException.FromErrno("socket", LibC.LastError);
+        using var s = new FdHandle(fd);
         {
             byte* ifr = stackalloc byte[IfReqSize];
             var span = new Span<byte>(ifr, IfReqSize);
@@ -144,10 +145,6 @@ public sealed class LinuxTun : ITun
             *(int*)(ifr + IfNameSize) = 0;
             if (LibC.Ioctl(s, SIOCGIFINDEX, ifr) < 0) throw TunDeviceException.FromErrno($"SIOCGIFINDEX {name}", LibC.LastError);
             return *(int*)(ifr + IfNameSize);
-        }
-        finally
-        {
-            LibC.Close(s);
         }
     }
 
@@ -169,22 +166,13 @@ public sealed class LinuxTun : ITun
     private unsafe TunReadStatus ReadFromDevice(Span<byte> buffer, out int length)
     {
         length = 0;
-        bool added = false;
-        try
-        {
-            _fd.DangerousAddRef(ref added);
-        }
-        catch (ObjectDisposedException)
-        {
-            return TunReadStatus.Closed;
-        }
         try
         {
             fixed (byte* p = buffer)
             {
                 while (true)
                 {
-                    nint n = LibC.Read(_fd.Fd, p, buffer.Length);
+                    nint n = LibC.Read(_fd, p, buffer.Length);
                     if (n > 0)
                     {
                         length = (int)n;
@@ -204,34 +192,25 @@ public sealed class LinuxTun : ITun
                 }
             }
         }
-        finally
+        catch (ObjectDisposedException)
         {
-            if (added) _fd.DangerousRelease();
+            return TunReadStatus.Closed;
         }
     }
 
     /// <inheritdoc/>
     public unsafe bool TryWrite(ReadOnlySpan<byte> packet)
     {
-        bool added = false;
-        _fd.DangerousAddRef(ref added); // throws ObjectDisposedException after Dispose
-        try
+        fixed (byte* p = packet)
         {
-            fixed (byte* p = packet)
+            while (true)
             {
-                while (true)
-                {
-                    nint n = LibC.Write(_fd.Fd, p, packet.Length);
-                    if (n == packet.Length) return true;
-                    if (n < 0 && LibC.LastError == LibC.EINTR) continue;
-                    Interlocked.Increment(ref _writeDrops);
-                    return false;
-                }
+                nint n = LibC.Write(_fd, p, packet.Length); // throws ObjectDisposedException after Dispose
+                if (n == packet.Length) return true;
+                if (n < 0 && LibC.LastError == LibC.EINTR) continue;
+                Interlocked.Increment(ref _writeDrops);
+                return false;
             }
-        }
-        finally
-        {
-            if (added) _fd.DangerousRelease();
         }
     }
 
@@ -248,22 +227,17 @@ public sealed class LinuxTun : ITun
         return WaitEpollAsync(cancellationToken);
     }
 
-    private unsafe ValueTask WaitEpollAsync(CancellationToken cancellationToken)
+    private ValueTask WaitEpollAsync(CancellationToken cancellationToken)
     {
         EnsureReactor();
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (Interlocked.CompareExchange(ref _waiter, tcs, null) is not null)
             throw new InvalidOperationException("Only one reader may wait for readiness at a time.");
-        Span<byte> ev = stackalloc byte[16];
-        LibC.WriteEpollEvent(ev, LibC.EPOLLIN | LibC.EPOLLONESHOT, 1);
-        fixed (byte* e = ev)
+        if (!_epoll!.TryModify(_fd, EpollEvents.In | EpollEvents.OneShot, DeviceToken, out int errno))
         {
-            if (LibC.EpollCtl(_epfd, LibC.EPOLL_CTL_MOD, _fd.Fd, e) < 0)
-            {
-                Interlocked.CompareExchange(ref _waiter, null, tcs);
-                if (_disposed) return default;
-                throw TunDeviceException.FromErrno("epoll_ctl", LibC.LastError);
-            }
+            Interlocked.CompareExchange(ref _waiter, null, tcs);
+            if (_disposed) return default;
+            throw TunDeviceException.FromErrno("epoll_ctl", errno);
         }
         if (_disposed) Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
         return cancellationToken.CanBeCanceled ? new ValueTask(WaitCancellable(tcs, cancellationToken)) : new ValueTask(tcs.Task);
@@ -282,9 +256,7 @@ public sealed class LinuxTun : ITun
 
     private void StartReaderThread()
     {
-        int efd = LibC.EventFd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
-        if (efd < 0) throw TunDeviceException.FromErrno("eventfd", LibC.LastError);
-        _eventFd = efd;
+        _wake = CreateWake();
         _queue = Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(QueueCapacity)
         {
             SingleReader = true,
@@ -302,12 +274,16 @@ public sealed class LinuxTun : ITun
     private unsafe void ReaderLoop()
     {
         var writer = _queue!.Writer;
-        LibC.PollFd* fds = stackalloc LibC.PollFd[2];
-        fds[0] = new LibC.PollFd { Fd = _fd.Fd, Events = LibC.POLLIN };
-        fds[1] = new LibC.PollFd { Fd = _eventFd, Events = LibC.POLLIN };
         byte[]? buffer = null;
+        bool fdAdded = false, wakeAdded = false;
         try
         {
+            // Both descriptors stay referenced while this thread polls them by number; Dispose joins it before closing.
+            _fd.DangerousAddRef(ref fdAdded);
+            _wake!.Handle.DangerousAddRef(ref wakeAdded);
+            LibC.PollFd* fds = stackalloc LibC.PollFd[2];
+            fds[0] = new LibC.PollFd { Fd = (int)_fd.DangerousGetHandle(), Events = LibC.POLLIN };
+            fds[1] = new LibC.PollFd { Fd = (int)_wake.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
             while (!_disposed)
             {
                 buffer ??= ArrayPool<byte>.Shared.Rent(IpConstants.MaxPacketSize);
@@ -332,75 +308,100 @@ public sealed class LinuxTun : ITun
                 if (n > 0 && fds[1].Revents != 0) return;
             }
         }
+        catch (ObjectDisposedException)
+        {
+        }
         finally
         {
+            if (wakeAdded) _wake!.Handle.DangerousRelease();
+            if (fdAdded) _fd.DangerousRelease();
             if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
             writer.TryComplete();
         }
     }
 
-    private unsafe void EnsureReactor()
+    private const ulong WakeToken = 0;
+    private const ulong DeviceToken = 1;
+
+    private static EventFd CreateWake()
+    {
+        try
+        {
+            return new EventFd();
+        }
+        catch (NativeIoException e)
+        {
+            throw TunDeviceException.FromErrno("eventfd", e.ErrorCode);
+        }
+    }
+
+    private void EnsureReactor()
     {
         if (_reactor is not null) return;
         lock (_reactorGate)
         {
             if (_reactor is not null) return;
             ObjectDisposedException.ThrowIf(_disposed, this);
-            int epfd = LibC.EpollCreate1(LibC.EPOLL_CLOEXEC);
-            if (epfd < 0) throw TunDeviceException.FromErrno("epoll_create1", LibC.LastError);
-            int efd = LibC.EventFd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
-            if (efd < 0)
+            Epoll epoll;
+            try
             {
-                LibC.Close(epfd);
-                throw TunDeviceException.FromErrno("eventfd", LibC.LastError);
+                epoll = new Epoll(capacity: 2);
             }
-            Span<byte> ev = stackalloc byte[16];
-            fixed (byte* e = ev)
+            catch (NativeIoException e)
             {
-                LibC.WriteEpollEvent(ev, LibC.EPOLLIN, 0);
-                LibC.EpollCtl(epfd, LibC.EPOLL_CTL_ADD, efd, e);
-                LibC.WriteEpollEvent(ev, 0, 1); // registered disarmed; each wait arms it one-shot
-                if (LibC.EpollCtl(epfd, LibC.EPOLL_CTL_ADD, _fd.Fd, e) < 0)
-                {
-                    int errno = LibC.LastError;
-                    LibC.Close(efd);
-                    LibC.Close(epfd);
-                    throw TunDeviceException.FromErrno("epoll_ctl add", errno);
-                }
+                throw TunDeviceException.FromErrno("epoll_create1", e.ErrorCode);
             }
-            _epfd = epfd;
-            _eventFd = efd;
+            EventFd wake;
+            try
+            {
+                wake = CreateWake();
+            }
+            catch
+            {
+                epoll.Dispose();
+                throw;
+            }
+            // The device is registered disarmed; each wait arms it one-shot.
+            if (!epoll.TryAdd(wake.Handle, EpollEvents.In, WakeToken, out int errno)
+                || !epoll.TryAdd(_fd, EpollEvents.None, DeviceToken, out errno))
+            {
+                wake.Dispose();
+                epoll.Dispose();
+                throw TunDeviceException.FromErrno("epoll_ctl add", errno);
+            }
+            _epoll = epoll;
+            _wake = wake;
             var thread = new Thread(ReactorLoop) { IsBackground = true, Name = $"tun-epoll {Name}" };
             thread.Start();
             _reactor = thread;
         }
     }
 
-    private unsafe void ReactorLoop()
+    private void ReactorLoop()
     {
-        byte* events = stackalloc byte[2 * 16];
-        while (true)
+        Span<EpollEvent> events = stackalloc EpollEvent[2];
+        try
         {
-            int n = LibC.EpollWait(_epfd, events, 2, -1);
-            if (n < 0)
+            while (true)
             {
-                if (LibC.LastError == LibC.EINTR) continue;
-                break;
+                int n = _epoll!.Wait(events, -1);
+                bool stop = false;
+                for (int i = 0; i < n; i++)
+                {
+                    if (events[i].Token == WakeToken) stop = true;
+                    else Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+                }
+                if (stop || _disposed) break;
             }
-            bool stop = false;
-            for (int i = 0; i < n; i++)
-            {
-                var ev = new ReadOnlySpan<byte>(events + i * LibC.EpollEventSize, LibC.EpollEventSize);
-                if (LibC.ReadEpollData(ev) == 0) stop = true;
-                else Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
-            }
-            if (stop || _disposed) break;
+        }
+        catch (Exception e) when (e is NativeIoException or ObjectDisposedException)
+        {
         }
         Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
     }
 
     /// <summary>Closes the device (destroying the interface once no queue holds it) and stops the readiness thread.</summary>
-    public unsafe void Dispose()
+    public void Dispose()
     {
         lock (_reactorGate)
         {
@@ -409,11 +410,10 @@ public sealed class LinuxTun : ITun
         }
         if (_reactor is not null)
         {
-            ulong one = 1;
-            LibC.Write(_eventFd, (byte*)&one, 8);
+            _wake!.Signal();
             if (Thread.CurrentThread != _reactor) _reactor.Join();
-            LibC.Close(_eventFd);
-            if (_epfd >= 0) LibC.Close(_epfd);
+            _wake.Dispose();
+            _epoll?.Dispose();
         }
         if (_queue is not null)
         {

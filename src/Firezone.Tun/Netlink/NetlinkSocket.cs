@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Firezone.Tun.Linux;
+using Firezone.Tun.Io;
 
 namespace Firezone.Tun.Netlink;
 
@@ -24,7 +24,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         byte* addr = stackalloc byte[12];
         new Span<byte>(addr, 12).Clear();
         *(ushort*)addr = LibC.AF_NETLINK;
-        if (LibC.Bind(fd, addr, 12) < 0)
+        if (LibC.Bind(_fd, addr, 12) < 0)
         {
             int errno = LibC.LastError;
             _fd.Dispose();
@@ -33,9 +33,9 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         long* timeout = stackalloc long[2];
         timeout[0] = 5;
         timeout[1] = 0;
-        LibC.SetSockOpt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, timeout, 16);
+        LibC.SetSockOpt(_fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, timeout, 16);
         int size = 1 << 20;
-        LibC.SetSockOpt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, &size, 4);
+        LibC.SetSockOpt(_fd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, &size, 4);
     }
 
     public uint NextSequence() => ++_sequence;
@@ -49,7 +49,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         {
             while (true)
             {
-                nint n = LibC.SendTo(_fd.Fd, m, message.Length, 0, kernel, 12);
+                nint n = LibC.SendTo(_fd, m, message.Length, 0, kernel, 12);
                 if (n == message.Length) return;
                 int errno = LibC.LastError;
                 if (n < 0 && errno == LibC.EINTR) continue;
@@ -64,7 +64,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         {
             while (true)
             {
-                nint n = LibC.Recv(_fd.Fd, b, _receive.Length, 0);
+                nint n = LibC.Recv(_fd, b, _receive.Length, 0);
                 if (n >= 0) return (int)n;
                 int errno = LibC.LastError;
                 if (errno == LibC.EINTR) continue;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using Firezone.Tun.Io;
 using Firezone.Tun.Linux;
 using Firezone.Tun.Netlink;
 using Firezone.Tun.Packets;

@@ -1,4 +1,5 @@
 using System.Net;
+using Firezone.Tun.Io;
 using Firezone.Tun.Linux;
 using Firezone.Tun.Netlink;
 using Firezone.Tun.Packets;
