@@ -17,7 +17,7 @@ namespace Firezone.Benchmarks.RelayLoad;
 /// </summary>
 internal static class RelayLoadCommand
 {
-    private const string Secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    internal const string Secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
     private sealed record Options(int Allocations, int Payload, int Seconds, int Senders, string Direction, int Rate);
 
@@ -90,15 +90,15 @@ internal static class RelayLoadCommand
 
     private sealed record Result(double OfferedPps, double ForwardedPps, double Mbits, double Loss, double ServerCpu);
 
-    private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static int Get(string[] args, string name, int fallback)
+    internal static int Get(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private static Process Start(string file, string[] arguments)
+    internal static Process Start(string file, string[] arguments)
     {
         var info = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in arguments)
@@ -284,7 +284,7 @@ internal static class RelayLoadCommand
         return sum;
     }
 
-    private static void WaitForBinding(IPEndPoint relay, string name)
+    internal static void WaitForBinding(IPEndPoint relay, string name)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Connect(relay);
@@ -311,14 +311,14 @@ internal static class RelayLoadCommand
         throw new InvalidOperationException($"{name} does not answer Binding requests on {relay}");
     }
 
-    private static int FreeUdpPort()
+    internal static int FreeUdpPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    private static (int, int) FreeUdpRange(int count)
+    internal static (int, int) FreeUdpRange(int count)
     {
         for (int attempt = 0; attempt < 50; attempt++)
         {
@@ -346,7 +346,7 @@ internal static class RelayLoadCommand
         throw new InvalidOperationException("no free port range");
     }
 
-    private static string? FindRelayHost()
+    internal static string? FindRelayHost()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {

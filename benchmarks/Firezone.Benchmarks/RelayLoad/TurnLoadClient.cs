@@ -9,6 +9,7 @@ namespace Firezone.Benchmarks.RelayLoad;
 internal sealed class TurnLoadClient : IDisposable
 {
     private readonly Socket _socket;
+    private readonly bool _ownsSocket;
     private readonly byte[] _buffer = new byte[2048];
     private byte[]? _key;
     private string? _realm;
@@ -21,6 +22,14 @@ internal sealed class TurnLoadClient : IDisposable
         _socket.Connect(server);
         _socket.ReceiveTimeout = 1000;
         _socket.SendBufferSize = 1 << 20;
+        _ownsSocket = true;
+    }
+
+    /// <summary>A client on an existing bound socket (not disposed with the client).</summary>
+    public TurnLoadClient(IPEndPoint server, Socket socket)
+    {
+        _socket = socket;
+        _socket.Connect(server);
     }
 
     public Socket Socket => _socket;
@@ -115,5 +124,11 @@ internal sealed class TurnLoadClient : IDisposable
         return Transact(StunMethod.ChannelBind, null, _ => true, username, password);
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        if (_ownsSocket)
+        {
+            _socket.Dispose();
+        }
+    }
 }

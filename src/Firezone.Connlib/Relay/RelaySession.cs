@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Firezone.Snownet.Turn;
@@ -8,171 +7,207 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Firezone.Connlib.Relay;
 
 /// <summary>
-/// The relay's UDP event loop around a <see cref="TurnServer"/>: a listening socket per served family, one socket per
-/// (allocation port, family), a timer for lifetimes and a periodic stats line. Every socket has its own receive loop;
-/// the server is driven under one lock and the data path sends straight from the receive buffer (ChannelData headers
-/// are written into 4 reserved bytes in front of peer data). Allocation sockets are bound synchronously while the
-/// server's commands are drained, before the Allocate success leaves; a failed bind is reported back to the server,
-/// which answers that Allocate with 508 instead (upstream ends the process).
+/// The relay's UDP event loops around a <see cref="TurnServer"/>. The data path takes no lock: listener threads
+/// (<see cref="RelaySessionOptions.ListenerThreads"/> <c>SO_REUSEPORT</c> sockets per family, blocking
+/// <c>recvmmsg</c>) and epoll threads for the allocation sockets forward ChannelData both ways by reading the
+/// forwarding tables the server publishes (<see cref="TurnServer.Forwarder"/>), and send in <c>sendmmsg</c>
+/// batches of UDP GSO messages. Everything else — STUN requests, timers, Data indications — is the control plane:
+/// one task owns the server, fed through bounded queues, and does its system calls (responses, allocation socket
+/// binds and closes) without holding any lock.
 /// </summary>
+/// <remarks>
+/// Allocation sockets are bound synchronously while the server's commands are drained, i.e. before the Allocate
+/// success is sent. A port already taken by another program is reported back and the server moves the allocation to
+/// another free port of its range (up to its retry limit; then 508). Each family binds to its address of
+/// <see cref="RelaySessionOptions.ListenAddresses"/> (or the wildcard when none is given); a family without a
+/// listening socket hands out no relayed address. Dropped datagrams are counted (metrics <c>packets_dropped_total</c>)
+/// and summarised in the stats line every <see cref="RelaySessionOptions.StatsInterval"/>, never logged one by one.
+/// </remarks>
 public sealed partial class RelaySession : IAsyncDisposable
 {
-    private const int ReceiveBufferSize = 65536;
-    private const int ChannelDataHeader = 4;
+    private const int ClientControlCapacity = 4096;
+    private const int PeerControlCapacity = 1024;
 
     private readonly RelaySessionOptions _options;
     private readonly TurnServer _server;
     private readonly ILogger _logger;
-    private readonly object _gate = new();
-    private readonly Dictionary<AddressFamily, Socket> _listeners = new();
-    private readonly List<Socket> _listenerSockets = new();
-    private readonly Dictionary<(int Port, AddressFamily Family), Socket> _allocationSockets = new();
+    private readonly RelayDataPath _path;
+    private readonly RelayMetrics _metrics;
+    private readonly IPAddress? _bind4;
+    private readonly IPAddress? _bind6;
+    private readonly List<RelayUdpSocket> _listenerSockets = new();
+    private readonly List<ClientWorker> _clientWorkers = new();
     private readonly List<Task> _loops = new();
     private readonly CancellationTokenSource _stop = new();
-    private long _lastStatsBytes;
     private PeerWorker[] _peerWorkers = [];
-
-    /// <summary>One epoll thread with its own receive buffers; allocation sockets are spread over workers by port.</summary>
-    private sealed class PeerWorker(SocketPoller poller) : IDisposable
-    {
-        public SocketPoller Poller { get; } = poller;
-
-        public BatchReceiver Receiver { get; } = new(AddressFamily.InterNetworkV6, ReceiveBufferSize, ChannelDataHeader);
-
-        public RelayToClient?[] Relays { get; } = new RelayToClient?[BatchReceiver.BatchSize];
-
-        public Socket?[] Listeners { get; } = new Socket?[BatchReceiver.BatchSize];
-
-        public BatchSender Sender { get; } = new();
-
-        public Action<Socket, ulong>? OnReady { get; set; }
-
-        public void Dispose()
-        {
-            Poller.Dispose();
-            Receiver.Dispose();
-            Sender.Dispose();
-        }
-    }
-
-    private PeerWorker? WorkerFor(int port) => _peerWorkers.Length == 0 ? null : _peerWorkers[port % _peerWorkers.Length];
+    private int _started;
 
     /// <summary>Creates the session and its TURN server; sockets are opened by <see cref="Start"/>.</summary>
+    /// <exception cref="ArgumentException">Two listen addresses of one family, or no family with both a public address and a listener.</exception>
     public RelaySession(RelaySessionOptions options, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger("Firezone.Relay");
-        _server = new TurnServer(options.Server, loggerFactory.CreateLogger<TurnServer>());
+        (_bind4, _bind6) = BindAddresses(options);
+        var server = options.Server;
+        if (server.PublicIPv4 is not null && _bind4 is null)
+        {
+            LogFamilyWithoutListener(_logger, "IPv4", server.PublicIPv4);
+        }
+
+        if (server.PublicIPv6 is not null && _bind6 is null)
+        {
+            LogFamilyWithoutListener(_logger, "IPv6", server.PublicIPv6);
+        }
+
+        var effective = server with
+        {
+            PublicIPv4 = _bind4 is null ? null : server.PublicIPv4,
+            PublicIPv6 = _bind6 is null ? null : server.PublicIPv6,
+        };
+        if (effective.PublicIPv4 is null && effective.PublicIPv6 is null)
+        {
+            throw new ArgumentException("No address family has both a public address and a listen address.", nameof(options));
+        }
+
+        _server = new TurnServer(effective, loggerFactory.CreateLogger<TurnServer>());
+        int threads = Math.Max(1, options.ListenerThreads);
+        var counters = new RelayCounters(threads * 3);
+        _path = new RelayDataPath(_server.Forwarder, counters, new ControlQueue(ClientControlCapacity), new ControlQueue(PeerControlCapacity));
+        _metrics = new RelayMetrics(options.MeterFactory, () => _server.AllocationCount, () => RelayedBytes, counters);
+    }
+
+    /// <summary>
+    /// The address each family binds to: the given one, or the wildcard when no address is given at all and the
+    /// family has a public address; null for a family that gets no sockets.
+    /// </summary>
+    private static (IPAddress? V4, IPAddress? V6) BindAddresses(RelaySessionOptions options)
+    {
+        var server = options.Server;
+        if (options.ListenAddresses.Count == 0)
+        {
+            return (server.PublicIPv4 is null ? null : IPAddress.Any, server.PublicIPv6 is null ? null : IPAddress.IPv6Any);
+        }
+
+        IPAddress? v4 = null, v6 = null;
+        foreach (var address in options.ListenAddresses)
+        {
+            ArgumentNullException.ThrowIfNull(address);
+            ref var slot = ref address.AddressFamily == AddressFamily.InterNetworkV6 ? ref v6 : ref v4;
+            if (slot is not null)
+            {
+                throw new ArgumentException($"At most one listen address per family ({slot} and {address}).", nameof(options));
+            }
+
+            slot = address;
+        }
+
+        return (server.PublicIPv4 is null ? null : v4, server.PublicIPv6 is null ? null : v6);
     }
 
     /// <summary>The stamp secret to share with the portal.</summary>
     public string AuthSecret => _server.AuthSecret;
 
     /// <summary>Current number of allocations.</summary>
-    public int AllocationCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _server.AllocationCount;
-            }
-        }
-    }
+    public int AllocationCount => _server.AllocationCount;
 
     /// <summary>Current number of bound channels.</summary>
-    public int ChannelCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _server.BoundChannelCount;
-            }
-        }
-    }
+    public int ChannelCount => _server.BoundChannelCount;
 
-    /// <summary>Total payload bytes relayed.</summary>
-    public long RelayedBytes
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _server.RelayedBytes;
-            }
-        }
-    }
+    /// <summary>Total payload bytes relayed (ChannelData both ways, and Send/Data indications).</summary>
+    public long RelayedBytes => _path.Counters.ClientToPeerBytes + _path.Counters.PeerToClientBytes + Interlocked.Read(ref _controlRelayedBytes);
 
-    /// <summary>The local endpoints of the listening sockets (after <see cref="Start"/>).</summary>
-    public IReadOnlyList<IPEndPoint> ListenEndPoints
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _listeners.Values.Select(s => (IPEndPoint)s.LocalEndPoint!).ToList();
-            }
-        }
-    }
+    /// <summary>The public addresses this relay hands out (a family without a listener is left out).</summary>
+    public IPAddress? PublicIPv4 => _server.PublicIPv4;
 
-    /// <summary>Binds the listening sockets and starts the receive, timer and stats loops.</summary>
+    /// <inheritdoc cref="PublicIPv4"/>
+    public IPAddress? PublicIPv6 => _server.PublicIPv6;
+
+    /// <summary>The local endpoints of the listening sockets, one per family (after <see cref="Start"/>).</summary>
+    public IReadOnlyList<IPEndPoint> ListenEndPoints =>
+        _path.Listeners.Where(l => l.Length > 0).Select(l => (IPEndPoint)l[0].Socket.LocalEndPoint!).ToList();
+
+    private long _controlRelayedBytes;
+
+    /// <summary>Binds the listening sockets and starts the data-path threads, the control plane and the stats line.</summary>
+    /// <exception cref="SocketException">A listening socket could not be bound (e.g. the port is taken).</exception>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
     public void Start()
     {
-        var token = _stop.Token;
-        lock (_gate)
+        if (Interlocked.Exchange(ref _started, 1) != 0)
         {
-            int threads = Math.Max(1, _options.ListenerThreads);
-            var receivers = new List<(Socket Socket, AddressFamily Family)>();
-            foreach (var family in ServedFamilies())
-            {
-                // With several listener threads, each has its own socket on the same port (SO_REUSEPORT); the kernel
-                // spreads clients over them by address hash, so one client's datagrams stay in order on one thread.
-                int listenPort = _server.ListenPort;
-                if (threads > 1)
-                {
-                    // Bind once without SO_REUSEPORT first, so a port held by anyone else still fails loudly (as
-                    // upstream) instead of being shared; this also resolves port 0 to a concrete port.
-                    using var probe = OpenSocket(family, listenPort);
-                    listenPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
-                }
-
-                var socket = OpenSocket(family, listenPort, reusePort: threads > 1);
-                _listeners[family] = socket;
-                receivers.Add((socket, family));
-                int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-                for (int i = 1; i < threads; i++)
-                {
-                    receivers.Add((OpenSocket(family, port, reusePort: true), family));
-                }
-
-                LogListening(_logger, (IPEndPoint)socket.LocalEndPoint!);
-            }
-
-            for (int i = 0; i < receivers.Count; i++)
-            {
-                // Listening sockets carry every client datagram: dedicated threads with blocking batch receives.
-                var (socket, family) = receivers[i];
-                _listenerSockets.Add(socket);
-                _loops.Add(StartThread($"relay-listener-{family}-{i}", () => ClientLoop(socket, family, token)));
-            }
-
-            var workers = new List<PeerWorker>();
-            for (int i = 0; i < threads && SocketPoller.TryCreate() is { } poller; i++)
-            {
-                var worker = new PeerWorker(poller);
-                worker.OnReady = (socket, pollToken) => DrainPeerSocket(worker, socket, pollToken);
-                workers.Add(worker);
-                _loops.Add(StartThread($"relay-peers-{i}", () => PeerPollLoop(worker, token)));
-            }
-
-            _peerWorkers = [.. workers];
-
-            _loops.Add(Task.Run(() => TimerLoopAsync(token), token));
-            _loops.Add(Task.Run(() => StatsLoopAsync(token), token));
+            throw new InvalidOperationException("The session was already started.");
         }
+
+        var token = _stop.Token;
+        int threads = Math.Max(1, _options.ListenerThreads);
+        var v4 = _bind4 is null ? [] : OpenListeners(_bind4, threads);
+        var v6 = _bind6 is null ? [] : OpenListeners(_bind6, threads);
+        _path.Listeners = [v4, v6];
+        var workers = new List<PeerWorker>();
+        for (int i = 0; i < threads; i++)
+        {
+            workers.Add(new PeerWorker(_path, (2 * threads) + i)); // counter blocks: clients 0..2t-1, peers 2t..3t-1
+        }
+
+        _peerWorkers = [.. workers];
+        int thread = 0;
+        foreach (var socket in _listenerSockets)
+        {
+            var worker = new ClientWorker(_path, socket, thread);
+            _clientWorkers.Add(worker);
+            _loops.Add(StartThread($"relay-clients-{socket.Family}-{thread++}", () => worker.Run(token)));
+            LogListening(_logger, (IPEndPoint)socket.Socket.LocalEndPoint!);
+        }
+
+        foreach (var worker in _peerWorkers)
+        {
+            _loops.Add(StartThread($"relay-peers-{_loops.Count}", () => worker.Run(token)));
+        }
+
+        _loops.Add(Task.Run(() => ControlLoopAsync(token), token));
+        _loops.Add(Task.Run(() => StatsLoopAsync(token), token));
+    }
+
+    /// <summary>
+    /// The listening sockets of one family: one, or <paramref name="threads"/> sharing the port with
+    /// <c>SO_REUSEPORT</c> (the kernel spreads clients over them by address hash, so one client's datagrams stay in
+    /// order on one thread). The port is first bound without <c>SO_REUSEPORT</c>, so a port held by anyone else fails
+    /// loudly (as upstream) instead of being shared; this also resolves port 0.
+    /// </summary>
+    private RelayUdpSocket[] OpenListeners(IPAddress address, int threads)
+    {
+        int port = _server.ListenPort;
+        int size = _options.SocketBufferSize;
+        var sockets = new RelayUdpSocket[threads];
+        if (threads > 1)
+        {
+            using var probe = RelayUdpSocket.Open(address, port, 0, force: false);
+            port = probe.Port;
+        }
+
+        try
+        {
+            for (int i = 0; i < threads; i++)
+            {
+                sockets[i] = RelayUdpSocket.Open(address, port, size, force: true, reusePort: threads > 1, gro: true);
+                port = sockets[i].Port;
+                _listenerSockets.Add(sockets[i]);
+            }
+        }
+        catch
+        {
+            foreach (var socket in sockets)
+            {
+                socket?.Dispose();
+            }
+
+            throw;
+        }
+
+        return sockets;
     }
 
     private static Task StartThread(string name, Action body)
@@ -197,384 +232,31 @@ public sealed partial class RelaySession : IAsyncDisposable
         return done.Task;
     }
 
-    private static ulong PollToken(int port, AddressFamily family) => (uint)port | (family == AddressFamily.InterNetworkV6 ? 1UL << 16 : 0UL);
-
-    /// <summary>The allocation sockets' readiness loop (Linux x64): one thread, level-triggered epoll, recvmmsg batches.</summary>
-    private static void PeerPollLoop(PeerWorker worker, CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            worker.Poller.Wait(500, worker.OnReady!);
-        }
-    }
-
-    private void DrainPeerSocket(PeerWorker worker, Socket socket, ulong token)
-    {
-        var receiver = worker.Receiver;
-        var relays = worker.Relays;
-        var listeners = worker.Listeners;
-        int port = (int)(token & 0xFFFF);
-        int count;
-        try
-        {
-            count = receiver.Receive(socket, block: false);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return; // ICMP error reported on the socket, or the socket was just freed
-        }
-
-        if (count == 0)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            var now = _options.Time.GetUtcNow();
-            for (int i = 0; i < count; i++)
-            {
-                var relay = _server.HandlePeerTraffic(receiver.Buffer(i).AsSpan(ChannelDataHeader, receiver.Length(i)), receiver.Address(i), port, now);
-                relays[i] = relay;
-                listeners[i] = null;
-                if (relay is { } r)
-                {
-                    _listeners.TryGetValue(r.Client.AddressFamily, out listeners[i]);
-                }
-            }
-
-            DrainCommands();
-        }
-
-        // Everything goes out through a listening socket (one per family): one sendmmsg each.
-        for (int i = 0; i < count; i++)
-        {
-            if (listeners[i] is not { } listener)
-            {
-                continue;
-            }
-
-            for (int j = i; j < count; j++)
-            {
-                if (relays[j] is { } toClient && ReferenceEquals(listeners[j], listener))
-                {
-                    var buffer = receiver.Buffer(j);
-                    int length = receiver.Length(j);
-                    BinaryPrimitives.WriteUInt16BigEndian(buffer, toClient.Channel);
-                    BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
-                    worker.Sender.Add(buffer, 0, ChannelDataHeader + length, toClient.ClientSocketAddress);
-                    listeners[j] = null;
-                }
-            }
-
-            if (worker.Sender.Flush(listener) is > 0 and var failed)
-            {
-                LogBatchSendFailed(_logger, failed);
-            }
-        }
-    }
-
-    private IEnumerable<AddressFamily> ServedFamilies()
-    {
-        if (_options.ListenAddresses.Count > 0)
-        {
-            foreach (var address in _options.ListenAddresses)
-            {
-                yield return address.AddressFamily;
-            }
-
-            yield break;
-        }
-
-        if (_server.PublicIPv4 is not null)
-        {
-            yield return AddressFamily.InterNetwork;
-        }
-
-        if (_server.PublicIPv6 is not null)
-        {
-            yield return AddressFamily.InterNetworkV6;
-        }
-    }
-
-    private Socket OpenSocket(AddressFamily family, int port, bool reusePort = false)
-    {
-        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            if (reusePort && OperatingSystem.IsLinux())
-            {
-                socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
-            }
-
-            if (family == AddressFamily.InterNetworkV6)
-            {
-                socket.DualMode = false;
-            }
-
-            if (_options.SocketBufferSize > 0)
-            {
-                socket.ReceiveBufferSize = _options.SocketBufferSize;
-                socket.SendBufferSize = _options.SocketBufferSize;
-            }
-
-            var address = _options.ListenAddresses.FirstOrDefault(a => a.AddressFamily == family)
-                ?? (family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any);
-            socket.Bind(new IPEndPoint(address, port));
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private void ClientLoop(Socket socket, AddressFamily family, CancellationToken cancellationToken)
-    {
-        socket.ReceiveTimeout = 500; // to notice cancellation
-        using var receiver = new BatchReceiver(family, ReceiveBufferSize, 0);
-        using var sender = new BatchSender();
-        var relays = new RelayToPeer?[BatchReceiver.BatchSize];
-        var targets = new Socket?[BatchReceiver.BatchSize];
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int count;
-            try
-            {
-                count = receiver.Receive(socket, block: true);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket or SocketError.Shutdown)
-                                            && e.NativeErrorCode != 9)
-            {
-                continue; // e.g. ICMP port unreachable reported on a later receive
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            if (count == 0)
-            {
-                continue;
-            }
-
-            // One lock acquisition for the whole batch; sends happen outside the lock.
-            lock (_gate)
-            {
-                var now = _options.Time.GetUtcNow();
-                for (int i = 0; i < count; i++)
-                {
-                    var relay = _server.HandleClientInput(receiver.Buffer(i).AsSpan(0, receiver.Length(i)), receiver.Address(i), now);
-                    relays[i] = relay;
-                    targets[i] = null;
-                    if (relay is { } r)
-                    {
-                        _allocationSockets.TryGetValue((r.AllocationPort, r.Peer.AddressFamily), out targets[i]);
-                    }
-                }
-
-                DrainCommands();
-            }
-
-            // One sendmmsg per allocation socket, in receive order per socket.
-            for (int i = 0; i < count; i++)
-            {
-                if (relays[i] is not { } first)
-                {
-                    continue;
-                }
-
-                if (targets[i] is not { } target)
-                {
-                    LogNoAllocationSocket(_logger, first.AllocationPort, first.Peer);
-                    relays[i] = null;
-                    continue;
-                }
-
-                for (int j = i; j < count; j++)
-                {
-                    if (relays[j] is { } toPeer && ReferenceEquals(targets[j], target))
-                    {
-                        sender.Add(receiver.Buffer(j), toPeer.PayloadOffset, toPeer.PayloadLength, toPeer.PeerSocketAddress);
-                        relays[j] = null;
-                    }
-                }
-
-                if (sender.Flush(target) is > 0 and var failed)
-                {
-                    LogBatchSendFailed(_logger, failed);
-                }
-            }
-        }
-    }
-
-    private async Task PeerLoopAsync(Socket socket, int port, AddressFamily family, CancellationToken cancellationToken)
-    {
-        var buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
-        var from = new SocketAddress(family);
-        var payloadArea = buffer.AsMemory(ChannelDataHeader);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int received;
-            try
-            {
-                received = await socket.ReceiveFromAsync(payloadArea, SocketFlags.None, from, cancellationToken).ConfigureAwait(false);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize)
-            {
-                continue;
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return; // socket freed
-            }
-
-            RelayToClient? relay;
-            Socket? listener = null;
-            lock (_gate)
-            {
-                relay = _server.HandlePeerTraffic(buffer.AsSpan(ChannelDataHeader, received), from, port, _options.Time.GetUtcNow());
-                if (relay is { } r)
-                {
-                    _listeners.TryGetValue(r.Client.AddressFamily, out listener);
-                }
-
-                DrainCommands();
-            }
-
-            if (relay is { } toClient && listener is not null)
-            {
-                BinaryPrimitives.WriteUInt16BigEndian(buffer, toClient.Channel);
-                BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)received);
-                TrySend(listener, buffer.AsSpan(0, ChannelDataHeader + received), toClient.ClientSocketAddress);
-            }
-        }
-    }
-
-    private void TrySend(Socket socket, ReadOnlySpan<byte> datagram, SocketAddress destination)
-    {
-        try
-        {
-            socket.SendTo(datagram, SocketFlags.None, destination);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            LogSendFailed(_logger, e.Message);
-        }
-    }
-
-    /// <summary>Executes the server's queued commands. Caller holds <see cref="_gate"/>.</summary>
-    private void DrainCommands()
-    {
-        while (_server.TryPollCommand(out var command))
-        {
-            switch (command.Kind)
-            {
-                case TurnServerCommandKind.SendMessage:
-                    if (_listeners.TryGetValue(command.Destination!.AddressFamily, out var listener))
-                    {
-                        try
-                        {
-                            listener.SendTo(command.Payload!, SocketFlags.None, command.Destination);
-                        }
-                        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                        {
-                            LogSendFailed(_logger, e.Message);
-                        }
-                    }
-
-                    break;
-                case TurnServerCommandKind.CreateAllocation:
-                    CreateAllocationSocket(command.Port, command.Family);
-                    break;
-                case TurnServerCommandKind.FreeAllocation:
-                    if (_allocationSockets.Remove((command.Port, command.Family), out var socket))
-                    {
-                        WorkerFor(command.Port)?.Poller.Remove(socket, PollToken(command.Port, command.Family));
-                        socket.Dispose();
-                    }
-
-                    break;
-            }
-        }
-    }
-
-    private void CreateAllocationSocket(int port, AddressFamily family)
-    {
-        Socket socket;
-        try
-        {
-            socket = OpenSocket(family, port);
-        }
-        catch (SocketException e)
-        {
-            LogAllocationBindFailed(_logger, port, family, e.Message);
-            _server.HandleAllocationFailed(port, _options.Time.GetUtcNow());
-            return;
-        }
-
-        _allocationSockets[(port, family)] = socket;
-        if (WorkerFor(port) is { } worker && worker.Poller.Add(socket, PollToken(port, family)))
-        {
-            return;
-        }
-
-        var token = _stop.Token;
-        _ = Task.Run(() => PeerLoopAsync(socket, port, family, token), token);
-    }
-
-    private async Task TimerLoopAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            TimeSpan wait = TimeSpan.FromSeconds(1);
-            lock (_gate)
-            {
-                var now = _options.Time.GetUtcNow();
-                if (_server.PollTimeout() is { } deadline)
-                {
-                    if (deadline <= now)
-                    {
-                        _server.HandleTimeout(deadline);
-                        DrainCommands();
-                        continue;
-                    }
-
-                    wait = deadline - now < wait ? deadline - now : wait;
-                }
-            }
-
-            try
-            {
-                await Task.Delay(wait, _options.Time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    private PeerWorker WorkerFor(int port) => _peerWorkers[port % _peerWorkers.Length];
 
     private async Task StatsLoopAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(_options.StatsInterval, _options.Time);
+        long lastBytes = 0;
+        var lastDrops = new long[Enum.GetValues<RelayDropReason>().Length];
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                int allocations, channels;
-                long bytes;
-                lock (_gate)
+                long bytes = RelayedBytes;
+                double rate = (bytes - lastBytes) / _options.StatsInterval.TotalSeconds;
+                lastBytes = bytes;
+                LogStats(_logger, AllocationCount, ChannelCount, ThroughputFormatter.Format(rate));
+                foreach (var reason in Enum.GetValues<RelayDropReason>())
                 {
-                    allocations = _server.AllocationCount;
-                    channels = _server.BoundChannelCount;
-                    bytes = _server.RelayedBytes;
+                    long total = _path.Counters.Drops(reason);
+                    long recent = total - lastDrops[(int)reason];
+                    lastDrops[(int)reason] = total;
+                    if (recent > 0 && reason != RelayDropReason.UnknownChannel)
+                    {
+                        LogDrops(_logger, recent, RelayMetrics.ReasonName(reason), _options.StatsInterval.TotalSeconds);
+                    }
                 }
-
-                double rate = (bytes - _lastStatsBytes) / _options.StatsInterval.TotalSeconds;
-                _lastStatsBytes = bytes;
-                LogStats(_logger, allocations, channels, ThroughputFormatter.Format(rate));
             }
         }
         catch (OperationCanceledException)
@@ -586,20 +268,14 @@ public sealed partial class RelaySession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        lock (_gate)
+        foreach (var worker in _peerWorkers)
         {
-            foreach (var socket in _listenerSockets)
-            {
-                socket.Dispose();
-            }
+            worker.Wake();
+        }
 
-            foreach (var ((port, family), socket) in _allocationSockets)
-            {
-                WorkerFor(port)?.Poller.Remove(socket, PollToken(port, family));
-                socket.Dispose();
-            }
-
-            _allocationSockets.Clear();
+        foreach (var socket in _listenerSockets)
+        {
+            socket.Dispose();
         }
 
         try
@@ -610,29 +286,37 @@ public sealed partial class RelaySession : IAsyncDisposable
         {
         }
 
+        foreach (var socket in _path.AllocationSockets.All().ToList())
+        {
+            _path.AllocationSockets.Remove(socket.Port, socket.Family);
+            socket.Dispose();
+        }
+
         foreach (var worker in _peerWorkers)
         {
             worker.Dispose();
         }
 
+        foreach (var worker in _clientWorkers)
+        {
+            worker.Dispose();
+        }
+
+        _path.ClientControl.Close();
+        _path.PeerControl.Close();
+        _metrics.Dispose();
         _stop.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {EndPoint}")]
     private static partial void LogListening(ILogger logger, IPEndPoint endPoint);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Public {Family} address {Address} has no listen address of its family: no {Family} relayed addresses will be handed out")]
+    private static partial void LogFamilyWithoutListener(ILogger logger, string family, IPAddress address);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Allocations = {Allocations} Channels = {Channels} Throughput = {Throughput}")]
     private static partial void LogStats(ILogger logger, int allocations, int channels, string throughput);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No socket for allocation port {Port} towards {Peer}; dropping datagram")]
-    private static partial void LogNoAllocationSocket(ILogger logger, int port, IPEndPoint peer);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to send {Count} datagram(s) of a batch")]
-    private static partial void LogBatchSendFailed(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to send datagram: {Reason}")]
-    private static partial void LogSendFailed(ILogger logger, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to bind allocation socket on port {Port} ({Family}): {Reason}")]
-    private static partial void LogAllocationBindFailed(ILogger logger, int port, AddressFamily family, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} datagrams ({Reason}) in the last {Seconds} s")]
+    private static partial void LogDrops(ILogger logger, long count, string reason, double seconds);
 }
