@@ -45,9 +45,11 @@ public sealed partial class TurnServer
         allocation.Generation++;
         allocation.PolledFamilies = 0;
         allocation.LastPolledFamily = AddressFamily.Unspecified;
+
+        // Off the old port before drawing, so that the port is not counted twice (allocated and busy).
+        _allocationsByPort.Remove(port);
         if (portInUse && allocation.Pending is not null && allocation.PortAttempts < _maxPortAttempts && TryDrawPort(out int next))
         {
-            _allocationsByPort.Remove(port);
             allocation.Port = next;
             allocation.PortAttempts++;
             _allocationsByPort.Add(next, allocation);
