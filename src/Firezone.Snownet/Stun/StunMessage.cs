@@ -12,8 +12,13 @@ namespace Firezone.Snownet.Stun;
 /// <summary>
 /// A STUN message parsed in place over the datagram it came from (no copy). Every datagram is parsed on its own;
 /// <c>TryParse</c> validates the header, the attribute layout and the values of the known attributes, and
-/// never throws. Accessors return the <em>first</em> occurrence of an attribute, wherever it is (also after
-/// MESSAGE-INTEGRITY, as the Firezone relay does); integrity and fingerprint checks cover only the bytes before them.
+/// never throws. Accessors and <see cref="Attributes"/> see only the attributes RFC 8489 lets a receiver use: after
+/// MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT,
+/// after FINGERPRINT nothing (§14.5–§14.7). Among those, the <em>first</em> occurrence of a type wins. The ignored
+/// attributes must still be well-formed (an overrun fails the parse) but their values are not validated or read, so
+/// nothing appended behind the integrity of a replayed request (a XOR-PEER-ADDRESS, a LIFETIME, a USE-CANDIDATE) has
+/// any effect. This deliberately differs from the Firezone relay, whose codec honours attributes after
+/// MESSAGE-INTEGRITY (relay.md §4). Integrity and fingerprint checks cover only the bytes before their attribute.
 /// </summary>
 internal readonly ref struct StunMessage
 {
@@ -52,7 +57,7 @@ internal readonly ref struct StunMessage
     /// <summary>The whole message as received.</summary>
     public ReadOnlySpan<byte> Bytes => _bytes;
 
-    /// <summary>All attributes in wire order.</summary>
+    /// <summary>The attributes that count, in wire order (the ones RFC 8489 says to ignore are left out).</summary>
     public StunAttributeEnumerator Attributes => new(_bytes);
 
     /// <summary>Parses one datagram. Returns false with an error value on malformed input; never throws.</summary>
@@ -84,6 +89,7 @@ internal readonly ref struct StunMessage
         }
 
         int offset = StunHeader.Size;
+        var stage = StunAttributeEnumerator.Stage.Open;
         while (offset < datagram.Length)
         {
             if (!TryReadAttributeAt(datagram, offset, out var attribute, out int next))
@@ -92,7 +98,8 @@ internal readonly ref struct StunMessage
                 return false;
             }
 
-            if (!IsValidValue(attribute.Type, attribute.Value))
+            // Only attributes that count are validated: an ignored one (after the integrity) is never read.
+            if (StunAttributeEnumerator.Advance(ref stage, attribute.Type) && !IsValidValue(attribute.Type, attribute.Value))
             {
                 error = StunParseError.InvalidAttribute;
                 return false;
@@ -169,7 +176,7 @@ internal readonly ref struct StunMessage
         return count;
     }
 
-    /// <summary>Finds the first attribute of a type.</summary>
+    /// <summary>Finds the first attribute of a type among those that count.</summary>
     public bool TryGetAttribute(ushort type, out StunAttribute attribute)
     {
         foreach (var a in Attributes)
@@ -185,7 +192,7 @@ internal readonly ref struct StunMessage
         return false;
     }
 
-    /// <summary>Finds the value of the first attribute of a type.</summary>
+    /// <summary>Finds the value of the first attribute of a type among those that count.</summary>
     public bool TryGetAttributeValue(ushort type, out ReadOnlySpan<byte> value)
     {
         if (TryGetAttribute(type, out var attribute))
@@ -198,7 +205,7 @@ internal readonly ref struct StunMessage
         return false;
     }
 
-    /// <summary>True if an attribute of that type is present.</summary>
+    /// <summary>True if an attribute of that type is present (and not ignored).</summary>
     public bool Has(ushort type) => TryGetAttribute(type, out _);
 
     /// <summary>Reads an XOR-encoded address attribute (XOR-MAPPED, XOR-RELAYED, XOR-PEER).</summary>

@@ -1,11 +1,21 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Firezone.Snownet.Turn;
 
-/// <summary>Server-side state of one allocation (one client transport address, one port, one or two families).</summary>
-internal sealed class RelayAllocation
+/// <summary>
+/// Server-side state of one allocation (one client transport address, one port, one or two families). Its deadline
+/// (the expiry) lives in the server's <see cref="DeadlineQueue"/>.
+/// </summary>
+internal sealed class RelayAllocation : DeadlineEntry
 {
-    public RelayAllocation(AddressKey clientKey, IPEndPoint client, int port, bool ipv4, bool ipv6, DateTimeOffset expiry)
+    /// <summary>Bit of <see cref="PolledFamilies"/> for IPv4.</summary>
+    public const byte IPv4Flag = 1;
+
+    /// <summary>Bit of <see cref="PolledFamilies"/> for IPv6.</summary>
+    public const byte IPv6Flag = 2;
+
+    public RelayAllocation(AddressKey clientKey, IPEndPoint client, int port, bool ipv4, bool ipv6)
     {
         ClientKey = clientKey;
         Client = client;
@@ -13,60 +23,74 @@ internal sealed class RelayAllocation
         Port = port;
         HasIPv4 = ipv4;
         HasIPv6 = ipv6;
-        Expiry = expiry;
+        PortAttempts = 1;
     }
 
     public AddressKey ClientKey { get; }
 
     public IPEndPoint Client { get; }
 
-    public System.Net.SocketAddress ClientSocketAddress { get; }
+    public SocketAddress ClientSocketAddress { get; }
 
-    public int Port { get; }
+    /// <summary>The allocation port; changes only while the Allocate success is pending and the host reports the port taken.</summary>
+    public int Port { get; set; }
 
     public bool HasIPv4 { get; }
 
     public bool HasIPv6 { get; }
 
-    public DateTimeOffset Expiry { get; set; }
-
-    /// <summary>Channels by number (bound or cooling down).</summary>
+    /// <summary>Channels by number (bound or cooling down); at most 0x4000 (the channel-number range).</summary>
     public Dictionary<ushort, RelayChannel> ChannelsByNumber { get; } = new();
 
     /// <summary>Channel numbers by peer transport address (bound or cooling down).</summary>
     public Dictionary<AddressKey, ushort> ChannelsByPeer { get; } = new();
 
-    /// <summary>RFC 8656 permissions from CreatePermission: peer IP (port 0) → expiry. An extension beyond upstream.</summary>
-    public Dictionary<AddressKey, DateTimeOffset> Permissions { get; } = new();
+    /// <summary>RFC 8656 permissions from CreatePermission by peer IP (port 0); at most <see cref="TurnServerOptions.MaxPermissionsPerAllocation"/>.</summary>
+    public Dictionary<AddressKey, RelayPermission> Permissions { get; } = new();
+
+    /// <summary>Bumped whenever the CreateAllocation commands still queued for this allocation become void (port moved, allocation failed).</summary>
+    public int Generation { get; set; }
+
+    /// <summary>Families whose CreateAllocation of the current <see cref="Generation"/> the host has polled (and so tried to bind).</summary>
+    public byte PolledFamilies { get; set; }
+
+    /// <summary>Family of the last CreateAllocation polled for the current port (<see cref="AddressFamily.Unspecified"/> if none).</summary>
+    public AddressFamily LastPolledFamily { get; set; } = AddressFamily.Unspecified;
+
+    /// <summary>Ports tried for this allocation so far (1 for the first draw).</summary>
+    public int PortAttempts { get; set; }
+
+    /// <summary>The Allocate response while it waits in the command queue; null once the host has polled it.</summary>
+    public PendingAllocateResponse? Pending { get; set; }
+
+    /// <summary>Set when the allocation has been deleted.</summary>
+    public bool Deleted { get; set; }
 
     public bool Serves(bool ipv6) => ipv6 ? HasIPv6 : HasIPv4;
+
+    public static byte FamilyFlag(AddressFamily family) => family switch
+    {
+        AddressFamily.InterNetwork => IPv4Flag,
+        AddressFamily.InterNetworkV6 => IPv6Flag,
+        _ => 0,
+    };
 }
 
-/// <summary>A channel binding: number ↔ peer for one allocation.</summary>
-internal sealed class RelayChannel
+/// <summary>
+/// An Allocate success still in the command queue. Its bytes are built when the host polls it, so that it carries the
+/// port the allocation finally got (after retries on taken ports), or becomes a 508 if the allocation failed.
+/// </summary>
+internal sealed class PendingAllocateResponse(RelayAllocation allocation, Firezone.Snownet.Stun.TransactionId transactionId, byte[] key, uint lifetime)
 {
-    public RelayChannel(ushort number, IPEndPoint peer, AddressKey peerKey, RelayAllocation allocation, DateTimeOffset expiry)
-    {
-        Number = number;
-        Peer = peer;
-        PeerKey = peerKey;
-        PeerSocketAddress = peer.Serialize();
-        Allocation = allocation;
-        Expiry = expiry;
-        Bound = true;
-    }
+    public RelayAllocation Allocation { get; } = allocation;
 
-    public ushort Number { get; }
+    public Firezone.Snownet.Stun.TransactionId TransactionId { get; } = transactionId;
 
-    public IPEndPoint Peer { get; }
+    /// <summary>The request's MESSAGE-INTEGRITY key, to sign the response with.</summary>
+    public byte[] Key { get; } = key;
 
-    public AddressKey PeerKey { get; }
+    public uint Lifetime { get; } = lifetime;
 
-    public System.Net.SocketAddress PeerSocketAddress { get; }
-
-    public RelayAllocation Allocation { get; }
-
-    public DateTimeOffset Expiry { get; set; }
-
-    public bool Bound { get; set; }
+    /// <summary>Set when the host could not bind a socket and no other port was tried: the response becomes 508.</summary>
+    public bool Failed { get; set; }
 }

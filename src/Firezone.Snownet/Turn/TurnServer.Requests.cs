@@ -84,7 +84,8 @@ public sealed partial class TurnServer
         return null;
     }
 
-    private static string? MetricName(StunMethod method) => method switch
+    /// <summary>Upstream's <c>message_type</c> label of a method; null for methods upstream does not count.</summary>
+    private static string? MessageTypeOf(StunMethod method) => method switch
     {
         StunMethod.Binding => "binding",
         StunMethod.Allocate => "allocate",
@@ -94,20 +95,15 @@ public sealed partial class TurnServer
         _ => null,
     };
 
-    private void Send(byte[] payload, IPEndPoint client, StunMethod method, int errorCode, int pendingAllocationPort = 0)
-    {
-        _commands.Enqueue(new TurnServerCommand
+    private void Send(byte[] payload, IPEndPoint client, StunMethod method, int errorCode) =>
+        _commands.Enqueue(new QueuedCommand(new TurnServerCommand
         {
             Kind = TurnServerCommandKind.SendMessage,
             Payload = payload,
             Destination = client,
-            PendingAllocationPort = pendingAllocationPort,
-        });
-        if (MetricName(method) is { } name)
-        {
-            TurnServerMetrics.CountResponse(name, errorCode);
-        }
-    }
+            MessageType = MessageTypeOf(method),
+            ErrorCode = errorCode,
+        }));
 
     private void SendUnsignedError(StunMethod method, TransactionId id, IPEndPoint client, int code)
     {
@@ -118,7 +114,8 @@ public sealed partial class TurnServer
         Send(builder.ToArray(), client, method, code);
     }
 
-    private byte[] BuildError(StunMethod method, TransactionId id, int code, in Signing signing)
+    /// <summary>An error response; 401 and 438 carry REALM and a fresh NONCE issued at <paramref name="nowTicks"/>.</summary>
+    private byte[] BuildError(StunMethod method, TransactionId id, int code, in Signing signing, long nowTicks)
     {
         Span<byte> buffer = stackalloc byte[MaxResponseSize];
         var builder = new StunMessageBuilder(buffer, method, StunClass.ErrorResponse, id);
@@ -128,7 +125,7 @@ public sealed partial class TurnServer
             Span<byte> random = stackalloc byte[16];
             _random(random);
             builder.AddRealm(FirezoneCredentials.Realm);
-            builder.AddNonce(_nonces.Issue(random));
+            builder.AddNonce(_nonces.Issue(random, nowTicks));
         }
 
         if (signing.Key is { } key)
@@ -140,16 +137,16 @@ public sealed partial class TurnServer
     }
 
     /// <summary>Error from a method handler: signed iff the request had a USERNAME; nothing at all if that USERNAME is unusable.</summary>
-    private void SendError(StunMethod method, TransactionId id, IPEndPoint client, int code, in Signing signing)
+    private void SendError(in StunMessage request, IPEndPoint client, int code, in Signing signing, DateTimeOffset now)
     {
         if (signing.Unsignable)
         {
-            LogUnsignable(_logger, method, client);
+            LogUnsignable(_logger, request.Method, client);
             return;
         }
 
-        LogErrorResponse(_logger, method, client, code);
-        Send(BuildError(method, id, code, signing), client, method, code);
+        LogErrorResponse(_logger, request.Method, client, code);
+        Send(BuildError(request.Method, request.TransactionId, code, signing, now.UtcTicks), client, request.Method, code);
     }
 
     private Signing SigningFor(in StunMessage message)
@@ -172,7 +169,7 @@ public sealed partial class TurnServer
             return AuthResult.Unauthorized;
         }
 
-        if (_nonces.Use(nonce) != NonceUse.Ok)
+        if (_nonces.Use(nonce, now.UtcTicks) != NonceUse.Ok)
         {
             return AuthResult.StaleNonce;
         }
@@ -198,14 +195,14 @@ public sealed partial class TurnServer
             return true;
         }
 
-        SendError(message.Method, message.TransactionId, client, result == AuthResult.StaleNonce ? StunErrorCode.StaleNonce : StunErrorCode.Unauthorized, signing);
+        SendError(message, client, result == AuthResult.StaleNonce ? StunErrorCode.StaleNonce : StunErrorCode.Unauthorized, signing, now);
         return false;
     }
 
-    private byte[] BuildSuccess(in StunMessage request, byte[] key, IPEndPoint? relayed4, IPEndPoint? relayed6, IPEndPoint? mapped, uint? lifetime)
+    private static byte[] BuildSuccess(StunMethod method, TransactionId id, byte[] key, IPEndPoint? relayed4 = null, IPEndPoint? relayed6 = null, IPEndPoint? mapped = null, uint? lifetime = null)
     {
         Span<byte> buffer = stackalloc byte[MaxResponseSize];
-        var builder = new StunMessageBuilder(buffer, request.Method, StunClass.SuccessResponse, request.TransactionId);
+        var builder = new StunMessageBuilder(buffer, method, StunClass.SuccessResponse, id);
         if (relayed4 is not null)
         {
             builder.AddXorRelayedAddress(relayed4);
@@ -229,6 +226,10 @@ public sealed partial class TurnServer
         builder.AddMessageIntegrity(key);
         return builder.ToArray();
     }
+
+    /// <summary>A signed success with MESSAGE-INTEGRITY only (ChannelBind, CreatePermission).</summary>
+    private void SendPlainSuccess(in StunMessage request, IPEndPoint client, in Signing signing) =>
+        Send(BuildSuccess(request.Method, request.TransactionId, signing.Key!), client, request.Method, 0);
 
     private void HandleBinding(in StunMessage message, IPEndPoint client)
     {
@@ -258,19 +259,20 @@ public sealed partial class TurnServer
 
         if (_allocationsByClient.ContainsKey(clientKey))
         {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.AllocationMismatch, signing);
+            SendError(message, client, StunErrorCode.AllocationMismatch, signing, now);
             return;
         }
 
-        if (_allocationsByClient.Count >= PortCount)
+        // Busy ports (taken by another process, relay.md §2) count as used.
+        if (_allocationsByClient.Count + _busyPorts.Count >= PortCount)
         {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.InsufficientCapacity, signing);
+            SendError(message, client, StunErrorCode.InsufficientCapacity, signing, now);
             return;
         }
 
         if (protocol != 17)
         {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest, signing);
+            SendError(message, client, StunErrorCode.BadRequest, signing, now);
             return;
         }
 
@@ -279,7 +281,7 @@ public sealed partial class TurnServer
         bool want4, want6;
         if (hasRaf && hasAaf)
         {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest, signing);
+            SendError(message, client, StunErrorCode.BadRequest, signing, now);
             return;
         }
 
@@ -287,7 +289,7 @@ public sealed partial class TurnServer
         {
             if (aaf == StunAddressFamily.IPv4)
             {
-                SendError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest, signing);
+                SendError(message, client, StunErrorCode.BadRequest, signing, now);
                 return;
             }
 
@@ -307,66 +309,33 @@ public sealed partial class TurnServer
 
         if (!want4 && !want6)
         {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.AddressFamilyNotSupported, signing);
+            SendError(message, client, StunErrorCode.AddressFamilyNotSupported, signing, now);
             return;
         }
 
-        int port = DrawPort();
+        if (!TryDrawPort(out int port))
+        {
+            SendError(message, client, StunErrorCode.InsufficientCapacity, signing, now);
+            return;
+        }
+
         uint lifetime = EffectiveLifetime(message);
-        var allocation = new RelayAllocation(clientKey, client, port, want4, want6, now + TimeSpan.FromSeconds(lifetime));
+        var allocation = new RelayAllocation(clientKey, client, port, want4, want6);
         _allocationsByClient.Add(clientKey, allocation);
         _allocationsByPort.Add(port, allocation);
-        _deadlineDirty = true;
-        TurnServerMetrics.Allocations.Add(1);
-        if (want4)
-        {
-            _commands.Enqueue(new TurnServerCommand { Kind = TurnServerCommandKind.CreateAllocation, Port = port, Family = AddressFamily.InterNetwork });
-        }
+        _deadlines.Schedule(allocation, now.UtcTicks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);
+        Volatile.Write(ref _allocationCount, _allocationsByClient.Count);
+        QueueCreateCommands(allocation, front: false);
 
-        if (want6)
-        {
-            _commands.Enqueue(new TurnServerCommand { Kind = TurnServerCommandKind.CreateAllocation, Port = port, Family = AddressFamily.InterNetworkV6 });
-        }
-
-        var key = signing.Key!;
-        byte[] success = BuildSuccess(
-            message,
-            key,
-            want4 ? new IPEndPoint(PublicIPv4!, port) : null,
-            want6 ? new IPEndPoint(PublicIPv6!, port) : null,
-            client,
-            lifetime);
-        _pendingAllocationFailures[port] = (BuildError(message.Method, message.TransactionId, StunErrorCode.InsufficientCapacity, signing), client);
+        // The success is built when polled, so that it names the port the allocation finally got (see HandleAllocationFailed).
+        var pending = new PendingAllocateResponse(allocation, message.TransactionId, signing.Key!, lifetime);
+        allocation.Pending = pending;
         LogAllocationCreated(_logger, client, port, want4, want6, lifetime);
-        Send(success, client, StunMethod.Allocate, 0, port);
-    }
-
-    private int DrawPort()
-    {
-        int count = PortCount;
-        Span<byte> random = stackalloc byte[4];
-        int port = LowestPort;
-        for (int attempt = 0; attempt < 64; attempt++)
-        {
-            _random(random);
-            port = LowestPort + (int)(BitConverter.ToUInt32(random) % (uint)count);
-            if (!_allocationsByPort.ContainsKey(port))
-            {
-                return port;
-            }
-        }
-
-        // Unlike upstream (which redraws forever), fall back to a scan from the last draw; capacity was checked before.
-        for (int i = 1; i <= count; i++)
-        {
-            int candidate = LowestPort + ((port - LowestPort + i) % count);
-            if (!_allocationsByPort.ContainsKey(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("No free port although capacity was checked.");
+        _commands.Enqueue(new QueuedCommand(
+            new TurnServerCommand { Kind = TurnServerCommandKind.SendMessage, Destination = client, MessageType = MessageTypeOf(StunMethod.Allocate) },
+            allocation,
+            allocation.Generation,
+            pending));
     }
 
     private void HandleRefresh(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
@@ -378,124 +347,21 @@ public sealed partial class TurnServer
 
         if (!_allocationsByClient.TryGetValue(clientKey, out var allocation))
         {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.AllocationMismatch, signing);
+            SendError(message, client, StunErrorCode.AllocationMismatch, signing, now);
             return;
         }
 
         uint lifetime = EffectiveLifetime(message);
         if (lifetime == 0)
         {
-            DeleteAllocation(allocation);
+            DeleteAllocation(allocation, freeSockets: true);
         }
         else
         {
-            allocation.Expiry = now + TimeSpan.FromSeconds(lifetime);
-            _deadlineDirty = true;
+            // Replaces, never extends, the previous expiry; O(log n), and a Refresh flood never grows the heap.
+            _deadlines.Schedule(allocation, now.UtcTicks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);
         }
 
-        Send(BuildSuccess(message, signing.Key!, null, null, null, lifetime), client, StunMethod.Refresh, 0);
-    }
-
-    private void HandleChannelBind(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
-    {
-        if (!message.TryGetChannelNumber(out ushort number) || !message.TryGetXorPeerAddress(out var peer))
-        {
-            SendUnsignedError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest);
-            return;
-        }
-
-        if (!Authorize(message, client, now, out var signing))
-        {
-            return;
-        }
-
-        if (!_allocationsByClient.TryGetValue(clientKey, out var allocation))
-        {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.AllocationMismatch, signing);
-            return;
-        }
-
-        var peerKey = AddressKey.From(peer);
-        if (!allocation.Serves(peerKey.IsIPv6))
-        {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.PeerAddressFamilyMismatch, signing);
-            return;
-        }
-
-        if (allocation.ChannelsByPeer.TryGetValue(peerKey, out ushort existingNumber) && existingNumber != number)
-        {
-            SendError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest, signing);
-            return;
-        }
-
-        if (allocation.ChannelsByNumber.TryGetValue(number, out var channel))
-        {
-            if (channel.PeerKey != peerKey)
-            {
-                SendError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest, signing);
-                return;
-            }
-
-            channel.Expiry = now + ChannelLifetime;
-            channel.Bound = true;
-        }
-        else
-        {
-            channel = new RelayChannel(number, peer, peerKey, allocation, now + ChannelLifetime);
-            allocation.ChannelsByNumber.Add(number, channel);
-            allocation.ChannelsByPeer.Add(peerKey, number);
-        }
-
-        _boundChannels[(allocation.Port, peerKey)] = channel;
-        _deadlineDirty = true;
-        Send(BuildSuccess(message, signing.Key!, null, null, null, null), client, StunMethod.ChannelBind, 0);
-    }
-
-    private void HandleCreatePermission(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
-    {
-        if (!Authorize(message, client, now, out var signing))
-        {
-            return;
-        }
-
-        // Upstream: an unconditional no-op success. Here: also install RFC 8656 permissions when there is an allocation.
-        if (_allocationsByClient.TryGetValue(clientKey, out var allocation))
-        {
-            foreach (var attribute in message.Attributes)
-            {
-                if (attribute.Type == StunAttributeType.XorPeerAddress
-                    && StunAddressCodec.TryRead(attribute.Value, message.Bytes[..StunHeader.Size], out var peer))
-                {
-                    var key = AddressKey.From(peer).IpOnly;
-                    if (allocation.Serves(key.IsIPv6))
-                    {
-                        allocation.Permissions[key] = now + PermissionLifetime;
-                    }
-                }
-            }
-        }
-
-        Send(BuildSuccess(message, signing.Key!, null, null, null, null), client, StunMethod.CreatePermission, 0);
-    }
-
-    private RelayToPeer? HandleSendIndication(in StunMessage message, AddressKey clientKey, DateTimeOffset now)
-    {
-        if (!_allocationsByClient.TryGetValue(clientKey, out var allocation)
-            || !message.TryGetXorPeerAddress(out var peer)
-            || !message.TryGetAttribute(StunAttributeType.Data, out var data))
-        {
-            return null;
-        }
-
-        var peerKey = AddressKey.From(peer);
-        if (!allocation.Serves(peerKey.IsIPv6)
-            || !allocation.Permissions.TryGetValue(peerKey.IpOnly, out var expiry)
-            || expiry <= now)
-        {
-            return null;
-        }
-
-        CountRelayed(data.Value.Length);
-        return new RelayToPeer(allocation.Port, peer, peer.Serialize(), data.Offset + 4, data.Value.Length);
+        Send(BuildSuccess(message.Method, message.TransactionId, signing.Key!, lifetime: lifetime), client, StunMethod.Refresh, 0);
     }
 }

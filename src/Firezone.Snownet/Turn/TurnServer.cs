@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -11,18 +10,47 @@ namespace Firezone.Snownet.Turn;
 /// <summary>
 /// The Firezone relay's TURN server as a sans-IO state machine (UDP only). Feed it client datagrams, peer datagrams and
 /// timeouts with the current time; poll <see cref="TryPollCommand"/> for control-plane output (responses to send,
-/// allocation sockets to open or close) and <see cref="PollTimeout"/> for the next deadline. The per-packet data path
-/// returns a small value instead of queueing, so the host can forward from its receive buffer.
+/// allocation sockets to open or close) and <see cref="PollTimeout"/> for the next deadline. The ChannelData data path
+/// is <see cref="Forwarder"/>, which receive threads may use concurrently without a lock.
 /// </summary>
 /// <remarks>
-/// Behaviour follows Firezone's relay (stateless credentials, 100-use nonces, 600 s channel lifetime with 300 s
-/// cooldown, the error codes and signing rules of upstream). Deliberate extensions, so that standard TURN clients work
-/// too: channel numbers 0x4000–0x7FFF are accepted (RFC 5766 range; upstream: 0x4000–0x4FFF), CreatePermission installs
-/// real RFC 8656 permissions (IP only, 300 s) and Send/Data indications are relayed through them (upstream drops Send
-/// indications and never emits Data indications). A host that fails to open an allocation socket reports it through
-/// <see cref="HandleAllocationFailed"/>, which deletes the allocation and turns its pending success into 508.
-/// Wall-clock time for username expiry is the <c>now</c> passed in (upstream reads the clock inside the server).
-/// Attribute-level decoding errors are answered with 400 (upstream: 400 or 500), and only for requests.
+/// <para><b>Threading.</b> Everything on this class is single-threaded: one caller at a time (the control plane). The
+/// exceptions are <see cref="Forwarder"/> (whose methods any number of threads may call concurrently with anything) and
+/// the counters <see cref="AllocationCount"/>, <see cref="BoundChannelCount"/> and <see cref="RelayedBytes"/>, which may
+/// be read from any thread.</para>
+/// <para><b>Upstream behaviour</b> (relay.md §3–§8): stateless credentials, 100-use nonces whose use is consumed before
+/// the MESSAGE-INTEGRITY check, 438 for unknown or used-up nonces, 600 s channel lifetime with 300 s cooldown, the error
+/// codes and signing rules of upstream, CreatePermission without an allocation is a no-op success.</para>
+/// <para><b>Deliberate differences.</b> Channel numbers 0x4000–0x7FFF are accepted (RFC 5766 range; upstream:
+/// 0x4000–0x4FFF). CreatePermission installs real RFC 8656 permissions (IP only, 300 s) and Send/Data indications are
+/// relayed through them (upstream drops Send indications and never emits Data indications); CreatePermission needs at
+/// least one XOR-PEER-ADDRESS (400 before authentication), answers 443 for a peer family the allocation does not serve
+/// and is all-or-nothing. Attributes after MESSAGE-INTEGRITY are ignored as RFC 8489 §14.5 says (upstream honours
+/// them, so an on-path attacker could append e.g. a XOR-PEER-ADDRESS behind the integrity of a replayed request); the
+/// codec (<see cref="StunMessage"/>) never shows them. Nonces expire 1 hour after issue
+/// (<see cref="TurnServerOptions.NonceLifetime"/>; upstream: never). Wall-clock time for username expiry is the
+/// <c>now</c> passed in (upstream reads the clock inside the server). Attribute-level decoding errors are answered with
+/// 400 (upstream: 400 or 500), and only for requests. A host that cannot open an allocation socket reports it through
+/// <see cref="HandleAllocationFailed(int, AddressFamily, bool, DateTimeOffset)"/>: a port taken by another process is
+/// retried on other ports, otherwise the Allocate is answered 508 (upstream's binary exits).</para>
+/// <para><b>Expiry.</b> Every timed item (allocations, channels — bound until their expiry, deleted 300 s later —,
+/// permissions, nonces, busy-port marks) has exactly one entry in one indexed min-heap (<see cref="DeadlineQueue"/>), so
+/// <see cref="PollTimeout"/> is O(1), a refresh is O(log n) and <see cref="HandleTimeout"/> touches only what is due.
+/// Items due at the same instant run in the order of relay.md §7: allocations, then channel unbinds, then channel
+/// deletions (then permissions, nonces and busy ports).</para>
+/// <para><b>Bounds</b> on every table a remote peer can grow:
+/// allocations ≤ the port range (<see cref="TurnServerOptions.LowestPort"/>–<see cref="TurnServerOptions.HighestPort"/>,
+/// 16,384 by default) minus busy ports;
+/// channels (bound + cooling) ≤ <see cref="TurnServerOptions.MaxChannels"/> (262,144) in total and ≤ 16,384 per allocation
+/// (the channel-number range);
+/// permissions ≤ <see cref="TurnServerOptions.MaxPermissionsPerAllocation"/> (64) per allocation and
+/// ≤ <see cref="TurnServerOptions.MaxPermissions"/> (100,000) in total;
+/// nonces ≤ <see cref="TurnServerOptions.MaxNonces"/> (100,000), each for at most <see cref="TurnServerOptions.NonceLifetime"/>;
+/// pending Allocate responses ≤ one per allocation;
+/// busy-port marks ≤ the port range, each for <see cref="BusyPortHold"/> (60 s);
+/// the deadline heap ≤ the sum of all of these (one entry per item);
+/// the forwarder ≤ two routes per bound channel;
+/// the command queue holds what the calls since the last drain produced (a host drains it after every call).</para>
 /// </remarks>
 public sealed partial class TurnServer
 {
@@ -41,19 +69,38 @@ public sealed partial class TurnServer
     /// <summary>Lifetime of a CreatePermission permission (RFC 8656).</summary>
     public static readonly TimeSpan PermissionLifetime = TimeSpan.FromSeconds(300);
 
+    /// <summary>How long a port the host reported taken is skipped by port draws (and counted as used).</summary>
+    public static readonly TimeSpan BusyPortHold = TimeSpan.FromSeconds(60);
+
     private const int MaxResponseSize = 1024;
+
+    // Tie-breaks for deadlines at the same instant (relay.md §7 order first).
+    private const int RankAllocation = 0;
+    private const int RankChannelUnbind = 1;
+    private const int RankChannelDelete = 2;
+    private const int RankPermission = 3;
+    private const int RankNonce = 4;
+    private const int RankBusyPort = 5;
 
     private readonly Action<Span<byte>> _random;
     private readonly ILogger _logger;
     private readonly Dictionary<AddressKey, RelayAllocation> _allocationsByClient = new();
     private readonly Dictionary<int, RelayAllocation> _allocationsByPort = new();
-    private readonly Dictionary<(int Port, AddressKey Peer), RelayChannel> _boundChannels = new();
-    private readonly NonceStore _nonces = new();
-    private readonly Queue<TurnServerCommand> _commands = new();
-    private readonly Dictionary<int, (byte[] Failure, IPEndPoint Client)> _pendingAllocationFailures = new();
-    private DateTimeOffset? _deadline;
-    private bool _deadlineDirty;
+    private readonly Dictionary<int, BusyPort> _busyPorts = new();
+    private readonly DeadlineQueue _deadlines = new();
+    private readonly NonceStore _nonces;
+    private readonly TurnServerCommandQueue _commands = new();
+    private readonly HashSet<AddressKey> _peerScratch = new();
+    private readonly int _maxPermissionsPerAllocation;
+    private readonly int _maxPermissions;
+    private readonly int _maxChannels;
+    private readonly int _maxPortAttempts;
+    private int _allocationCount;
+    private int _boundChannelCount;
+    private int _channelCount;
+    private int _permissionCount;
     private long _relayedBytes;
+    private long _timeoutItemsHandled;
 
     /// <summary>Creates a server. At least one public address must be configured.</summary>
     public TurnServer(TurnServerOptions options, ILogger? logger = null)
@@ -69,8 +116,17 @@ public sealed partial class TurnServer
             throw new ArgumentException("PublicIPv4 must be IPv4 and PublicIPv6 must be IPv6.", nameof(options));
         }
 
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPermissionsPerAllocation, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPermissions, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxChannels, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPortAttempts, 1, nameof(options));
         _random = options.Random ?? RandomNumberGenerator.Fill;
         _logger = logger ?? NullLogger.Instance;
+        _maxPermissionsPerAllocation = options.MaxPermissionsPerAllocation;
+        _maxPermissions = options.MaxPermissions;
+        _maxChannels = options.MaxChannels;
+        _maxPortAttempts = options.MaxPortAttempts;
+        _nonces = new NonceStore(_deadlines, options.MaxNonces, options.NonceLifetime, RankNonce);
         PublicIPv4 = options.PublicIPv4;
         PublicIPv6 = options.PublicIPv6;
         ListenPort = options.ListenPort;
@@ -106,62 +162,84 @@ public sealed partial class TurnServer
     /// <summary>Highest allocation port.</summary>
     public int HighestPort { get; }
 
-    /// <summary>Number of allocations.</summary>
-    public int AllocationCount => _allocationsByClient.Count;
+    /// <summary>The thread-safe ChannelData data path (see <see cref="RelayForwarder"/>); the control plane keeps it up to date.</summary>
+    public RelayForwarder Forwarder { get; } = new();
 
-    /// <summary>Number of bound channels (cooling-down channels excluded).</summary>
-    public int BoundChannelCount => _boundChannels.Count;
+    /// <summary>Number of allocations. Safe to read from any thread.</summary>
+    public int AllocationCount => Volatile.Read(ref _allocationCount);
 
-    /// <summary>Total payload bytes relayed in both directions.</summary>
-    public long RelayedBytes => _relayedBytes;
+    /// <summary>Number of bound channels (cooling-down channels excluded). Safe to read from any thread.</summary>
+    public int BoundChannelCount => Volatile.Read(ref _boundChannelCount);
+
+    /// <summary>
+    /// Total payload bytes relayed in both directions through <see cref="HandleClientInput(ReadOnlySpan{byte}, SocketAddress, DateTimeOffset)"/>
+    /// and <see cref="HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, DateTimeOffset)"/> (not through
+    /// <see cref="Forwarder"/>, which does not count). Safe to read from any thread.
+    /// </summary>
+    public long RelayedBytes => Volatile.Read(ref _relayedBytes);
+
+    /// <summary>Live nonces (at most <see cref="TurnServerOptions.MaxNonces"/>).</summary>
+    internal int NonceCount => _nonces.Count;
+
+    /// <summary>Channels, bound or cooling down (at most <see cref="TurnServerOptions.MaxChannels"/>).</summary>
+    internal int ChannelCount => _channelCount;
+
+    /// <summary>Permissions over all allocations (at most <see cref="TurnServerOptions.MaxPermissions"/>).</summary>
+    internal int PermissionCount => _permissionCount;
+
+    /// <summary>Ports currently marked busy.</summary>
+    internal int BusyPortCount => _busyPorts.Count;
+
+    /// <summary>Entries in the deadline heap (one per timed item).</summary>
+    internal int DeadlineCount => _deadlines.Count;
+
+    /// <summary>How many timed items <see cref="HandleTimeout"/> has taken off the heap and handled, ever.</summary>
+    internal long TimeoutItemsHandled => _timeoutItemsHandled;
 
     private int PortCount => Math.Max(0, HighestPort - LowestPort + 1);
 
-    /// <summary>Takes the next control-plane command, in FIFO order.</summary>
+    /// <summary>Registers a nonce with 100 uses and no expiry (test hook, as upstream's "add nonce").</summary>
+    internal void AddNonce(Guid nonce) => _nonces.Add(nonce, null);
+
+    /// <summary>Registers a nonce with 100 uses issued at <paramref name="now"/> (it expires like an issued one).</summary>
+    internal void AddNonce(Guid nonce, DateTimeOffset now) => _nonces.Add(nonce, now.UtcTicks);
+
+    /// <summary>
+    /// Takes the next control-plane command, in order. A host must execute each one before polling the next: for
+    /// CreateAllocation, bind synchronously and, on failure, call
+    /// <see cref="HandleAllocationFailed(int, AddressFamily, bool, DateTimeOffset)"/> before polling again (the retry on
+    /// another port is then the next command, ahead of the Allocate response, which carries the port finally used).
+    /// </summary>
     public bool TryPollCommand(out TurnServerCommand command)
     {
-        if (_commands.TryDequeue(out command))
+        while (_commands.TryDequeue(out var queued))
         {
-            if (command.Kind == TurnServerCommandKind.SendMessage && command.PendingAllocationPort != 0)
+            command = queued.Command;
+            if (queued.Pending is { } pending)
             {
-                _pendingAllocationFailures.Remove(command.PendingAllocationPort);
+                command = CompleteAllocateResponse(pending, command);
+            }
+            else if (command.Kind == TurnServerCommandKind.CreateAllocation && queued.Allocation is { } allocation)
+            {
+                if (allocation.Generation != queued.Generation)
+                {
+                    continue; // void: the allocation moved to another port or failed since this was queued
+                }
+
+                allocation.PolledFamilies |= RelayAllocation.FamilyFlag(command.Family);
+                allocation.LastPolledFamily = command.Family;
             }
 
             return true;
         }
 
+        command = default;
         return false;
     }
 
-    /// <summary>The earliest instant <see cref="HandleTimeout"/> should run; null when nothing is scheduled.</summary>
-    public DateTimeOffset? PollTimeout()
-    {
-        if (_deadlineDirty)
-        {
-            DateTimeOffset? earliest = null;
-            foreach (var allocation in _allocationsByClient.Values)
-            {
-                earliest = Min(earliest, allocation.Expiry);
-                foreach (var channel in allocation.ChannelsByNumber.Values)
-                {
-                    earliest = Min(earliest, channel.Bound ? channel.Expiry : channel.Expiry + ChannelCooldown);
-                }
-            }
-
-            _deadline = earliest;
-            _deadlineDirty = false;
-        }
-
-        return _deadline;
-    }
-
-    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset b) => a is null || b < a ? b : a;
-
-    /// <summary>Registers a nonce with 100 uses (test hook, as upstream's "add nonce").</summary>
-    internal void AddNonce(Guid nonce) => _nonces.Add(nonce);
-
-    /// <summary>Live nonces (at most <see cref="NonceStore.DefaultCapacity"/>).</summary>
-    internal int NonceCount => _nonces.Count;
+    /// <summary>The earliest instant <see cref="HandleTimeout"/> should run, in O(1); null when nothing is scheduled.</summary>
+    public DateTimeOffset? PollTimeout() =>
+        _deadlines.TryPeek(out long due) ? new DateTimeOffset(Math.Min(due, DateTimeOffset.MaxValue.UtcTicks), TimeSpan.Zero) : null;
 
     /// <summary>A datagram received on the listening port from <paramref name="client"/>.</summary>
     /// <returns>Non-null when a payload in <paramref name="datagram"/> must be sent to a peer from an allocation socket.</returns>
@@ -189,7 +267,13 @@ public sealed partial class TurnServer
         byte first = datagram[0];
         if (first >= 0x40 && first <= 0x7F)
         {
-            return HandleChannelData(datagram, clientKey);
+            if (!Forwarder.TryRelayToPeer(datagram, clientKey, out var relay))
+            {
+                return null;
+            }
+
+            CountRelayed(relay.PayloadLength);
+            return relay;
         }
 
         if (first > 3)
@@ -204,25 +288,7 @@ public sealed partial class TurnServer
     private static IPEndPoint ToEndPoint(SocketAddress address) =>
         (IPEndPoint)(address.Family == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0)).Create(address);
 
-    private RelayToPeer? HandleChannelData(ReadOnlySpan<byte> datagram, AddressKey clientKey)
-    {
-        if (!ChannelData.TryParse(datagram, out var frame)
-            || !_allocationsByClient.TryGetValue(clientKey, out var allocation)
-            || !allocation.ChannelsByNumber.TryGetValue(frame.Channel, out var channel)
-            || !channel.Bound)
-        {
-            return null;
-        }
-
-        CountRelayed(frame.Payload.Length);
-        return new RelayToPeer(allocation.Port, channel.Peer, channel.PeerSocketAddress, ChannelData.HeaderLength, frame.Payload.Length);
-    }
-
-    private void CountRelayed(int bytes)
-    {
-        _relayedBytes += bytes;
-        TurnServerMetrics.DataRelayed.Add(bytes);
-    }
+    private void CountRelayed(int bytes) => Volatile.Write(ref _relayedBytes, _relayedBytes + bytes);
 
     /// <summary>A datagram received on allocation port <paramref name="allocationPort"/> from <paramref name="peer"/>.</summary>
     /// <returns>Non-null when the datagram must be sent to a client as ChannelData.</returns>
@@ -233,7 +299,10 @@ public sealed partial class TurnServer
     }
 
     /// <summary>Allocation-free variant for hosts that receive into a <see cref="SocketAddress"/>.</summary>
-    /// <returns>Non-null when the datagram must be sent to a client as ChannelData.</returns>
+    /// <returns>
+    /// Non-null when the datagram must be sent to a client as ChannelData. A datagram from a peer with a permission
+    /// but no channel is queued as a Data indication instead (a SendMessage command).
+    /// </returns>
     public RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, SocketAddress peer, int allocationPort, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(peer);
@@ -242,32 +311,13 @@ public sealed partial class TurnServer
 
     private RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, AddressKey peerKey, IPEndPoint? peer, SocketAddress? peerAddress, int port, DateTimeOffset now)
     {
-        if (_boundChannels.TryGetValue((port, peerKey), out var channel))
+        if (Forwarder.TryRelayToClient(datagram.Length, peerKey, port, out var relay))
         {
-            if (datagram.Length > ushort.MaxValue)
-            {
-                return null;
-            }
-
             CountRelayed(datagram.Length);
-            return new RelayToClient(channel.Allocation.Client, channel.Allocation.ClientSocketAddress, channel.Number);
+            return relay;
         }
 
-        // RFC 8656 extension: a peer the client permitted via CreatePermission gets its data delivered in a Data indication.
-        if (_allocationsByPort.TryGetValue(port, out var allocation)
-            && allocation.Permissions.TryGetValue(peerKey.IpOnly, out var permissionExpiry)
-            && permissionExpiry > now
-            && datagram.Length <= 65_000)
-        {
-            peer ??= ToEndPoint(peerAddress!);
-            var buffer = new byte[datagram.Length + 64];
-            var builder = new StunMessageBuilder(buffer, StunMethod.Data, StunClass.Indication, NewTransactionId());
-            builder.AddXorPeerAddress(peer);
-            builder.AddData(datagram);
-            CountRelayed(datagram.Length);
-            _commands.Enqueue(new TurnServerCommand { Kind = TurnServerCommandKind.SendMessage, Payload = builder.ToArray(), Destination = allocation.Client });
-        }
-
+        TryDeliverDataIndication(datagram, peerKey, peer, peerAddress, port, now);
         return null;
     }
 
@@ -278,129 +328,74 @@ public sealed partial class TurnServer
         return new TransactionId(bytes);
     }
 
-    /// <summary>Runs expiries due at <paramref name="now"/> (pass the deadline that fired).</summary>
+    /// <summary>
+    /// Runs the expiries due at or before <paramref name="now"/> (pass the deadline that fired), earliest first; only
+    /// the items that are due are touched.
+    /// </summary>
     public void HandleTimeout(DateTimeOffset now)
     {
-        List<RelayAllocation>? expired = null;
-        foreach (var allocation in _allocationsByClient.Values)
+        long ticks = now.UtcTicks;
+        while (_deadlines.TryDequeueDue(ticks, out var entry))
         {
-            if (allocation.Expiry <= now)
+            _timeoutItemsHandled++;
+            switch (entry)
             {
-                (expired ??= []).Add(allocation);
-            }
-        }
-
-        if (expired is not null)
-        {
-            foreach (var allocation in expired)
-            {
-                LogAllocationExpired(_logger, allocation.Client, allocation.Port);
-                DeleteAllocation(allocation);
-            }
-        }
-
-        List<RelayChannel>? removed = null;
-        foreach (var allocation in _allocationsByClient.Values)
-        {
-            foreach (var channel in allocation.ChannelsByNumber.Values)
-            {
-                if (channel.Bound && channel.Expiry <= now)
-                {
-                    channel.Bound = false;
-                    _boundChannels.Remove((allocation.Port, channel.PeerKey));
-                    _deadlineDirty = true;
-                }
-
-                if (!channel.Bound && channel.Expiry + ChannelCooldown <= now)
-                {
-                    (removed ??= []).Add(channel);
-                }
-            }
-
-            if (allocation.Permissions.Count > 0)
-            {
-                foreach (var (ip, expiry) in allocation.Permissions)
-                {
-                    if (expiry <= now)
-                    {
-                        allocation.Permissions.Remove(ip);
-                    }
-                }
-            }
-        }
-
-        if (removed is not null)
-        {
-            foreach (var channel in removed)
-            {
-                channel.Allocation.ChannelsByNumber.Remove(channel.Number);
-                channel.Allocation.ChannelsByPeer.Remove(channel.PeerKey);
-            }
-
-            _deadlineDirty = true;
-        }
-    }
-
-    /// <summary>
-    /// The host could not open the socket of allocation <paramref name="port"/>: the allocation is deleted (its sockets
-    /// freed) and, if its success response has not been polled yet, that response becomes a 508 Insufficient Capacity.
-    /// </summary>
-    public void HandleAllocationFailed(int port, DateTimeOffset now)
-    {
-        if (!_allocationsByPort.TryGetValue(port, out var allocation))
-        {
-            return;
-        }
-
-        LogAllocationFailed(_logger, allocation.Client, port);
-        DeleteAllocation(allocation);
-        if (_pendingAllocationFailures.Remove(port, out var failure))
-        {
-            int count = _commands.Count;
-            for (int i = 0; i < count; i++)
-            {
-                var command = _commands.Dequeue();
-                if (command.Kind == TurnServerCommandKind.SendMessage && command.PendingAllocationPort == port)
-                {
-                    command = command with { Payload = failure.Failure, PendingAllocationPort = 0 };
-                }
-
-                _commands.Enqueue(command);
+                case RelayAllocation allocation:
+                    LogAllocationExpired(_logger, allocation.Client, allocation.Port);
+                    DeleteAllocation(allocation, freeSockets: true);
+                    break;
+                case RelayChannel { Bound: true } channel:
+                    UnbindChannel(channel);
+                    break;
+                case RelayChannel channel:
+                    DeleteChannel(channel);
+                    break;
+                case RelayPermission permission:
+                    DeletePermission(permission);
+                    break;
+                case NonceStore.Entry nonce:
+                    _nonces.Expire(nonce);
+                    break;
+                case BusyPort busy:
+                    _busyPorts.Remove(busy.Port);
+                    break;
             }
         }
     }
 
-    private void DeleteAllocation(RelayAllocation allocation)
+    /// <summary>Deletes an allocation with its channels and permissions; with <paramref name="freeSockets"/> queues FreeAllocation per family.</summary>
+    private void DeleteAllocation(RelayAllocation allocation, bool freeSockets)
     {
         _allocationsByClient.Remove(allocation.ClientKey);
         _allocationsByPort.Remove(allocation.Port);
-        foreach (var channel in allocation.ChannelsByNumber.Values)
+        _deadlines.Remove(allocation);
+        allocation.Deleted = true;
+        DeleteChannels(allocation);
+        DeletePermissions(allocation);
+        if (freeSockets)
         {
-            _boundChannels.Remove((allocation.Port, channel.PeerKey));
+            if (allocation.HasIPv4)
+            {
+                _commands.Enqueue(new QueuedCommand(Free(allocation.Port, AddressFamily.InterNetwork)));
+            }
+
+            if (allocation.HasIPv6)
+            {
+                _commands.Enqueue(new QueuedCommand(Free(allocation.Port, AddressFamily.InterNetworkV6)));
+            }
         }
 
-        allocation.ChannelsByNumber.Clear();
-        allocation.ChannelsByPeer.Clear();
-        allocation.Permissions.Clear();
-        if (allocation.HasIPv4)
-        {
-            _commands.Enqueue(new TurnServerCommand { Kind = TurnServerCommandKind.FreeAllocation, Port = allocation.Port, Family = AddressFamily.InterNetwork });
-        }
-
-        if (allocation.HasIPv6)
-        {
-            _commands.Enqueue(new TurnServerCommand { Kind = TurnServerCommandKind.FreeAllocation, Port = allocation.Port, Family = AddressFamily.InterNetworkV6 });
-        }
-
-        TurnServerMetrics.Allocations.Add(-1);
-        _deadlineDirty = true;
+        Volatile.Write(ref _allocationCount, _allocationsByClient.Count);
     }
+
+    private static TurnServerCommand Free(int port, AddressFamily family) =>
+        new() { Kind = TurnServerCommandKind.FreeAllocation, Port = port, Family = family };
+
+    private static TurnServerCommand Create(int port, AddressFamily family) =>
+        new() { Kind = TurnServerCommandKind.CreateAllocation, Port = port, Family = family };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Allocation of {Client} on port {Port} expired")]
     private static partial void LogAllocationExpired(ILogger logger, IPEndPoint client, int port);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Allocation of {Client} on port {Port} failed: the host could not open its socket")]
-    private static partial void LogAllocationFailed(ILogger logger, IPEndPoint client, int port);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created allocation for {Client} on port {Port} (IPv4: {IPv4}, IPv6: {IPv6}, lifetime {Lifetime} s)")]
     private static partial void LogAllocationCreated(ILogger logger, IPEndPoint client, int port, bool ipv4, bool ipv6, uint lifetime);

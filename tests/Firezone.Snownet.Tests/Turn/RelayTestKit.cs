@@ -39,7 +39,7 @@ internal static class RelayTestKit
 
     public static byte[] Message(StunMethod method, StunClass cls, TransactionId id, Attributes attributes, string? username = null, string? nonce = null, byte[]? key = null)
     {
-        Span<byte> buffer = stackalloc byte[1500];
+        Span<byte> buffer = new byte[65_535]; // large enough for requests naming thousands of peers
         var builder = new StunMessageBuilder(buffer, method, cls, id);
         attributes(ref builder);
         if (username is not null)
