@@ -3,7 +3,7 @@ using System.Net;
 namespace Firezone.Snownet.Turn;
 
 /// <summary>Configuration of a <see cref="TurnServer"/> (the Firezone relay's sans-IO core).</summary>
-public sealed class TurnServerOptions
+public sealed record TurnServerOptions
 {
     /// <summary>Public IPv4 address placed in XOR-RELAYED-ADDRESS; null if the relay does not serve IPv4.</summary>
     public IPAddress? PublicIPv4 { get; init; }
