@@ -100,6 +100,16 @@ if (arguments.Token is { } token)
     }
 }
 
+// SIGTERM: the first drains (portal closed, exit 0 once no allocation is left), a second exits at once; a fatal portal
+// error exits with its code. The rule lives in Connlib's RelayShutdown. Registered before /healthz answers, so a
+// supervisor that saw the relay healthy never kills it with an unhandled SIGTERM.
+using var shutdown = new RelayShutdown(session, portal, loggerFactory);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    shutdown.RequestTermination();
+});
+
 await using var health = new HealthCheckServer(arguments.HealthCheckAddress, () => portal?.IsHealthy(DateTimeOffset.UtcNow) ?? true);
 try
 {
@@ -118,17 +128,7 @@ if (portal is null)
 {
     RelayLog.Standalone(logger);
 }
-
-// SIGTERM: the first drains (portal closed, exit 0 once no allocation is left), a second exits at once; a fatal
-// portal error exits with its code. The rule lives in Connlib's RelayShutdown.
-using var shutdown = new RelayShutdown(session, portal, loggerFactory);
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-{
-    context.Cancel = true;
-    shutdown.RequestTermination();
-});
-
-if (portal is not null)
+else
 {
     try
     {
