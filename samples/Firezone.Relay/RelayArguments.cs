@@ -174,7 +174,7 @@ internal sealed class RelayArguments
                 t => (IPAddress?)ParseAddress(t, AddressFamily.InterNetworkV6));
             _listenAddresses = Add("--listen-address", "LISTEN_ADDRESS", "IP",
                 "Addresses the sockets bind to, at most one per family: repeat the flag or separate with commas (default: the wildcard of each public family)",
-                t => (IPAddress[]?)ParseAddressList(t), repeatable: true);
+                t => (IPAddress[]?)ParseAddressList(t), combine: (a, b) => [.. a!, .. b!]);
             _listenPort = Add("--listen-port", "LISTEN_PORT", "PORT", "The STUN/TURN port", t => (int?)ParsePort(t), "3478");
             _lowestPort = Add("--lowest-port", "LOWEST_PORT", "PORT", "The lowest allocation port", t => (int?)ParsePort(t), "49152");
             _highestPort = Add("--highest-port", "HIGHEST_PORT", "PORT", "The highest allocation port", t => (int?)ParsePort(t), "65535");
@@ -202,25 +202,25 @@ internal sealed class RelayArguments
 
         public RootCommand Root { get; }
 
-        // A repeatable setting (the listen addresses) concatenates what each occurrence names.
-        private Setting<T> Add<T>(string name, string env, string valueName, string description, Func<string, T> parse, string? defaultText = null, bool repeatable = false)
+        // With combine the flag may be repeated (the listen addresses): each occurrence is parsed, then combined.
+        private Setting<T> Add<T>(string name, string env, string valueName, string description, Func<string, T> parse, string? defaultText = null, Func<T, T, T>? combine = null)
         {
             var option = new Option<T>(name)
             {
                 HelpName = valueName,
                 Description = $"{description} [env: {env}=]{(defaultText is null ? string.Empty : $" [default: {defaultText}]")}",
-                Arity = repeatable ? ArgumentArity.OneOrMore : ArgumentArity.ExactlyOne,
+                Arity = combine is null ? ArgumentArity.ExactlyOne : ArgumentArity.OneOrMore,
                 AllowMultipleArgumentsPerToken = false,
                 CustomParser = result =>
                 {
                     try
                     {
-                        if (repeatable)
+                        if (result.Tokens.Count == 0 || (combine is null && result.Tokens.Count > 1))
                         {
-                            return (T)(object)result.Tokens.SelectMany(t => (IPAddress[])(object)parse(t.Value)!).ToArray();
+                            throw new FormatException("takes exactly one value");
                         }
 
-                        return result.Tokens.Count == 1 ? parse(result.Tokens[0].Value) : throw new FormatException("takes exactly one value");
+                        return result.Tokens.Skip(1).Aggregate(parse(result.Tokens[0].Value), (value, token) => combine!(value, parse(token.Value)));
                     }
                     catch (FormatException e)
                     {
