@@ -8,10 +8,11 @@ using Microsoft.Extensions.Logging;
 namespace Firezone.Connlib.Logging;
 
 /// <summary>
-/// tracing-subscriber's plain JSON line: <c>{"timestamp":"…","level":"INFO","fields":{…},"target":"…"}</c>. The
-/// timestamp is UTC with six fractional digits (tracing-subscriber's <c>SystemTime</c>); <c>fields</c> holds the
-/// event's fields under their own names, sorted by name, with the text under <c>message</c> (finite floats stay numbers
-/// here, as tracing-subscriber's JSON visitor keeps them).
+/// tracing-subscriber 0.3's plain JSON line: <c>{"timestamp":"…","level":"INFO","fields":{"message":"…",…},"target":"…"}</c>.
+/// The timestamp is UTC with six fractional digits (tracing-subscriber's <c>SystemTime</c>); <c>fields</c> holds the
+/// text under <c>message</c> first (tracing's macros record it first), then the event's fields under their own names in
+/// the order the state gives them (a [LoggerMessage] method's parameter order), then <c>exception</c> if there is one.
+/// Finite floats stay numbers here, as tracing-serde records them.
 /// </summary>
 internal static class JsonLogFormatter
 {
@@ -27,10 +28,20 @@ internal static class JsonLogFormatter
             json.WriteString("timestamp", e.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
             json.WriteString("level", Level(e.Level));
             json.WriteStartObject("fields");
-            foreach (var (name, value) in e.SortedFieldsWithMessage())
+            json.WriteString("message", e.Message);
+            var written = new HashSet<string>(StringComparer.Ordinal) { "message" };
+            foreach (var (name, value) in e.Fields)
             {
-                json.WritePropertyName(name);
-                LogValues.WriteJson(json, value, floatsAsNumbers: true);
+                if (written.Add(name) && !(name == "exception" && e.Exception is not null))
+                {
+                    json.WritePropertyName(name);
+                    LogValues.WriteJson(json, value, floatsAsNumbers: true);
+                }
+            }
+
+            if (e.Exception is not null)
+            {
+                json.WriteString("exception", e.Exception.ToString());
             }
 
             json.WriteEndObject();

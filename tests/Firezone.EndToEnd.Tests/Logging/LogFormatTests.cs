@@ -56,10 +56,10 @@ public sealed partial class LogFormatTests
     }
 
     [Fact]
-    public void Json_line_is_tracing_subscribers_shape_with_original_names_and_float_numbers()
+    public void Json_line_is_tracing_subscribers_shape_message_first_then_fields_in_state_order_with_float_numbers()
     {
         Assert.Equal(
-            """{"timestamp":"2024-11-29T20:19:11.123456Z","level":"INFO","fields":{"ClientAddress":"203.0.113.7:50000","IsNew":true,"Load":0.5,"Port":49152,"message":"Allocated 49152 for 203.0.113.7:50000 (new: True, load 0.5)"},"target":"Firezone.Test"}""",
+            """{"timestamp":"2024-11-29T20:19:11.123456Z","level":"INFO","fields":{"message":"Allocated 49152 for 203.0.113.7:50000 (new: True, load 0.5)","Port":49152,"ClientAddress":"203.0.113.7:50000","IsNew":true,"Load":0.5},"target":"Firezone.Test"}""",
             Line(LogFormat.Json, Allocated));
     }
 
@@ -82,14 +82,14 @@ public sealed partial class LogFormatTests
     }
 
     [Fact]
-    public void Lower_case_names_sort_around_message_and_keys_are_camel_cased()
+    public void Lower_case_names_sort_around_message_and_keys_are_camel_cased_in_google_cloud_only()
     {
-        var log = State(LogLevel.Debug, "Tunnel ready", ("peer", "p"), ("iface_idx", 4), ("elapsed", "1.52s"), ("a.b", "x"));
+        var log = State(LogLevel.Debug, "Tunnel ready", ("peer", "p"), ("iface_idx", 4), ("elapsed", "1.52s"), ("a.b", "x"), ("message", "shadowed"));
         Assert.Equal(
             """{"time":"2024-11-29T20:19:11.123456Z","target":"Firezone.Test","severity":"DEBUG","aB":"x","elapsed":"1.52s","ifaceIdx":4,"message":"Tunnel ready","peer":"p"}""",
             Line(LogFormat.GoogleCloud, log));
         Assert.Equal(
-            """{"timestamp":"2024-11-29T20:19:11.123456Z","level":"DEBUG","fields":{"a.b":"x","elapsed":"1.52s","iface_idx":4,"message":"Tunnel ready","peer":"p"},"target":"Firezone.Test"}""",
+            """{"timestamp":"2024-11-29T20:19:11.123456Z","level":"DEBUG","fields":{"message":"Tunnel ready","peer":"p","iface_idx":4,"elapsed":"1.52s","a.b":"x"},"target":"Firezone.Test"}""",
             Line(LogFormat.Json, log));
     }
 
@@ -201,6 +201,9 @@ public sealed partial class LogFormatTests
         Assert.Equal(["time", "target", "severity", "step", "exception", "message"], document.RootElement.EnumerateObject().Select(p => p.Name).ToArray());
         Assert.Equal(exception.ToString(), document.RootElement.GetProperty("exception").GetString());
         Assert.Equal("Failed bind", document.RootElement.GetProperty("message").GetString());
+
+        using var json = JsonDocument.Parse(Line(LogFormat.Json, Log));
+        Assert.Equal(["message", "Step", "exception"], json.RootElement.GetProperty("fields").EnumerateObject().Select(p => p.Name).ToArray());
 
         string human = Line(LogFormat.Human, Log);
         Assert.StartsWith("2024-11-29T20:19:11.123Z ERROR Firezone.Test: Failed bind exception=\"System.InvalidOperationException: boom\\nsecond line", human, StringComparison.Ordinal);

@@ -97,7 +97,7 @@ public sealed partial class RelayHostLoggingTests
             Assert.False(string.IsNullOrEmpty(root.GetProperty("fields").GetProperty("message").GetString()), line);
         }
 
-        Assert.Contains(lines, l => l.Contains("\"fields\":{\"Version\":\"0.1.0\",\"message\":\"firezone-relay 0.1.0 started\"}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("\"fields\":{\"message\":\"firezone-relay 0.1.0 started\",\"Version\":\"0.1.0\"}", StringComparison.Ordinal));
     }
 
     [Theory]
