@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Firezone.Connlib.Hosting;
+using Firezone.Connlib.Logging;
 using Firezone.Connlib.Relay;
 using Firezone.Relay;
 using Firezone.Snownet.Turn;
@@ -11,40 +12,24 @@ try
 {
     arguments = RelayArguments.Parse(args, Environment.GetEnvironmentVariable);
 }
-catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+catch (ArgumentException e)
 {
-    Console.Error.WriteLine($"error: {e.Message}");
-    Console.Error.WriteLine(RelayArguments.Usage);
+    foreach (string line in e.Message.Split('\n'))
+    {
+        Console.Error.WriteLine($"error: {line}");
+    }
+
+    Console.Error.WriteLine();
+    RelayArguments.WriteHelp(Console.Error);
     return 1;
 }
 
-if (arguments.Help)
+if (arguments.Informational is { } informational)
 {
-    Console.WriteLine(RelayArguments.Usage);
-    return 0;
+    return informational.Invoke(); // --help or --version
 }
 
-using var loggerFactory = LoggerFactory.Create(builder =>
-{
-    builder.SetMinimumLevel(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("LOG_LEVEL"), true, out var level) ? level : LogLevel.Information);
-    if (arguments.LogFormat == "human")
-    {
-        builder.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
-    }
-    else
-    {
-        builder.AddJsonConsole(o =>
-        {
-            o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-        });
-    }
-});
+using var loggerFactory = LoggerFactory.Create(builder => builder.SetMinimumLevel(arguments.LogLevel).AddFirezoneLogging(arguments.LogFormat));
 var logger = loggerFactory.CreateLogger("Firezone.Relay");
 string version = typeof(RelayArguments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
@@ -57,7 +42,7 @@ if (arguments.RngSeed is { } seed)
 
 if (arguments.OtlpGrpcEndpoint is not null)
 {
-    logger.LogWarning("OTLP export is not built in; metrics are published on the System.Diagnostics.Metrics meter \"relay\" (use dotnet-counters or an OpenTelemetry host)");
+    RelayLog.OtlpNotBuiltIn(logger);
 }
 
 var session = new RelaySession(
@@ -73,7 +58,7 @@ var session = new RelaySession(
             AuthSecret = arguments.StampSecret,
             Random = random,
         },
-        ListenAddresses = arguments.ListenAddress is { } listen ? [listen] : [],
+        ListenAddresses = arguments.ListenAddresses,
     },
     loggerFactory);
 
@@ -83,7 +68,7 @@ try
 }
 catch (System.Net.Sockets.SocketException e)
 {
-    logger.LogError("Failed to bind the listening socket: {Reason}", e.Message);
+    RelayLog.ListenBindFailed(logger, e.Message);
     await session.DisposeAsync();
     return 1;
 }
@@ -109,50 +94,41 @@ if (arguments.Token is { } token)
     }
     catch (Exception e) when (e is ArgumentException or UriFormatException)
     {
-        logger.LogError("Invalid portal URL {Url}: {Reason}", arguments.ApiUrl, e.Message);
+        RelayLog.InvalidPortalUrl(logger, arguments.ApiUrl, e.Message);
         await session.DisposeAsync();
         return 1;
     }
 }
 
+// SIGTERM: the first drains (portal closed, exit 0 once no allocation is left), a second exits at once; a fatal portal
+// error exits with its code. The rule lives in Connlib's RelayShutdown. Registered before /healthz answers, so a
+// supervisor that saw the relay healthy never kills it with an unhandled SIGTERM.
+using var shutdown = new RelayShutdown(session, portal, loggerFactory);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    shutdown.RequestTermination();
+});
+
 await using var health = new HealthCheckServer(arguments.HealthCheckAddress, () => portal?.IsHealthy(DateTimeOffset.UtcNow) ?? true);
 try
 {
     health.Start();
-    logger.LogInformation("Health check on http://{EndPoint}/healthz", health.LocalEndPoint);
+    RelayLog.HealthCheckListening(logger, health.LocalEndPoint);
 }
 catch (System.Net.Sockets.SocketException e)
 {
-    logger.LogError("Failed to bind the health-check address {Address}: {Reason}", arguments.HealthCheckAddress, e.Message);
+    RelayLog.HealthCheckBindFailed(logger, arguments.HealthCheckAddress, e.Message);
     await session.DisposeAsync();
     return 1;
 }
 
-logger.LogInformation("firezone-relay {Version} started", version);
+RelayLog.Started(logger, version);
 if (portal is null)
 {
-    logger.LogWarning("No FIREZONE_TOKEN: running standalone; credentials must be minted with the stamp secret given on the command line");
+    RelayLog.Standalone(logger);
 }
-
-// SIGTERM: first one starts draining (close the portal, keep relaying, exit 0 once the portal is closed and no allocation is left);
-// a second one exits immediately.
-int terminations = 0;
-var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-{
-    context.Cancel = true;
-    if (Interlocked.Increment(ref terminations) == 1)
-    {
-        logger.LogInformation("SIGTERM: draining (waiting for allocations to end); send SIGTERM again to exit now");
-        _ = portal?.CloseAsync();
-    }
-    else
-    {
-        exit.TrySetResult(0);
-    }
-});
-
-if (portal is not null)
+else
 {
     try
     {
@@ -160,29 +136,17 @@ if (portal is not null)
     }
     catch (Exception e) when (e is ArgumentException or UriFormatException or InvalidOperationException)
     {
-        logger.LogError("Cannot connect to the portal: {Reason}", e.Message);
+        RelayLog.PortalStartFailed(logger, e.Message);
         await session.DisposeAsync();
         return 1;
     }
-
-    // A fatal portal error (4xx on upgrade, token_expired, join refused, backoff exhausted) ends the process with 1.
-    _ = portal.Completion.ContinueWith(t => { if (t.Result is { } code) { exit.TrySetResult(code); } }, TaskScheduler.Default);
 }
 
-while (!exit.Task.IsCompleted)
-{
-    await Task.WhenAny(exit.Task, Task.Delay(TimeSpan.FromSeconds(1)));
-    if (Volatile.Read(ref terminations) > 0 && (portal?.IsClosed ?? true) && session.AllocationCount == 0)
-    {
-        logger.LogInformation("Drained: no allocations left");
-        exit.TrySetResult(0);
-    }
-}
-
+int exitCode = await shutdown.Completion;
 if (portal is not null)
 {
     await portal.DisposeAsync();
 }
 
 await session.DisposeAsync();
-return await exit.Task;
+return exitCode;

@@ -11,6 +11,8 @@ internal sealed class ExternalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _standardOutput = new();
+    private readonly StringBuilder _standardError = new();
 
     private ExternalProcess(Process process)
     {
@@ -24,6 +26,30 @@ internal sealed class ExternalProcess : IAsyncDisposable
             lock (_output)
             {
                 return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Only what the process wrote to stdout (<see cref="Output"/> interleaves both streams).</summary>
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _standardOutput.ToString();
+            }
+        }
+    }
+
+    /// <summary>Only what the process wrote to stderr.</summary>
+    public string StandardError
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _standardError.ToString();
             }
         }
     }
@@ -54,15 +80,15 @@ internal sealed class ExternalProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = info };
         var result = new ExternalProcess(process);
-        process.OutputDataReceived += (_, e) => result.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => result.Append(e.Data);
+        process.OutputDataReceived += (_, e) => result.Append(e.Data, result._standardOutput);
+        process.ErrorDataReceived += (_, e) => result.Append(e.Data, result._standardError);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return result;
     }
 
-    private void Append(string? line)
+    private void Append(string? line, StringBuilder stream)
     {
         if (line is null)
         {
@@ -72,6 +98,7 @@ internal sealed class ExternalProcess : IAsyncDisposable
         lock (_output)
         {
             _output.AppendLine(line);
+            stream.AppendLine(line);
         }
     }
 
