@@ -50,6 +50,7 @@ namespace Firezone.Snownet.Turn;
 /// busy-port marks ≤ the port range, each for <see cref="BusyPortHold"/> (60 s);
 /// the deadline heap ≤ the sum of all of these (one entry per item);
 /// the forwarder ≤ two routes per bound channel;
+/// the scratch set of one CreatePermission ≤ the XOR-PEER-ADDRESS attributes one datagram can hold (about 5,400);
 /// the command queue holds what the calls since the last drain produced (a host drains it after every call).</para>
 /// </remarks>
 public sealed partial class TurnServer

@@ -269,6 +269,21 @@ public class TurnServerTests
     }
 
     [Fact]
+    public void Nonce_use_is_consumed_before_the_integrity_check()
+    {
+        var s = new Session(ZeroServer(Relay4));
+        var correct = s.Key;
+        s.Key = new byte[16]; // wrong MESSAGE-INTEGRITY: 401 each time, but every attempt uses the nonce
+        for (int i = 0; i < NonceStore.UsesPerNonce; i++)
+        {
+            AssertError(s.SendOne(s.Request(StunMethod.CreatePermission, WithPeer)), 401, correct);
+        }
+
+        s.Key = correct;
+        AssertError(s.SendOne(s.Request(StunMethod.CreatePermission, WithPeer)), 438, correct);
+    }
+
+    [Fact]
     public void Nonce_table_is_capped_where_upstream_grows_with_every_unauthenticated_request()
     {
         var server = new TurnServer(new TurnServerOptions { PublicIPv4 = Relay4 });
