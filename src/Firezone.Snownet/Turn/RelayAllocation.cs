@@ -60,6 +60,9 @@ internal sealed class RelayAllocation : DeadlineEntry
     /// <summary>Ports tried for this allocation so far (1 for the first draw).</summary>
     public int PortAttempts { get; set; }
 
+    /// <summary>When its Allocate was handled: busy ports marked since then were tried by it and are not tried again.</summary>
+    public long AllocatedAtTicks { get; init; }
+
     /// <summary>The Allocate response while it waits in the command queue; null once the host has polled it.</summary>
     public PendingAllocateResponse? Pending { get; set; }
 

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Firezone.Snownet.Turn;
 
 /// <summary>
-/// Allocation ports: random draws, ports the host found taken (busy for <see cref="BusyPortHold"/>), moving an
+/// Allocation ports: random draws, ports the host found taken (busy for <see cref="BusyPortHold"/>: skipped while a
+/// free port remains, tried again oldest first when none does), moving an
 /// allocation whose socket could not be bound, and the Allocate response that names the port finally used.
 /// </summary>
 public sealed partial class TurnServer
@@ -48,7 +49,7 @@ public sealed partial class TurnServer
 
         // Off the old port before drawing, so that the port is not counted twice (allocated and busy).
         _allocationsByPort.Remove(port);
-        if (portInUse && allocation.Pending is not null && allocation.PortAttempts < _maxPortAttempts && TryDrawPort(out int next))
+        if (portInUse && allocation.Pending is not null && allocation.PortAttempts < _maxPortAttempts && TryDrawPort(out int next, markedBefore: allocation.AllocatedAtTicks))
         {
             allocation.Port = next;
             allocation.PortAttempts++;
@@ -137,14 +138,19 @@ public sealed partial class TurnServer
 
     private bool IsFree(int port) => !_allocationsByPort.ContainsKey(port) && !_busyPorts.ContainsKey(port);
 
-    /// <summary>Draws a port uniformly from the range, skipping allocated and busy ones; false when none is free.</summary>
-    private bool TryDrawPort(out int port)
+    /// <summary>
+    /// Draws a port uniformly from the ports that are neither allocated nor busy. When every unallocated port is busy,
+    /// takes the busy port marked longest ago, if it was marked before <paramref name="markedBefore"/> (ticks; ports
+    /// marked since were tried by this very Allocate): the other program may have let it go meanwhile. False when no
+    /// port is left to try.
+    /// </summary>
+    private bool TryDrawPort(out int port, long markedBefore = long.MaxValue)
     {
         int count = PortCount;
         port = 0;
         if (_allocationsByPort.Count + _busyPorts.Count >= count)
         {
-            return false;
+            return TryOldestBusyPort(out port, markedBefore);
         }
 
         Span<byte> random = stackalloc byte[4];
@@ -171,7 +177,34 @@ public sealed partial class TurnServer
             }
         }
 
-        return false;
+        return TryOldestBusyPort(out port, markedBefore);
+    }
+
+    /// <summary>The busy port with the earliest end of hold (then the lowest number) marked before <paramref name="markedBefore"/>.</summary>
+    private bool TryOldestBusyPort(out int port, long markedBefore)
+    {
+        long latestDue = markedBefore == long.MaxValue ? long.MaxValue : markedBefore + BusyPortHold.Ticks;
+        port = 0;
+        BusyPort? oldest = null;
+        long oldestDue = 0;
+        foreach (var busy in _busyPorts.Values)
+        {
+            long due = _deadlines.DueOf(busy);
+            if (due < latestDue && !_allocationsByPort.ContainsKey(busy.Port)
+                && (oldest is null || due < oldestDue || (due == oldestDue && busy.Port < oldest.Port)))
+            {
+                oldest = busy;
+                oldestDue = due;
+            }
+        }
+
+        if (oldest is null)
+        {
+            return false;
+        }
+
+        port = oldest.Port;
+        return true;
     }
 
     /// <summary>Builds the Allocate response when the host polls it: the success on the final port, or 508 if the allocation failed.</summary>

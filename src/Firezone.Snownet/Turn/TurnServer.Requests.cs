@@ -263,8 +263,8 @@ public sealed partial class TurnServer
             return;
         }
 
-        // Busy ports (taken by another process, relay.md §2) count as used.
-        if (_allocationsByClient.Count + _busyPorts.Count >= PortCount)
+        // Busy ports (taken by another process, relay.md §2) are only tried when no other port is free (TryDrawPort).
+        if (_allocationsByClient.Count >= PortCount)
         {
             SendError(message, client, StunErrorCode.InsufficientCapacity, signing, now);
             return;
@@ -320,7 +320,7 @@ public sealed partial class TurnServer
         }
 
         uint lifetime = EffectiveLifetime(message);
-        var allocation = new RelayAllocation(clientKey, client, port, want4, want6);
+        var allocation = new RelayAllocation(clientKey, client, port, want4, want6) { AllocatedAtTicks = now.UtcTicks };
         _allocationsByClient.Add(clientKey, allocation);
         _allocationsByPort.Add(port, allocation);
         _deadlines.Schedule(allocation, now.UtcTicks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);

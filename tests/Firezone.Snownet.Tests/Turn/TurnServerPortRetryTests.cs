@@ -144,9 +144,9 @@ public class TurnServerPortRetryTests
     }
 
     [Fact]
-    public void Busy_ports_count_against_capacity_and_no_free_port_means_508()
+    public void Busy_ports_are_tried_again_only_when_no_free_port_is_left()
     {
-        var server = ZeroServer(Relay4, lowest: 50000, highest: 50001);
+        var server = ZeroServer(Relay4, lowest: 50000, highest: 50002);
         var a = new RelayTestClient(server, ClientAddress);
         Assert.Null(server.HandleClientInput(AllocateRequest(a), ClientAddress, Start));
         server.HandleAllocationFailed(Poll(server).Port, AddressFamily.InterNetwork, portInUse: true, Start);
@@ -154,19 +154,47 @@ public class TurnServerPortRetryTests
         AssertCreate(moved[0], 50001, AddressFamily.InterNetwork);
         a.AssertSuccess(moved[1]);
 
-        // One allocation + one busy port = the whole range.
+        // A free port (50002) is drawn before the busy one.
         var b = new RelayTestClient(server, new IPEndPoint(ClientAddress.Address, 40001));
-        b.AssertError(Assert.Single(b.Send(AllocateRequest(b), Start)), 508);
+        var bCommands = b.Send(AllocateRequest(b), Start);
+        AssertCreate(bCommands[0], 50002, AddressFamily.InterNetwork);
+        b.AssertSuccess(bCommands[1]);
 
-        // After the hold, b gets 50000; if that is taken again there is no port left to try: 508.
-        var later = Start + TurnServer.BusyPortHold;
-        server.HandleTimeout(later);
+        // Only the busy port is left: it is tried again (the other program may have let it go) and now binds.
+        var later = Start + TimeSpan.FromSeconds(5);
+        var c = new RelayTestClient(server, new IPEndPoint(ClientAddress.Address, 40002));
+        var cCommands = c.Send(AllocateRequest(c), later);
+        AssertCreate(cCommands[0], 50000, AddressFamily.InterNetwork);
+        c.AssertSuccess(cCommands[1]);
+        Assert.Equal(3, server.AllocationCount);
+    }
+
+    [Fact]
+    public void A_busy_port_taken_again_is_not_retried_by_the_same_allocate()
+    {
+        var server = ZeroServer(Relay4, lowest: 50000, highest: 50001);
+        var a = new RelayTestClient(server, ClientAddress);
+        Assert.Null(server.HandleClientInput(AllocateRequest(a), ClientAddress, Start));
+        server.HandleAllocationFailed(Poll(server).Port, AddressFamily.InterNetwork, portInUse: true, Start);
+        a.AssertSuccess(Drain(server)[1]); // on 50001; 50000 is busy
+
+        // b: the busy 50000 is tried again, found taken again, and there is nothing else: 508 after one attempt.
+        var b = new RelayTestClient(server, new IPEndPoint(ClientAddress.Address, 40001));
+        var later = Start + TimeSpan.FromSeconds(1);
         Assert.Null(server.HandleClientInput(AllocateRequest(b), b.EndPoint, later));
         var create = Poll(server);
         AssertCreate(create, 50000, AddressFamily.InterNetwork);
         server.HandleAllocationFailed(create.Port, create.Family, portInUse: true, later);
         b.AssertError(Assert.Single(Drain(server)), 508);
         Assert.Equal(1, server.AllocationCount);
+
+        // Later, c tries the busy port again (marked before its Allocate) and it binds; then the range is full: 508 at once.
+        var c = new RelayTestClient(server, new IPEndPoint(ClientAddress.Address, 40002));
+        var d = new RelayTestClient(server, new IPEndPoint(ClientAddress.Address, 40003));
+        var cCommands = c.Send(AllocateRequest(c), later + TimeSpan.FromSeconds(1));
+        AssertCreate(cCommands[0], 50000, AddressFamily.InterNetwork);
+        c.AssertSuccess(cCommands[1]);
+        d.AssertError(Assert.Single(d.Send(AllocateRequest(d), later + TimeSpan.FromSeconds(1))), 508);
     }
 
     [Fact]
