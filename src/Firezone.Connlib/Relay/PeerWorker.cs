@@ -8,8 +8,8 @@ namespace Firezone.Connlib.Relay;
 /// One thread watching a share of the allocation sockets (by port) with a level-triggered epoll set, like upstream's
 /// "mio worker": non-blocking <c>recvmmsg</c> into buffers with 4 bytes of headroom, the ChannelData header written
 /// in place, the datagrams of a batch sent from a listening socket grouped per client into GSO messages. Datagrams
-/// from peers without a bound channel go to the control plane (RFC 8656 Data indications). No lock, no allocation
-/// per datagram.
+/// from peers with a permission but no bound channel go to the control plane (RFC 8656 Data indications); from
+/// anyone else they are dropped here. No lock, no allocation per datagram.
 /// </summary>
 internal sealed class PeerWorker : IDisposable
 {
@@ -100,7 +100,11 @@ internal sealed class PeerWorker : IDisposable
                 var source = _receive.Source(i);
                 if (!_path.Forwarder.TryRelayToClient(length, source, socket.Port, out var relay))
                 {
-                    if (!_path.PeerControl.TryEnqueue(_receive.Datagram(i), source, socket.Port))
+                    if (!_path.Forwarder.IsPermitted(source, socket.Port))
+                    {
+                        counters.UnknownPeer++; // forged or stale traffic never reaches the control plane
+                    }
+                    else if (!_path.PeerControl.TryEnqueue(_receive.Datagram(i), source, socket.Port))
                     {
                         counters.ControlQueueFull++;
                     }

@@ -8,6 +8,9 @@ internal enum RelayDropReason
     /// <summary>ChannelData for a channel that is not bound (upstream drops these silently too).</summary>
     UnknownChannel,
 
+    /// <summary>Peer traffic from an address with neither a bound channel nor a permission (upstream: silent).</summary>
+    UnknownPeer,
+
     /// <summary>A bound channel whose allocation socket is gone (freed concurrently).</summary>
     NoAllocationSocket,
 
@@ -33,6 +36,7 @@ internal struct RelayCounterBlock
     [FieldOffset(104)] public long NoAllocationSocket;
     [FieldOffset(112)] public long SendFailed;
     [FieldOffset(120)] public long ControlQueueFull;
+    [FieldOffset(128)] public long UnknownPeer;
 }
 
 /// <summary>The counters of every data-path thread of a session, summed on read.</summary>
@@ -56,6 +60,7 @@ internal sealed class RelayCounters
     public long Drops(RelayDropReason reason) => reason switch
     {
         RelayDropReason.UnknownChannel => Sum(static (in RelayCounterBlock b) => b.UnknownChannel),
+        RelayDropReason.UnknownPeer => Sum(static (in RelayCounterBlock b) => b.UnknownPeer),
         RelayDropReason.NoAllocationSocket => Sum(static (in RelayCounterBlock b) => b.NoAllocationSocket),
         RelayDropReason.SendFailed => Sum(static (in RelayCounterBlock b) => b.SendFailed),
         _ => Sum(static (in RelayCounterBlock b) => b.ControlQueueFull),

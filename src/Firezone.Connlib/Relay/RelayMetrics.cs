@@ -39,6 +39,7 @@ internal sealed class RelayMetrics : IDisposable
     public static string ReasonName(RelayDropReason reason) => reason switch
     {
         RelayDropReason.UnknownChannel => "unknown_channel",
+        RelayDropReason.UnknownPeer => "unknown_peer",
         RelayDropReason.NoAllocationSocket => "no_allocation_socket",
         RelayDropReason.SendFailed => "send_failed",
         _ => "control_queue_full",

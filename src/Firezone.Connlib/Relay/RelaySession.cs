@@ -252,7 +252,7 @@ public sealed partial class RelaySession : IAsyncDisposable
                     long total = _path.Counters.Drops(reason);
                     long recent = total - lastDrops[(int)reason];
                     lastDrops[(int)reason] = total;
-                    if (recent > 0 && reason != RelayDropReason.UnknownChannel)
+                    if (recent > 0 && reason is not (RelayDropReason.UnknownChannel or RelayDropReason.UnknownPeer))
                     {
                         LogDrops(_logger, recent, RelayMetrics.ReasonName(reason), _options.StatsInterval.TotalSeconds);
                     }

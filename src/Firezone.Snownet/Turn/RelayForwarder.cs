@@ -8,7 +8,8 @@ namespace Firezone.Snownet.Turn;
 /// The relay's ChannelData data path, usable from many receive threads at once without a lock. It holds the
 /// forwarding tables the single-threaded control plane (<see cref="TurnServer"/>) publishes: for every <em>bound</em>
 /// channel, (client address, channel number) → peer and (allocation port, peer address) → client. Cooling-down channels,
-/// allocations, permissions and everything else stay on the control plane.
+/// allocations and everything else stay on the control plane; of the permissions only their existence is published
+/// (<see cref="IsPermitted"/>), so the data path can drop unpermitted peer traffic itself.
 /// </summary>
 /// <remarks>
 /// Every method may be called concurrently from any number of threads and concurrently with any call on the owning
@@ -18,12 +19,14 @@ namespace Firezone.Snownet.Turn;
 /// <see cref="IPEndPoint"/> and <see cref="SocketAddress"/> instances handed out are shared by all threads: read them,
 /// never modify them. The forwarder does not count bytes (a host counts per thread). RFC 8656 Data indications for peers
 /// with a permission but no channel are not forwarded here: they go through <see cref="TurnServer.HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, DateTimeOffset)"/>.
-/// Size: two entries per bound channel, so at most 2 × <see cref="TurnServerOptions.MaxChannels"/>.
+/// Size: two entries per bound channel and one per permission, so at most 2 × <see cref="TurnServerOptions.MaxChannels"/>
+/// + <see cref="TurnServerOptions.MaxPermissions"/>.
 /// </remarks>
 public sealed class RelayForwarder
 {
     private readonly ConcurrentDictionary<ClientChannel, ChannelRoute> _toPeer = new();
     private readonly ConcurrentDictionary<PortPeer, ChannelRoute> _toClient = new();
+    private readonly ConcurrentDictionary<PortPeer, byte> _permitted = new();
 
     internal RelayForwarder()
     {
@@ -94,6 +97,28 @@ public sealed class RelayForwarder
         relay = new RelayToClient(route.Client, route.ClientSocketAddress, route.Channel);
         return true;
     }
+
+    /// <summary>
+    /// True when the client of allocation port <paramref name="allocationPort"/> holds an RFC 8656 permission (from
+    /// CreatePermission) for <paramref name="peer"/>'s IP: a datagram from it without a bound channel is worth handing
+    /// to the control plane (<see cref="TurnServer.HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, DateTimeOffset)"/>),
+    /// which sends it as a Data indication. Anything else from an unknown peer can be dropped on the data path, so a
+    /// flood of forged peer traffic never reaches the control plane.
+    /// </summary>
+    public bool IsPermitted(SocketAddress peer, int allocationPort)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        return !_permitted.IsEmpty && AddressKey.TryFrom(peer, out var key) && _permitted.ContainsKey(new PortPeer(allocationPort, key.IpOnly));
+    }
+
+    /// <summary>Number of published permissions (a snapshot).</summary>
+    internal int PermissionCount => _permitted.Count;
+
+    /// <summary>Publishes a permission for a peer IP (port 0 key) on an allocation port (control plane only).</summary>
+    internal void Permit(int allocationPort, AddressKey peerIp) => _permitted[new PortPeer(allocationPort, peerIp)] = 0;
+
+    /// <summary>Withdraws a permission (control plane only).</summary>
+    internal void Unpermit(int allocationPort, AddressKey peerIp) => _permitted.TryRemove(new PortPeer(allocationPort, peerIp), out _);
 
     /// <summary>Publishes a bound channel (control plane only).</summary>
     internal void Publish(ChannelRoute route)

@@ -118,8 +118,14 @@ public sealed partial class TurnServer
     }
 
     /// <summary>The allocation moved to another port (before its success left): its channels' routes follow it.</summary>
-    private void RerouteChannels(RelayAllocation allocation)
+    private void RepublishRoutes(RelayAllocation allocation, int oldPort)
     {
+        foreach (var ip in allocation.Permissions.Keys)
+        {
+            Forwarder.Unpermit(oldPort, ip);
+            Forwarder.Permit(allocation.Port, ip);
+        }
+
         foreach (var channel in allocation.ChannelsByNumber.Values)
         {
             if (channel.Bound)

@@ -53,6 +53,7 @@ public sealed partial class TurnServer
             {
                 permission = new RelayPermission(allocation, ip);
                 allocation.Permissions.Add(ip, permission);
+                Forwarder.Permit(allocation.Port, ip);
                 _permissionCount++;
             }
 
@@ -103,6 +104,7 @@ public sealed partial class TurnServer
     private void DeletePermission(RelayPermission permission)
     {
         permission.Allocation.Permissions.Remove(permission.PeerIp);
+        Forwarder.Unpermit(permission.Allocation.Port, permission.PeerIp);
         _deadlines.Remove(permission);
         _permissionCount--;
     }
@@ -112,6 +114,7 @@ public sealed partial class TurnServer
         foreach (var permission in allocation.Permissions.Values)
         {
             _deadlines.Remove(permission);
+            Forwarder.Unpermit(allocation.Port, permission.PeerIp);
         }
 
         _permissionCount -= allocation.Permissions.Count;

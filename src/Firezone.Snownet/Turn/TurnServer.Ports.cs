@@ -54,7 +54,7 @@ public sealed partial class TurnServer
             allocation.Port = next;
             allocation.PortAttempts++;
             _allocationsByPort.Add(next, allocation);
-            RerouteChannels(allocation);
+            RepublishRoutes(allocation, port);
             QueueCreateCommands(allocation, front: true);
             LogAllocationMoved(_logger, allocation.Client, port, next);
         }

@@ -107,5 +107,12 @@ internal sealed class LoopbackTurnClient : IDisposable
         return message.ErrorCode ?? 0;
     }
 
+    public int CreatePermission(IPEndPoint peer)
+    {
+        var response = Request(StunMethod.CreatePermission, (ref StunMessageBuilder b) => b.AddXorPeerAddress(peer));
+        Assert.True(StunMessage.TryParse(response, out var message, out _));
+        return message.ErrorCode ?? 0;
+    }
+
     public void Dispose() => Socket.Dispose();
 }

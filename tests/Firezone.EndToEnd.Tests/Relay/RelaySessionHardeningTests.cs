@@ -231,6 +231,39 @@ public sealed class RelaySessionHardeningTests
     }
 
     [Fact]
+    public async Task Permitted_peers_reach_the_client_as_data_indications_and_unknown_peers_are_dropped_on_the_data_path()
+    {
+        int port = Loopback.FreeUdpPort();
+        await using var session = Session(IPAddress.Loopback, null, [IPAddress.Loopback], port, port);
+        session.Start();
+        using var client = new LoopbackTurnClient(session.ListenEndPoints[0], Secret);
+        using var permitted = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        permitted.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        stranger.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+        var (relayed, error) = client.Allocate();
+        Assert.Equal(0, error);
+        Assert.Equal(0, client.CreatePermission((IPEndPoint)permitted.LocalEndPoint!));
+
+        for (int i = 0; i < 100; i++)
+        {
+            stranger.SendTo(new byte[] { 1, 2, 3 }, relayed[0]); // no permission for 127.0.0.2: never reaches the client
+        }
+
+        permitted.SendTo("data"u8.ToArray(), relayed[0]);
+        var buffer = new byte[2048];
+        int n = client.Socket.Receive(buffer);
+        Assert.True(StunMessage.TryParse(buffer.AsSpan(0, n), out var indication, out _));
+        Assert.Equal((StunMethod.Data, StunClass.Indication), (indication.Method, indication.Class));
+        Assert.True(indication.TryGetData(out var data));
+        Assert.Equal("data"u8.ToArray(), data.ToArray());
+        Assert.True(indication.TryGetXorPeerAddress(out var from));
+        Assert.Equal(permitted.LocalEndPoint, from);
+        client.Socket.ReceiveTimeout = 300;
+        Assert.Throws<SocketException>(() => client.Socket.Receive(buffer)); // nothing from the stranger
+    }
+
+    [Fact]
     public async Task A_gro_train_of_channel_data_from_one_client_reaches_the_peer_datagram_by_datagram()
     {
         Assert.SkipUnless(LibC.IsSupported, "needs Linux (UDP GSO/GRO)");

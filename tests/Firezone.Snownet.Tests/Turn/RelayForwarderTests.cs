@@ -83,6 +83,31 @@ public class RelayForwarderTests
     }
 
     [Fact]
+    public void Forwarder_publishes_which_peer_ips_hold_a_permission_until_they_expire()
+    {
+        var server = ZeroServer(Relay4);
+        var c = new RelayTestClient(server, ClientAddress);
+        int port = c.Allocate(Start, 3600);
+        var forwarder = server.Forwarder;
+        Assert.False(forwarder.IsPermitted(Peer.Serialize(), port));
+        c.AssertSuccess(c.CreatePermission(Start, Peer));
+        Assert.True(forwarder.IsPermitted(Peer.Serialize(), port));
+        Assert.True(forwarder.IsPermitted(new IPEndPoint(Peer.Address, 1).Serialize(), port)); // IP only, any port
+        Assert.False(forwarder.IsPermitted(Peer.Serialize(), port + 1));
+        Assert.False(forwarder.IsPermitted(new IPEndPoint(IPAddress.Parse("192.0.2.21"), Peer.Port).Serialize(), port));
+
+        server.HandleTimeout(Start + TurnServer.PermissionLifetime);
+        Assert.False(forwarder.IsPermitted(Peer.Serialize(), port));
+        Assert.Equal(0, forwarder.PermissionCount);
+
+        var later = Start + TurnServer.PermissionLifetime + TimeSpan.FromSeconds(1);
+        c.AssertSuccess(c.CreatePermission(later, Peer));
+        c.Refresh(later, 0); // deleting the allocation withdraws its permissions
+        Assert.False(forwarder.IsPermitted(Peer.Serialize(), port));
+        Assert.Equal(0, forwarder.PermissionCount);
+    }
+
+    [Fact]
     public void Forwarding_a_packet_allocates_nothing()
     {
         var server = ZeroServer(Relay4);

@@ -637,6 +637,7 @@ public class TurnServerSoakTests
             Assert.Equal(bound, Server.BoundChannelCount);
             Assert.Equal(bound, Server.Forwarder.PeerRouteCount);
             Assert.Equal(bound, Server.Forwarder.ClientRouteCount);
+            Assert.Equal(PermissionsInModel, Server.Forwarder.PermissionCount);
             Assert.Equal(ChannelsInModel, Server.ChannelCount);
             Assert.Equal(PermissionsInModel, Server.PermissionCount);
             Assert.Equal(_nonces.Count, Server.NonceCount);
@@ -656,7 +657,7 @@ public class TurnServerSoakTests
             Assert.Equal(0, Server.NonceCount);
             Assert.Equal(0, Server.BusyPortCount);
             Assert.Equal(0, Server.DeadlineCount);
-            Assert.Equal(0, Server.Forwarder.PeerRouteCount + Server.Forwarder.ClientRouteCount);
+            Assert.Equal(0, Server.Forwarder.PeerRouteCount + Server.Forwarder.ClientRouteCount + Server.Forwarder.PermissionCount);
             Assert.Empty(_open);
             Assert.Null(Server.PollTimeout());
         }
