@@ -12,7 +12,7 @@ namespace Firezone.Connlib.Relay;
 /// </summary>
 internal sealed class ClientWorker : IDisposable
 {
-    public const int BatchSize = 32;
+    public const int BatchSize = 64;
     private const int BufferSize = 65536;
 
     private readonly RelayDataPath _path;
@@ -33,6 +33,8 @@ internal sealed class ClientWorker : IDisposable
     {
         var socket = _listener.Socket;
         socket.ReceiveTimeout = 500; // to notice cancellation
+        WakeCoalescer.Enter();
+        var coalescer = default(WakeCoalescer);
         while (!stopping.IsCancellationRequested)
         {
             int count;
@@ -53,6 +55,7 @@ internal sealed class ClientWorker : IDisposable
             if (count > 0)
             {
                 Handle(count);
+                coalescer.AfterWake(count, _receive.Capacity);
             }
         }
     }

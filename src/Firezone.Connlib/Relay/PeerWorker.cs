@@ -7,16 +7,18 @@ namespace Firezone.Connlib.Relay;
 /// <summary>
 /// One thread watching a share of the allocation sockets (by port) with a level-triggered epoll set, like upstream's
 /// "mio worker": non-blocking <c>recvmmsg</c> into buffers with 4 bytes of headroom, the ChannelData header written
-/// in place, the datagrams of a batch sent from a listening socket grouped per client into GSO messages. Datagrams
+/// in place; what every socket reported ready in one wake-up had queued is collected into one batch and sent from a
+/// listening socket in one <c>sendmmsg</c>, grouped per client into GSO messages. Datagrams
 /// from peers with a permission but no bound channel go to the control plane (RFC 8656 Data indications); from
 /// anyone else they are dropped here. No lock, no allocation per datagram.
 /// </summary>
 internal sealed class PeerWorker : IDisposable
 {
-    private const int BatchSize = 32;
+    private const int BatchSize = 64;
+    private const int MinimumRoom = 8; // a socket's turn gets at least this many slots
     private const int BufferSize = 65536;
     private const int Header = 4;
-    private const int RoundsPerWake = 8; // then give other ready sockets their turn (epoll reports it again)
+    private const int RoundsPerWake = 4; // then give other ready sockets their turn (epoll reports it again)
 
     private readonly RelayDataPath _path;
     private readonly int _thread;
@@ -25,6 +27,8 @@ internal sealed class PeerWorker : IDisposable
     private readonly UdpReceiveBatch _receive = new(BatchSize, BufferSize, headroom: Header);
     private readonly ForwardBatch _forward = new(BatchSize);
     private const ulong WakeToken = ulong.MaxValue;
+    private int _filled;
+    private int _received; // since the last flush
 
     public PeerWorker(RelayDataPath path, int thread)
     {
@@ -48,6 +52,8 @@ internal sealed class PeerWorker : IDisposable
     public void Run(CancellationToken stopping)
     {
         Span<EpollEvent> events = stackalloc EpollEvent[64];
+        WakeCoalescer.Enter();
+        var coalescer = default(WakeCoalescer);
         while (!stopping.IsCancellationRequested)
         {
             int n;
@@ -60,6 +66,7 @@ internal sealed class PeerWorker : IDisposable
                 return;
             }
 
+            // Every ready socket's datagrams go into one receive batch, then out in one send batch per listener.
             for (int i = 0; i < n; i++)
             {
                 ulong token = events[i].Token;
@@ -76,25 +83,38 @@ internal sealed class PeerWorker : IDisposable
                     Drain(socket);
                 }
             }
+
+            int received = _received;
+            Flush();
+            coalescer.AfterWake(received, _receive.Capacity);
         }
     }
 
+    /// <summary>Reads what <paramref name="socket"/> has queued (a bounded amount, for fairness) into the batch.</summary>
     private void Drain(RelayUdpSocket socket)
     {
         ref var counters = ref _path.Counters.For(_thread);
         for (int round = 0; round < RoundsPerWake; round++)
         {
+            if (_filled >= _receive.Capacity - MinimumRoom)
+            {
+                Flush();
+            }
+
+            int start = _filled;
             int count;
             try
             {
-                count = _receive.Receive(socket.Socket, wait: false);
+                count = _receive.Receive(socket.Socket, wait: false, start);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 return; // an ICMP error reported on the socket, or the socket was just freed
             }
 
-            for (int i = 0; i < count; i++)
+            _filled += count;
+            _received += count;
+            for (int i = start; i < start + count; i++)
             {
                 int length = _receive.Length(i);
                 var source = _receive.Source(i);
@@ -126,16 +146,23 @@ internal sealed class PeerWorker : IDisposable
                 counters.PeerToClientBytes += length;
             }
 
-            if (_forward.Count > 0)
+            if (start + count < _receive.Capacity)
             {
-                counters.SendFailed += _forward.Send();
-            }
-
-            if (count < _receive.Capacity)
-            {
-                return;
+                return; // drained
             }
         }
+    }
+
+    /// <summary>Sends what the batch collected; its receive slots are free again afterwards.</summary>
+    private void Flush()
+    {
+        if (_forward.Count > 0)
+        {
+            _path.Counters.For(_thread).SendFailed += _forward.Send();
+        }
+
+        _filled = 0;
+        _received = 0;
     }
 
     public void Dispose()

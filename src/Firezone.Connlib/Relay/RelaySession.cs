@@ -74,7 +74,7 @@ public sealed partial class RelaySession : IAsyncDisposable
 
         _server = new TurnServer(effective, loggerFactory.CreateLogger<TurnServer>());
         int threads = Math.Max(1, options.ListenerThreads);
-        var counters = new RelayCounters(threads * 3);
+        var counters = new RelayCounters((threads * 2) + PeerThreadCount(options));
         _path = new RelayDataPath(_server.Forwarder, counters, new ControlQueue(ClientControlCapacity), new ControlQueue(PeerControlCapacity));
         _metrics = new RelayMetrics(options.MeterFactory, () => _server.AllocationCount, () => RelayedBytes, counters);
     }
@@ -147,9 +147,9 @@ public sealed partial class RelaySession : IAsyncDisposable
         var v6 = _bind6 is null ? [] : OpenListeners(_bind6, threads);
         _path.Listeners = [v4, v6];
         var workers = new List<PeerWorker>();
-        for (int i = 0; i < threads; i++)
+        for (int i = 0; i < PeerThreadCount(_options); i++)
         {
-            workers.Add(new PeerWorker(_path, (2 * threads) + i)); // counter blocks: clients 0..2t-1, peers 2t..3t-1
+            workers.Add(new PeerWorker(_path, (2 * threads) + i)); // counter blocks: clients 0..2t-1, peers from 2t
         }
 
         _peerWorkers = [.. workers];
@@ -209,6 +209,9 @@ public sealed partial class RelaySession : IAsyncDisposable
 
         return sockets;
     }
+
+    private static int PeerThreadCount(RelaySessionOptions options) =>
+        options.PeerThreads > 0 ? options.PeerThreads : Math.Max(1, Math.Max(1, options.ListenerThreads) / 2);
 
     private static Task StartThread(string name, Action body)
     {

@@ -36,6 +36,13 @@ public sealed class RelaySessionOptions
     /// </summary>
     public int ListenerThreads { get; init; } = OperatingSystem.IsLinux() ? Math.Clamp(Environment.ProcessorCount, 1, 4) : 1;
 
+    /// <summary>
+    /// Threads watching the allocation sockets with epoll (peer → client); 0 (default): half of
+    /// <see cref="ListenerThreads"/>, at least one (one thread serving many ready sockets per wake-up batches better
+    /// than several threads each waking for few).
+    /// </summary>
+    public int PeerThreads { get; init; }
+
     /// <summary>Socket buffer size requested for every UDP socket (0 = system default).</summary>
     public int SocketBufferSize { get; init; } = 4 * 1024 * 1024;
 }

@@ -149,6 +149,21 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
     public static partial int Unshare(int flags);
 
+    public const int PR_SET_TIMERSLACK = 29;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "nanosleep", SetLastError = true)]
+    public static partial int NanoSleep(TimeSpec* request, TimeSpec* remaining);
+
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
     [LibraryImport(Lib, EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial uint IfNameToIndex(string name);
 

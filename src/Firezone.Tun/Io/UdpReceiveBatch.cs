@@ -123,22 +123,26 @@ internal sealed unsafe class UdpReceiveBatch : IDisposable
     public IPAddress? GetLocalAddress(int index) => _localLengths[index] == 0 ? null : new IPAddress(LocalAddress(index));
 
     /// <summary>
-    /// Receives a batch from <paramref name="socket"/>. With <paramref name="wait"/>, blocks until at least one datagram
-    /// arrives (up to the socket's receive timeout; the socket must be in blocking mode), then takes what else is
-    /// queued; otherwise returns at once. Returns the number received (0: none, timed out or interrupted).
+    /// Receives a batch from <paramref name="socket"/> into slots <paramref name="start"/> and up (so that one batch can
+    /// collect datagrams of several sockets). With <paramref name="wait"/>, blocks until at least one datagram arrives
+    /// (up to the socket's receive timeout; the socket must be in blocking mode), then takes what else is queued;
+    /// otherwise returns at once. Returns the number received (0: none, timed out or interrupted); they are at indexes
+    /// <paramref name="start"/> to <paramref name="start"/> + result − 1.
     /// </summary>
     /// <exception cref="SocketException">The socket failed (e.g. closed; an ICMP error reported on it).</exception>
     /// <exception cref="ObjectDisposedException">The socket or this batch was disposed.</exception>
-    public int Receive(Socket socket, bool wait)
+    public int Receive(Socket socket, bool wait, int start = 0)
     {
         ArgumentNullException.ThrowIfNull(socket);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(start, Capacity);
         if (!IsNative)
         {
             return ReceiveOne(socket, wait);
         }
 
         using var lease = _native!.Acquire();
-        for (int i = 0; i < Capacity; i++)
+        for (int i = start; i < Capacity; i++)
         {
             var header = Header(lease.Pointer, i);
             header->Header.NameLen = NameSlot;
@@ -150,7 +154,7 @@ internal sealed unsafe class UdpReceiveBatch : IDisposable
         int n;
         while (true)
         {
-            n = LibC.RecvMMsg(socket.SafeHandle, Header(lease.Pointer, 0), (uint)Capacity, wait ? LibC.MSG_WAITFORONE : LibC.MSG_DONTWAIT, null);
+            n = LibC.RecvMMsg(socket.SafeHandle, Header(lease.Pointer, start), (uint)(Capacity - start), wait ? LibC.MSG_WAITFORONE : LibC.MSG_DONTWAIT, null);
             if (n >= 0)
             {
                 break;
@@ -165,7 +169,7 @@ internal sealed unsafe class UdpReceiveBatch : IDisposable
             return errno == LibC.EAGAIN ? 0 : throw new SocketException(errno);
         }
 
-        for (int i = 0; i < n; i++)
+        for (int i = start; i < start + n; i++)
         {
             var header = Header(lease.Pointer, i);
             _lengths[i] = (int)header->Length;
