@@ -19,7 +19,13 @@ internal sealed class ForwardBatch : IDisposable
     private readonly int[] _messageEnds;
     private readonly int[] _segments;
     private readonly List<(RelayUdpSocket Socket, SocketAddress Destination)> _flowTargets = new();
+    private readonly List<int> _flowSocket = new();
+    private readonly List<RelayUdpSocket> _sockets = new();
     private readonly Dictionary<FlowKey, int> _flowIds = new(FlowKeyComparer.Instance);
+    private readonly Dictionary<RelayUdpSocket, int> _socketIds = new(ReferenceEqualityComparer.Instance);
+    private readonly int[] _messageStarts;
+    private readonly int[] _bySocket;
+    private int[] _socketOffsets = new int[16];
     private readonly UdpSendBatch _send = new(maxMessages: 64, maxVectors: 1024);
 
     public ForwardBatch(int capacity)
@@ -32,6 +38,8 @@ internal sealed class ForwardBatch : IDisposable
         _order = new int[capacity];
         _messageEnds = new int[capacity];
         _segments = new int[capacity];
+        _messageStarts = new int[capacity];
+        _bySocket = new int[capacity];
     }
 
     public int Capacity { get; }
@@ -47,6 +55,14 @@ internal sealed class ForwardBatch : IDisposable
             flow = _flowTargets.Count;
             _flowIds.Add(key, flow);
             _flowTargets.Add((socket, destination));
+            if (!_socketIds.TryGetValue(socket, out int id))
+            {
+                id = _sockets.Count;
+                _socketIds.Add(socket, id);
+                _sockets.Add(socket);
+            }
+
+            _flowSocket.Add(id);
         }
 
         int i = Count++;
@@ -68,16 +84,38 @@ internal sealed class ForwardBatch : IDisposable
             }
 
             int messages = GsoPlanner.Plan(_flows.AsSpan(0, Count), _lengths.AsSpan(0, Count), gso: true, _order, _messageEnds, _segments);
-            // One pass per socket, in order of first appearance; messages of other sockets wait for their pass.
-            for (int flow = 0; flow < _flowTargets.Count; flow++)
-            {
-                var socket = _flowTargets[flow].Socket;
-                if (IsEarlierSocket(socket, flow))
-                {
-                    continue;
-                }
 
-                failed += SendSocket(socket, messages);
+            // Group the messages by socket (a counting sort keeps their order), then one sendmmsg pass per socket.
+            int sockets = _sockets.Count;
+            if (_socketOffsets.Length < sockets + 1)
+            {
+                _socketOffsets = new int[Math.Max(sockets + 1, _socketOffsets.Length * 2)];
+            }
+
+            var offsets = _socketOffsets.AsSpan(0, sockets + 1);
+            offsets.Clear();
+            for (int m = 0; m < messages; m++)
+            {
+                _messageStarts[m] = m == 0 ? 0 : _messageEnds[m - 1];
+                offsets[SocketOf(m) + 1]++;
+            }
+
+            for (int i = 1; i <= sockets; i++)
+            {
+                offsets[i] += offsets[i - 1];
+            }
+
+            for (int m = 0; m < messages; m++)
+            {
+                _bySocket[offsets[SocketOf(m)]++] = m;
+            }
+
+            int start = 0;
+            for (int i = 0; i < sockets; i++)
+            {
+                int end = offsets[i]; // after the fill, offsets[i] is where socket i's messages end
+                failed += SendSocket(_sockets[i], _bySocket.AsSpan(start, end - start));
+                start = end;
             }
         }
         finally
@@ -86,37 +124,24 @@ internal sealed class ForwardBatch : IDisposable
             Count = 0;
             _flowIds.Clear();
             _flowTargets.Clear();
+            _flowSocket.Clear();
+            _socketIds.Clear();
+            _sockets.Clear();
         }
 
         return failed;
     }
 
-    private bool IsEarlierSocket(RelayUdpSocket socket, int flow)
-    {
-        for (int f = 0; f < flow; f++)
-        {
-            if (ReferenceEquals(_flowTargets[f].Socket, socket))
-            {
-                return true;
-            }
-        }
+    private int SocketOf(int message) => _flowSocket[_flows[_order[_messageStarts[message]]]];
 
-        return false;
-    }
-
-    private int SendSocket(RelayUdpSocket socket, int messages)
+    private int SendSocket(RelayUdpSocket socket, ReadOnlySpan<int> messages)
     {
-        int failed = 0, start = 0, queued = 0;
+        int failed = 0, queued = 0;
         bool gso = socket.Gso;
-        for (int m = 0; m < messages; start = _messageEnds[m], m++)
+        foreach (int m in messages)
         {
-            int first = _order[start];
-            var (target, destination) = _flowTargets[_flows[first]];
-            if (!ReferenceEquals(target, socket))
-            {
-                continue;
-            }
-
+            int start = _messageStarts[m];
+            var destination = _flowTargets[_flows[_order[start]]].Destination;
             int count = _messageEnds[m] - start;
             bool asGso = gso && _segments[m] > 0;
             if (!_send.HasRoomForMessage(asGso ? count : 1) || (!asGso && _send.MessageCount + count > _send.MaxMessages))

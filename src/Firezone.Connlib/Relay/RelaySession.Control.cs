@@ -115,7 +115,7 @@ public sealed partial class RelaySession
         }
     }
 
-    /// <summary>A Send indication's payload (RFC 8656 extension) from the control plane.</summary>
+    /// <summary>A Send indication's payload (RFC 8656 extension) from the control plane (the server counted its bytes).</summary>
     private void SendToPeer(ReadOnlySpan<byte> datagram, RelayToPeer relay)
     {
         if (_path.AllocationSockets.Get(relay.AllocationPort, relay.Peer.AddressFamily) is not { } socket)
@@ -123,7 +123,6 @@ public sealed partial class RelaySession
             return;
         }
 
-        Interlocked.Add(ref _controlRelayedBytes, relay.PayloadLength);
         try
         {
             socket.Socket.SendTo(datagram.Slice(relay.PayloadOffset, relay.PayloadLength), SocketFlags.None, relay.PeerSocketAddress);

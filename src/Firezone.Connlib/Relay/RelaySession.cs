@@ -117,7 +117,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     public int ChannelCount => _server.BoundChannelCount;
 
     /// <summary>Total payload bytes relayed (ChannelData both ways, and Send/Data indications).</summary>
-    public long RelayedBytes => _path.Counters.ClientToPeerBytes + _path.Counters.PeerToClientBytes + Interlocked.Read(ref _controlRelayedBytes);
+    public long RelayedBytes => _path.Counters.ClientToPeerBytes + _path.Counters.PeerToClientBytes + _server.RelayedBytes;
 
     /// <summary>The public addresses this relay hands out (a family without a listener is left out).</summary>
     public IPAddress? PublicIPv4 => _server.PublicIPv4;
@@ -128,8 +128,6 @@ public sealed partial class RelaySession : IAsyncDisposable
     /// <summary>The local endpoints of the listening sockets, one per family (after <see cref="Start"/>).</summary>
     public IReadOnlyList<IPEndPoint> ListenEndPoints =>
         _path.Listeners.Where(l => l.Length > 0).Select(l => (IPEndPoint)l[0].Socket.LocalEndPoint!).ToList();
-
-    private long _controlRelayedBytes;
 
     /// <summary>Binds the listening sockets and starts the data-path threads, the control plane and the stats line.</summary>
     /// <exception cref="SocketException">A listening socket could not be bound (e.g. the port is taken).</exception>

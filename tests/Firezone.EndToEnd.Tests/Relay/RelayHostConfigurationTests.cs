@@ -31,20 +31,6 @@ public sealed class RelayHostConfigurationTests
         return relay;
     }
 
-    private static bool HasIPv6Loopback()
-    {
-        try
-        {
-            using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
-            socket.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>A UDP port that is free on 127.0.0.1 and on ::1.</summary>
     private static int FreeDualStackUdpPort()
     {
@@ -232,7 +218,7 @@ public sealed class RelayHostConfigurationTests
     [InlineData(true)]
     public async Task One_listen_address_per_family_serves_both_families(bool fromEnvironment)
     {
-        Assert.SkipUnless(HasIPv6Loopback(), "no IPv6 loopback (::1) on this machine");
+        Assert.SkipUnless(Loopback.Has(AddressFamily.InterNetworkV6), "no IPv6 loopback (::1) on this machine");
         int port = FreeDualStackUdpPort(), health = Loopback.FreeTcpPort();
         var (lowest, highest) = Loopback.FreeUdpRange(8);
         string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);

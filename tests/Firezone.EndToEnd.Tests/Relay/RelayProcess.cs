@@ -147,6 +147,21 @@ internal static partial class NativeMethods
 /// <summary>Free loopback ports and tool discovery.</summary>
 internal static class Loopback
 {
+    /// <summary>True when a UDP socket can bind this family's loopback address (IPv6 may be disabled).</summary>
+    public static bool Has(AddressFamily family)
+    {
+        try
+        {
+            using var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback, 0));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     public static int FreeUdpPort(AddressFamily family = AddressFamily.InterNetwork)
     {
         using var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);

@@ -17,20 +17,6 @@ public sealed class RelaySessionHardeningTests
 {
     private const string Secret = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
 
-    private static bool HasIPv6Loopback()
-    {
-        try
-        {
-            using var s = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
-            s.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     private static RelaySession Session(IPAddress? v4, IPAddress? v6, IReadOnlyList<IPAddress> listen, int lowest, int highest, IMeterFactory? meters = null) =>
         new(new RelaySessionOptions
         {
@@ -107,7 +93,7 @@ public sealed class RelaySessionHardeningTests
     [Fact]
     public async Task Each_family_binds_its_own_listen_address()
     {
-        Assert.SkipUnless(HasIPv6Loopback(), "no IPv6 loopback on this machine");
+        Assert.SkipUnless(Loopback.Has(AddressFamily.InterNetworkV6), "no IPv6 loopback on this machine");
         int port = Loopback.FreeUdpPort();
         await using var session = Session(IPAddress.Loopback, IPAddress.IPv6Loopback, [IPAddress.Loopback, IPAddress.IPv6Loopback], port, port);
         session.Start();

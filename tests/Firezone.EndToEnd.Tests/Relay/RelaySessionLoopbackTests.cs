@@ -11,20 +11,6 @@ public sealed class RelaySessionLoopbackTests
 {
     private const string Secret = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-    private static bool HasLoopback(AddressFamily family)
-    {
-        try
-        {
-            using var s = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
-            s.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback, 0));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     private delegate void Add(ref StunMessageBuilder builder);
 
     private static StunMessage Authenticated(Socket socket, StunMethod method, Add add, string username, string nonce, byte[] key, byte[] buffer)
@@ -46,7 +32,7 @@ public sealed class RelaySessionLoopbackTests
     [InlineData(AddressFamily.InterNetworkV6)]
     public async Task Allocate_bind_and_relay_both_ways(AddressFamily family)
     {
-        Assert.SkipUnless(HasLoopback(family), $"no {family} loopback on this machine");
+        Assert.SkipUnless(Loopback.Has(family), $"no {family} loopback on this machine");
         var loopback = family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
         int allocationPort = Loopback.FreeUdpPort(family); // a one-port range: the allocation must land exactly there
         var (lowest, highest) = (allocationPort, allocationPort);
