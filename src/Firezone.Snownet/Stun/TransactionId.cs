@@ -25,10 +25,14 @@ internal readonly struct TransactionId : IEquatable<TransactionId>
     }
 
     /// <summary>A fresh id from the cryptographic RNG.</summary>
-    public static TransactionId NewRandom()
+    public static TransactionId NewRandom() => NewRandom(RandomNumberGenerator.Fill);
+
+    /// <summary>A fresh id from an injected random source (the one helper every engine uses).</summary>
+    public static TransactionId NewRandom(Action<Span<byte>> random)
     {
+        ArgumentNullException.ThrowIfNull(random);
         Span<byte> bytes = stackalloc byte[Length];
-        RandomNumberGenerator.Fill(bytes);
+        random(bytes);
         return new TransactionId(bytes);
     }
 
