@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using Firezone.Snownet.Tests.Ice.Simulation;
 
 namespace Firezone.Snownet.Tests.Node.Simulation;
@@ -179,9 +178,12 @@ public sealed class NodeSimulation
     /// <summary>Opens the connection with portal-supplied credentials on both sides (<c>upsert_connection</c>).</summary>
     public void ConnectWithCredentials()
     {
-        var psk = RandomNumberGenerator.GetBytes(32);
-        var clientCredentials = new Credentials(RandomNumberGenerator.GetString("abcdefgh", 4), RandomNumberGenerator.GetString("abcdefghijkl", 22));
-        var gatewayCredentials = new Credentials(RandomNumberGenerator.GetString("mnopqrst", 4), RandomNumberGenerator.GetString("mnopqrstuvwx", 22));
+        var random = new Random(Topology.Seed * 13);
+        var psk = new byte[32];
+        random.NextBytes(psk);
+        string Text(string alphabet, int length) => new(Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+        var clientCredentials = new Credentials(Text("abcdefgh", 4), Text("abcdefghijkl", 22));
+        var gatewayCredentials = new Credentials(Text("mnopqrst", 4), Text("mnopqrstuvwx", 22));
         var clientKey = Client.Node.PublicKey.ToArray();
         var gatewayKey = Gateway.Node.PublicKey.ToArray();
         ViaPortal(() =>
