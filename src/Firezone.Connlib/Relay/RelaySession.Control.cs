@@ -14,6 +14,14 @@ public sealed partial class RelaySession
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// The server's monotonic time: elapsed since the session was created, from <see cref="RelaySessionOptions.Time"/>
+    /// (a wall-clock jump moves no lifetime). The wall clock (<c>GetUtcNow</c>) is read separately, only for
+    /// <see cref="TurnServer.HandleClientInput(ReadOnlySpan{byte}, SocketAddress, TimeSpan, DateTimeOffset)"/>, whose
+    /// USERNAME expiry needs it.
+    /// </summary>
+    private TimeSpan Now => _options.Time.GetElapsedTime(_startTimestamp);
+
+    /// <summary>
     /// Runs due timers, then client STUN, then (with lower priority) peer datagrams without a bound channel, and
     /// executes the server's commands after each; sleeps until the next input or deadline. Only this task touches
     /// the server's state, so nothing here holds a lock while it sends or binds.
@@ -25,24 +33,25 @@ public sealed partial class RelaySession
         Task<bool>? clientWait = null, peerWait = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var now = _options.Time.GetUtcNow();
+            var now = Now;
             if (_server.PollTimeout() is { } deadline && deadline <= now)
             {
-                _server.HandleTimeout(deadline);
+                _server.HandleTimeout(now);
                 DrainCommands();
                 continue;
             }
 
             bool progressed = false;
+            var utcNow = _options.Time.GetUtcNow();
             for (int i = 0; i < ClientInputsPerRound && clients.TryRead(out var input); i++)
             {
-                HandleControlInput(input, now);
+                HandleControlInput(input, now, utcNow);
                 progressed = true;
             }
 
             for (int i = 0; i < PeerInputsPerRound && peers.TryRead(out var input); i++)
             {
-                HandleControlInput(input, now);
+                HandleControlInput(input, now, utcNow);
                 progressed = true;
             }
 
@@ -90,14 +99,14 @@ public sealed partial class RelaySession
         }
     }
 
-    private void HandleControlInput(ControlInput input, DateTimeOffset now)
+    private void HandleControlInput(ControlInput input, TimeSpan now, DateTimeOffset utcNow)
     {
         try
         {
             var datagram = input.Buffer.AsSpan(0, input.Length);
             if (input.AllocationPort == 0)
             {
-                if (_server.HandleClientInput(datagram, input.Source, now) is { } toPeer)
+                if (_server.HandleClientInput(datagram, input.Source, now, utcNow) is { } toPeer)
                 {
                     SendToPeer(datagram, toPeer);
                 }
@@ -190,7 +199,7 @@ public sealed partial class RelaySession
         {
             bool inUse = e.SocketErrorCode == SocketError.AddressAlreadyInUse;
             LogAllocationBindFailed(_logger, port, family, e.Message, inUse);
-            _server.HandleAllocationFailed(port, family, inUse, _options.Time.GetUtcNow());
+            _server.HandleAllocationFailed(port, family, inUse, Now);
             return;
         }
 
@@ -201,7 +210,7 @@ public sealed partial class RelaySession
             _path.AllocationSockets.Remove(port, family);
             socket.Dispose();
             LogAllocationBindFailed(_logger, port, family, $"epoll_ctl failed (errno {errno})", false);
-            _server.HandleAllocationFailed(port, family, false, _options.Time.GetUtcNow());
+            _server.HandleAllocationFailed(port, family, false, Now);
         }
     }
 

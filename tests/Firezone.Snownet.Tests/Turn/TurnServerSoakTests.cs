@@ -106,9 +106,9 @@ public class TurnServerSoakTests
 
         public TurnServer Server { get; }
 
-        public DateTimeOffset Now { get; private set; } = Start;
+        public TimeSpan Now { get; private set; } = Start;
 
-        private long T => Now.UtcTicks;
+        private long T => Now.Ticks;
 
         private int AllocationsInModel => _allocations.Count(a => a is not null);
 
@@ -191,7 +191,7 @@ public class TurnServerSoakTests
             if (_nonce[c] is null)
             {
                 var id = TransactionId.NewRandom();
-                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes), address, Now));
+                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes), address, Now, Wall(Now)));
                 var challenge = Assert.Single(Pump()).Command;
                 if (preAuth400)
                 {
@@ -207,7 +207,7 @@ public class TurnServerSoakTests
             for (int attempt = 0; ; attempt++)
             {
                 var id = TransactionId.NewRandom();
-                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes, _usernames[c], _nonce[c], _keys[c]), address, Now));
+                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes, _usernames[c], _nonce[c], _keys[c]), address, Now, Wall(Now)));
                 var events = Pump();
                 var sends = events.Where(e => e.Command.Kind == TurnServerCommandKind.SendMessage).ToList();
                 var response = Assert.Single(sends).Command;
@@ -448,7 +448,7 @@ public class TurnServerSoakTests
         public void ChannelData(int c, ushort number, int length)
         {
             var frame = Firezone.Snownet.Turn.ChannelData.Encode(number, new byte[length]);
-            var relay = Server.HandleClientInput(frame, ClientAddresses[c], Now);
+            var relay = Server.HandleClientInput(frame, ClientAddresses[c], Now, Wall(Now));
             var allocation = _allocations[c];
             ModelChannel? channel = null;
             bool expected = allocation is not null && allocation.Channels.TryGetValue(number, out channel) && channel.Bound;
@@ -504,7 +504,7 @@ public class TurnServerSoakTests
         public void SendIndication(int c, int peer, int length)
         {
             var to = DataPeers[peer];
-            var relay = Server.HandleClientInput(RelayTestClient.SendIndication(to, new byte[length]), ClientAddresses[c], Now);
+            var relay = Server.HandleClientInput(RelayTestClient.SendIndication(to, new byte[length]), ClientAddresses[c], Now, Wall(Now));
             var allocation = _allocations[c];
             bool expected = allocation is not null && allocation.Permissions.TryGetValue(to.Address, out long due) && due > T;
             Assert.Equal(expected, relay is not null);
@@ -521,7 +521,7 @@ public class TurnServerSoakTests
         public void NonceFlood()
         {
             var stranger = new IPEndPoint(IPAddress.Parse("203.0.113.200"), 20000 + (_flood++ % 1000));
-            Assert.Null(Server.HandleClientInput(Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), stranger, Now));
+            Assert.Null(Server.HandleClientInput(Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), stranger, Now, Wall(Now)));
             var challenge = Assert.Single(Pump()).Command;
             Assert.Equal(401, Inspect(challenge).Error);
             ModelIssue(challenge);
@@ -599,19 +599,19 @@ public class TurnServerSoakTests
         public void Advance(long seconds)
         {
             long target = T + (seconds * Second);
-            while (Server.PollTimeout() is { } deadline && deadline.UtcTicks <= target)
+            while (Server.PollTimeout() is { } deadline && deadline.Ticks <= target)
             {
-                Assert.Equal(ModelEarliest(), deadline.UtcTicks);
+                Assert.Equal(ModelEarliest(), deadline.Ticks);
                 Now = deadline;
                 Server.HandleTimeout(deadline);
-                ModelExpire(deadline.UtcTicks);
+                ModelExpire(deadline.Ticks);
                 CheckTables();
             }
 
             long? next = ModelEarliest();
             Assert.True(next is null || next > target, "a deadline the server does not know about");
-            Assert.Equal(next, Server.PollTimeout()?.UtcTicks);
-            Now = new DateTimeOffset(target, TimeSpan.Zero);
+            Assert.Equal(next, Server.PollTimeout()?.Ticks);
+            Now = TimeSpan.FromTicks(target);
         }
 
         // ---- invariants -------------------------------------------------------------------------------------------
@@ -645,7 +645,7 @@ public class TurnServerSoakTests
             Assert.Equal(AllocationsInModel + ChannelsInModel + PermissionsInModel + _nonces.Count + _busy.Count, Server.DeadlineCount);
             Assert.Equal(_allocations.OfType<ModelAllocation>().Select(a => a.Port).ToHashSet(), _open);
             Assert.Equal(_relayed, Server.RelayedBytes);
-            Assert.Equal(ModelEarliest(), Server.PollTimeout()?.UtcTicks);
+            Assert.Equal(ModelEarliest(), Server.PollTimeout()?.Ticks);
         }
 
         public void CheckEmpty()
