@@ -24,7 +24,8 @@ public sealed partial class RelaySession
     /// <summary>
     /// Runs due timers, then client STUN, then (with lower priority) peer datagrams without a bound channel, and
     /// executes the server's commands after each; sleeps until the next input or deadline. Only this task touches
-    /// the server's state, so nothing here holds a lock while it sends or binds.
+    /// the server's state, so nothing here holds a lock while it sends or binds. Each input is handled at the time it
+    /// is taken off its queue, after the timers due by then.
     /// </summary>
     private async Task ControlLoopAsync(CancellationToken cancellationToken)
     {
@@ -33,25 +34,21 @@ public sealed partial class RelaySession
         Task<bool>? clientWait = null, peerWait = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var now = Now;
-            if (_server.PollTimeout() is { } deadline && deadline <= now)
+            if (RunDueTimers(Now))
             {
-                _server.HandleTimeout(now);
-                DrainCommands();
                 continue;
             }
 
             bool progressed = false;
-            var utcNow = _options.Time.GetUtcNow();
             for (int i = 0; i < ClientInputsPerRound && clients.TryRead(out var input); i++)
             {
-                HandleControlInput(input, now, utcNow);
+                HandleControlInput(input);
                 progressed = true;
             }
 
             for (int i = 0; i < PeerInputsPerRound && peers.TryRead(out var input); i++)
             {
-                HandleControlInput(input, now, utcNow);
+                HandleControlInput(input);
                 progressed = true;
             }
 
@@ -61,9 +58,18 @@ public sealed partial class RelaySession
             }
 
             var wait = MaxWait;
-            if (_server.PollTimeout() is { } next && next - now < wait)
+            if (_server.PollTimeout() is { } next)
             {
-                wait = next - now;
+                var untilNext = next - Now;
+                if (untilNext <= TimeSpan.Zero)
+                {
+                    continue; // became due while the inputs ran
+                }
+
+                if (untilNext < wait)
+                {
+                    wait = untilNext;
+                }
             }
 
             clientWait ??= clients.WaitToReadAsync(cancellationToken).AsTask();
@@ -99,14 +105,33 @@ public sealed partial class RelaySession
         }
     }
 
-    private void HandleControlInput(ControlInput input, TimeSpan now, DateTimeOffset utcNow)
+    /// <summary>Runs the server's timers if one is due at <paramref name="now"/> and executes their commands.</summary>
+    private bool RunDueTimers(TimeSpan now)
+    {
+        if (_server.PollTimeout() is not { } deadline || deadline > now)
+        {
+            return false;
+        }
+
+        _server.HandleTimeout(now);
+        DrainCommands();
+        return true;
+    }
+
+    /// <summary>
+    /// One datagram for the control plane, at the current time: due timers first (so that nothing past its deadline
+    /// is used), then the datagram; the wall clock is read here, for username expiry only.
+    /// </summary>
+    private void HandleControlInput(ControlInput input)
     {
         try
         {
+            var now = Now;
+            RunDueTimers(now);
             var datagram = input.Buffer.AsSpan(0, input.Length);
             if (input.AllocationPort == 0)
             {
-                if (_server.HandleClientInput(datagram, input.Source, now, utcNow) is { } toPeer)
+                if (_server.HandleClientInput(datagram, input.Source, now, _options.Time.GetUtcNow()) is { } toPeer)
                 {
                     SendToPeer(datagram, toPeer);
                 }
