@@ -198,7 +198,7 @@ internal sealed partial class Allocation
 
         if (CanAuthenticate)
         {
-            foreach (var (number, record) in _channels.Records)
+            foreach (var (number, record) in _channels)
             {
                 if (record.Bound && record.LastReceived > record.BoundAt && !ChannelBindInFlight(number))
                 {

@@ -17,8 +17,14 @@ internal sealed class AllocationChannels
     /// <summary>Number of channel records (bound or not).</summary>
     public int Count => _byNumber.Count;
 
-    /// <summary>All channel records, by number (for timers and tests).</summary>
+    /// <summary>All channel records, by number (for tests and diagnostics).</summary>
     public IReadOnlyDictionary<ushort, ChannelRecord> Records => _byNumber;
+
+    /// <summary>
+    /// Enumerates the records by number without allocating (<c>foreach</c> over <see cref="Records"/> boxes the
+    /// enumerator; the timers run this on every wake-up).
+    /// </summary>
+    public Dictionary<ushort, ChannelRecord>.Enumerator GetEnumerator() => _byNumber.GetEnumerator();
 
     /// <summary>
     /// Picks the number for a new binding to <paramref name="peer"/>. A peer that already has a record keeps its number

@@ -9,7 +9,7 @@ namespace Firezone.Snownet.Turn;
 
 /// <summary>
 /// The Firezone relay's TURN server as a sans-IO state machine (UDP only). Feed it client datagrams, peer datagrams and
-/// timeouts with the current time; poll <see cref="TryPollCommand"/> for control-plane output (responses to send,
+/// timeouts with the current (monotonic) time; poll <see cref="TryPollCommand"/> for control-plane output (responses to send,
 /// allocation sockets to open or close) and <see cref="PollTimeout"/> for the next deadline. The ChannelData data path
 /// is <see cref="Forwarder"/>, which receive threads may use concurrently without a lock.
 /// </summary>

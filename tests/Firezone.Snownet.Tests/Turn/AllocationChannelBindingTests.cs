@@ -137,6 +137,35 @@ public class AllocationChannelBindingTests
     }
 
     [Fact]
+    public void Framing_decoding_and_idle_timers_of_a_bound_channel_allocate_nothing()
+    {
+        var a = Allocated();
+        var channel = BoundChannel(a, PeerV4, T0);
+        var packet = new byte[4 + 1312];
+        var frame = ChannelData.Encode(channel, new byte[1312]);
+        var now = T0 + TimeSpan.FromSeconds(1);
+        int Tick()
+        {
+            int ok = ReferenceEquals(a.WriteChannelDataHeader(PeerV4, packet, 1312, now), a.ActiveSocket) ? 1 : 0;
+            ok += a.TryDecapsulate(frame, RelayV4, now, out _, out _, out _) ? 1 : 0;
+            a.HandleTimeout(now); // nothing due: the allocation refresh is at 300 s, the channel's at 5 min
+            return ok + (a.PollTimeout() is not null ? 1 : 0);
+        }
+
+        Assert.Equal(3, Tick()); // warm up
+        int done = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            done += Tick();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(30_000, done);
+        Assert.Null(a.PollTransmit());
+    }
+
+    [Fact]
     public void Bound_channel_decodes_data_into_peer_payload_and_our_relayed_address()
     {
         var a = Allocated();

@@ -13,6 +13,27 @@ public class AllocationLifecycleTests
     private static AllocationEvent Invalid(AllocationCandidate c) => new(AllocationEventKind.Invalid, c);
 
     [Fact]
+    public void Transaction_ids_come_from_the_injected_random_source_and_transmits_have_no_source()
+    {
+        byte next = 0;
+        var a = new Allocation(RelaySocket.FromV4(RelayV4), Username, Password, Realm, Software, T0, bytes =>
+        {
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] = next++;
+            }
+        });
+
+        var transmit = a.PollTransmit()!.Value;
+        Assert.Null(transmit.Source);
+        Assert.Equal(RelayV4, transmit.Destination);
+        var binding = new SentRequest(transmit);
+        Assert.Equal(new TransactionId([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), binding.Id);
+        Feed(a, binding, BindingSuccess(binding, MappedV4), T0);
+        Assert.Equal(new TransactionId([12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]), Single(a).Id);
+    }
+
+    [Fact]
     public void Successful_Allocate_emits_srflx_then_relayed_candidates()
     {
         var a = NewAllocation();
