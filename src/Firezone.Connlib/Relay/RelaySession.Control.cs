@@ -63,7 +63,7 @@ public sealed partial class RelaySession
                 var untilNext = next - Now;
                 if (untilNext <= TimeSpan.Zero)
                 {
-                    continue; // became due while the inputs ran
+                    continue; // became due since the check at the top of the loop
                 }
 
                 if (untilNext < wait)
