@@ -1,5 +1,6 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Turn;
 
 namespace Firezone.Benchmarks;
@@ -11,7 +12,8 @@ namespace Firezone.Benchmarks;
 [MemoryDiagnoser]
 public class AllocationBenchmarks
 {
-    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Start = TimeSpan.FromHours(1); // monotonic
+    private static readonly DateTimeOffset WallStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly IPEndPoint Relay = IPEndPoint.Parse("198.18.0.254:3478");
     private static readonly IPEndPoint Client = IPEndPoint.Parse("198.18.0.1:50000");
 
@@ -38,14 +40,15 @@ public class AllocationBenchmarks
             AuthSecret = secret,
             Random = span => random.NextBytes(span),
         });
-        var expiry = (ulong)Start.AddDays(1).ToUnixTimeSeconds();
+        var expiry = (ulong)WallStart.AddDays(1).ToUnixTimeSeconds();
         _allocation = new Allocation(
             RelaySocket.FromV4(Relay),
             FirezoneCredentials.MakeUsername(expiry, "benchSalt1"),
             FirezoneCredentials.ComputePassword(secret, expiry, "benchSalt1"),
             FirezoneCredentials.Realm,
             "snownet; session=BENCH",
-            Start);
+            Start,
+            RandomSource.Seeded(2));
         Pump(server);
         for (var i = 0; i < Channels; i++)
         {
@@ -66,7 +69,7 @@ public class AllocationBenchmarks
             var progress = false;
             while (_allocation.PollTransmit() is { } t)
             {
-                server.HandleClientInput(t.Payload, Client, Start);
+                server.HandleClientInput(t.Payload.Span, Client, Start, WallStart);
                 progress = true;
             }
 
@@ -74,7 +77,7 @@ public class AllocationBenchmarks
             {
                 if (command.Kind == TurnServerCommandKind.SendMessage)
                 {
-                    _allocation.HandleInput(Relay, Client, command.Payload, Start);
+                    _allocation.HandleInput(command.Payload, Relay, Client, Start);
                     progress = true;
                 }
             }
@@ -92,18 +95,18 @@ public class AllocationBenchmarks
 
     /// <summary>Write the ChannelData header in front of a 1312-byte encrypted WireGuard datagram.</summary>
     [Benchmark]
-    public IPEndPoint? FrameInPlace() => _allocation.WriteChannelDataHeader(_peer, _outgoing, 1312, Start.AddSeconds(1));
+    public IPEndPoint? FrameInPlace() => _allocation.WriteChannelDataHeader(_peer, _outgoing, 1312, Start + TimeSpan.FromSeconds(1));
 
     /// <summary>Decode a 1316-byte ChannelData datagram from the relay into peer, relayed address and payload.</summary>
     [Benchmark]
     public int Decapsulate() =>
-        _allocation.TryDecapsulate(Relay, _incoming, Start.AddSeconds(1), out _, out _, out var payload) ? payload.End.Value : -1;
+        _allocation.TryDecapsulate(_incoming, Relay, Start + TimeSpan.FromSeconds(1), out _, out _, out var payload) ? payload.End.Value : -1;
 
     /// <summary>The timer work of a live allocation that has nothing due.</summary>
     [Benchmark]
-    public DateTimeOffset? IdleTick()
+    public TimeSpan? IdleTick()
     {
-        _allocation.HandleTimeout(Start.AddSeconds(2));
+        _allocation.HandleTimeout(Start + TimeSpan.FromSeconds(2));
         return _allocation.PollTimeout();
     }
 }

@@ -28,10 +28,11 @@ public class StunCodecBenchmarks
         var secret = new string('0', 64);
         _server = new TurnServer(new TurnServerOptions { PublicIPv4 = IPAddress.Parse("203.0.113.1"), AuthSecret = secret });
         _client = new IPEndPoint(IPAddress.Parse("198.51.100.1"), 40000);
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeSpan.Zero; // monotonic
+        var utcNow = DateTimeOffset.UtcNow;
         var nonce = Guid.NewGuid();
         _server.AddNonce(nonce);
-        ulong expiry = (ulong)now.ToUnixTimeSeconds() + 3600;
+        ulong expiry = (ulong)utcNow.ToUnixTimeSeconds() + 3600;
         string username = FirezoneCredentials.MakeUsername(expiry, "benchsalt1");
         byte[] key = StunCredentials.LongTermKey(username, "firezone", FirezoneCredentials.ComputePassword(secret, expiry, "benchsalt1"));
         foreach (var method in new[] { StunMethod.Allocate, StunMethod.ChannelBind })
@@ -51,7 +52,7 @@ public class StunCodecBenchmarks
             b.AddRealm("firezone");
             b.AddNonce(nonce.ToString());
             b.AddMessageIntegrity(key);
-            _server.HandleClientInput(b.Message, _client, now);
+            _server.HandleClientInput(b.Message, _client, now, utcNow);
         }
 
         while (_server.TryPollCommand(out _))
@@ -98,5 +99,5 @@ public class StunCodecBenchmarks
     public int ParseChannelData() => ChannelData.TryParse(_frame, out var frame) ? frame.Payload.Length : 0;
 
     [Benchmark]
-    public int RelayFastPathClientToPeer() => _server.HandleClientInput(_frame, _client, DateTimeOffset.UnixEpoch.AddYears(56))?.PayloadLength ?? -1;
+    public int RelayFastPathClientToPeer() => _server.HandleClientInput(_frame, _client, TimeSpan.FromSeconds(1), DateTimeOffset.UnixEpoch)?.PayloadLength ?? -1;
 }

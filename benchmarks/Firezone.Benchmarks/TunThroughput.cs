@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using Firezone.Tun;
-using Firezone.Tun.Io;
 using Firezone.Tun.Linux;
 using Firezone.Tun.Netlink;
 using Firezone.Tun.Packets;

@@ -322,7 +322,7 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
 
         if (_core.State == ChannelState.Connected && _attempts.TryGetValue(_core.Attempt, out var current) && current.Connection is { } connection)
         {
-            while (_core.TryDequeueOutbound(out var message))
+            while (_core.PollTransmit() is { } message)
             {
                 outbound.Add((current.Id, message, connection));
             }

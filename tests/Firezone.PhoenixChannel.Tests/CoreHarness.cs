@@ -117,7 +117,7 @@ internal sealed class CoreHarness
                 progress = true;
                 Events.Add(e);
             }
-            while (Core.TryDequeueOutbound(out var m))
+            while (Core.PollTransmit() is { } m)
             {
                 progress = true;
                 Written.Add(m);

@@ -14,9 +14,18 @@ public sealed partial class RelaySession
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// The server's monotonic time: elapsed since the session was created, from <see cref="RelaySessionOptions.Time"/>
+    /// (a wall-clock jump moves no lifetime). The wall clock (<c>GetUtcNow</c>) is read separately, only for
+    /// <see cref="TurnServer.HandleClientInput(ReadOnlySpan{byte}, SocketAddress, TimeSpan, DateTimeOffset)"/>, whose
+    /// USERNAME expiry needs it.
+    /// </summary>
+    private TimeSpan Now => _options.Time.GetElapsedTime(_startTimestamp);
+
+    /// <summary>
     /// Runs due timers, then client STUN, then (with lower priority) peer datagrams without a bound channel, and
     /// executes the server's commands after each; sleeps until the next input or deadline. Only this task touches
-    /// the server's state, so nothing here holds a lock while it sends or binds.
+    /// the server's state, so nothing here holds a lock while it sends or binds. Each input is handled at the time it
+    /// is taken off its queue, after the timers due by then.
     /// </summary>
     private async Task ControlLoopAsync(CancellationToken cancellationToken)
     {
@@ -25,24 +34,21 @@ public sealed partial class RelaySession
         Task<bool>? clientWait = null, peerWait = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var now = _options.Time.GetUtcNow();
-            if (_server.PollTimeout() is { } deadline && deadline <= now)
+            if (RunDueTimers(Now))
             {
-                _server.HandleTimeout(deadline);
-                DrainCommands();
                 continue;
             }
 
             bool progressed = false;
             for (int i = 0; i < ClientInputsPerRound && clients.TryRead(out var input); i++)
             {
-                HandleControlInput(input, now);
+                HandleControlInput(input);
                 progressed = true;
             }
 
             for (int i = 0; i < PeerInputsPerRound && peers.TryRead(out var input); i++)
             {
-                HandleControlInput(input, now);
+                HandleControlInput(input);
                 progressed = true;
             }
 
@@ -52,9 +58,18 @@ public sealed partial class RelaySession
             }
 
             var wait = MaxWait;
-            if (_server.PollTimeout() is { } next && next - now < wait)
+            if (_server.PollTimeout() is { } next)
             {
-                wait = next - now;
+                var untilNext = next - Now;
+                if (untilNext <= TimeSpan.Zero)
+                {
+                    continue; // became due since the check at the top of the loop
+                }
+
+                if (untilNext < wait)
+                {
+                    wait = untilNext;
+                }
             }
 
             clientWait ??= clients.WaitToReadAsync(cancellationToken).AsTask();
@@ -90,14 +105,33 @@ public sealed partial class RelaySession
         }
     }
 
-    private void HandleControlInput(ControlInput input, DateTimeOffset now)
+    /// <summary>Runs the server's timers if one is due at <paramref name="now"/> and executes their commands.</summary>
+    private bool RunDueTimers(TimeSpan now)
+    {
+        if (_server.PollTimeout() is not { } deadline || deadline > now)
+        {
+            return false;
+        }
+
+        _server.HandleTimeout(now);
+        DrainCommands();
+        return true;
+    }
+
+    /// <summary>
+    /// One datagram for the control plane, at the current time: due timers first (so that nothing past its deadline
+    /// is used), then the datagram; the wall clock is read here, for username expiry only.
+    /// </summary>
+    private void HandleControlInput(ControlInput input)
     {
         try
         {
+            var now = Now;
+            RunDueTimers(now);
             var datagram = input.Buffer.AsSpan(0, input.Length);
             if (input.AllocationPort == 0)
             {
-                if (_server.HandleClientInput(datagram, input.Source, now) is { } toPeer)
+                if (_server.HandleClientInput(datagram, input.Source, now, _options.Time.GetUtcNow()) is { } toPeer)
                 {
                     SendToPeer(datagram, toPeer);
                 }
@@ -190,7 +224,7 @@ public sealed partial class RelaySession
         {
             bool inUse = e.SocketErrorCode == SocketError.AddressAlreadyInUse;
             LogAllocationBindFailed(_logger, port, family, e.Message, inUse);
-            _server.HandleAllocationFailed(port, family, inUse, _options.Time.GetUtcNow());
+            _server.HandleAllocationFailed(port, family, inUse, Now);
             return;
         }
 
@@ -201,7 +235,7 @@ public sealed partial class RelaySession
             _path.AllocationSockets.Remove(port, family);
             socket.Dispose();
             LogAllocationBindFailed(_logger, port, family, $"epoll_ctl failed (errno {errno})", false);
-            _server.HandleAllocationFailed(port, family, false, _options.Time.GetUtcNow());
+            _server.HandleAllocationFailed(port, family, false, Now);
         }
     }
 

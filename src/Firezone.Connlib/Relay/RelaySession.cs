@@ -39,6 +39,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     private readonly List<ClientWorker> _clientWorkers = new();
     private readonly List<Task> _loops = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly long _startTimestamp;
     private PeerWorker[] _peerWorkers = [];
     private int _started;
 
@@ -48,6 +49,7 @@ public sealed partial class RelaySession : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _startTimestamp = options.Time.GetTimestamp();
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger("Firezone.Relay");
         (_bind4, _bind6) = BindAddresses(options);

@@ -24,7 +24,11 @@ public sealed class RelaySessionOptions
     /// </summary>
     public IMeterFactory? MeterFactory { get; init; }
 
-    /// <summary>Clock for lifetimes and username expiry.</summary>
+    /// <summary>
+    /// Time source: its monotonic timestamps (<see cref="TimeProvider.GetElapsedTime(long)"/> since the session was
+    /// created) for every lifetime and timer of the server, its wall clock (<see cref="TimeProvider.GetUtcNow"/>) only
+    /// for username expiry; also the stats timer and the control plane's waits.
+    /// </summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Interval of the "Allocations = … Channels = … Throughput = …" log line (default 10 s).</summary>

@@ -7,10 +7,20 @@ namespace Firezone.PhoenixChannel.Protocol;
 
 /// <summary>
 /// The sans-IO Phoenix channel: framing, refs, the send queue, heartbeats and reconnect decisions.
-/// It owns no socket, clock or thread: the driver feeds it socket results, frames and the current time
-/// (a monotonic <see cref="TimeSpan"/>), and drains <see cref="PollCommand"/>, <see cref="TryDequeueOutbound"/>,
-/// <see cref="PollEvent"/> and <see cref="PollTimeout"/>.
+/// It owns no socket, clock or thread and follows the sans-IO contract of the Snownet engines: the driver feeds it
+/// inputs and the current time (a monotonic <see cref="TimeSpan"/> since an origin it chooses), runs
+/// <see cref="HandleTimeout"/> when <see cref="PollTimeout"/> is due, and after every call drains
+/// <see cref="PollCommand"/>, <see cref="PollTransmit"/> and <see cref="PollEvent"/>.
 /// </summary>
+/// <remarks>
+/// Its inputs are WebSocket events, not datagrams: <see cref="OnConnected"/>, <see cref="OnConnectFailed"/>,
+/// <see cref="OnFrame"/>, <see cref="OnDisconnected"/>, <see cref="OnSendFailed"/> and <see cref="OnClosed"/>, each
+/// tagged with the attempt id the core handed out, plus the commands <see cref="Connect"/>, <see cref="Send"/>,
+/// <see cref="Join"/> and <see cref="Close"/>. Its transmits are text frames for the current socket, and
+/// <see cref="PollCommand"/> asks the driver to open, drop or close sockets (a WebSocket has a lifecycle a datagram
+/// does not). Randomness (the reconnect backoff's jitter) is injected as a <see cref="Random"/>: the jitter is not
+/// cryptographic, and a seeded instance makes a test replay exactly.
+/// </remarks>
 internal sealed partial class ChannelCore
 {
     /// <summary>At most this many frames wait in the send queue.</summary>
@@ -216,17 +226,19 @@ internal sealed partial class ChannelCore
         }
     }
 
-    /// <summary>Takes the next frame to write, when connected.</summary>
-    public bool TryDequeueOutbound(out OutboundMessage message)
+    /// <summary>
+    /// Takes the next frame to write on the current socket (<see cref="Attempt"/>), when connected; null otherwise or
+    /// when the queue is empty. A frame whose write fails goes back through <see cref="OnSendFailed"/>.
+    /// </summary>
+    public OutboundMessage? PollTransmit()
     {
         if (State != ChannelState.Connected || _queue.First is null)
         {
-            message = default;
-            return false;
+            return null;
         }
-        message = _queue.First.Value;
+        var message = _queue.First.Value;
         _queue.RemoveFirst();
-        return true;
+        return message;
     }
 
     /// <summary>Advances timers: backoff wake-ups, heartbeats and their deadlines.</summary>

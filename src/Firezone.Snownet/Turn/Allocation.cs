@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Stun;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,7 +16,9 @@ namespace Firezone.Snownet.Turn;
 /// <remarks>
 /// Feed it datagrams from the relay (<see cref="HandleInput"/>, <see cref="TryDecapsulate"/>), time
 /// (<see cref="HandleTimeout"/>) and commands (<see cref="BindChannel"/>, <see cref="Refresh"/>); drain
-/// <see cref="PollTransmit"/>, <see cref="PollEvent"/> and <see cref="PollTimeout"/> after each of them.
+/// <see cref="PollTransmit"/>, <see cref="PollEvent"/> and <see cref="PollTimeout"/> after each of them (the sans-IO
+/// contract of this assembly). Every <c>now</c> is a monotonic <see cref="TimeSpan"/> since an origin the driver
+/// chooses; randomness (transaction ids) comes from the delegate given at construction.
 /// Deliberate departures from upstream snownet, each covered by a test:
 /// <list type="bullet">
 /// <item>Requests sent before the relay handed out a NONCE carry no credentials (RFC 8489 §9.2.3.1); upstream signs
@@ -31,10 +34,10 @@ namespace Firezone.Snownet.Turn;
 internal sealed partial class Allocation
 {
     private readonly ILogger _logger;
-    private readonly Random? _random;
+    private readonly Action<Span<byte>> _random;
     private readonly string _username;
     private readonly string _password;
-    private readonly Queue<RelayTransmit> _transmits = new();
+    private readonly Queue<Transmit> _transmits = new();
     private readonly Queue<AllocationEvent> _events = new();
     private readonly Dictionary<TransactionId, InFlightRequest> _inFlight = new();
     private readonly AllocationChannels _channels = new();
@@ -49,7 +52,7 @@ internal sealed partial class Allocation
     private AllocationCandidate? _srflxV6;
     private AllocationCandidate? _relayedV4;
     private AllocationCandidate? _relayedV6;
-    private (DateTimeOffset ReceivedAt, TimeSpan Lifetime)? _lifetime;
+    private (TimeSpan ReceivedAt, TimeSpan Lifetime)? _lifetime;
     private AllocationFreeReason? _explicitFailure;
 
     /// <summary>
@@ -60,11 +63,13 @@ internal sealed partial class Allocation
     /// <param name="password">Long-term password.</param>
     /// <param name="realm">Expected REALM (<c>firezone</c> for Firezone relays).</param>
     /// <param name="software">SOFTWARE attribute value, e.g. <c>snownet; session=&lt;64 hex&gt;</c>.</param>
-    /// <param name="now">Current time.</param>
+    /// <param name="now">The current instant (monotonic, see <see cref="Deadline"/>).</param>
+    /// <param name="random">Fills buffers with random bytes: every transaction id comes from it (production: the OS
+    /// CSPRNG; simulations: a seeded source).</param>
     /// <param name="logger">Optional logger.</param>
-    /// <param name="random">Optional source for transaction ids (deterministic tests); the OS RNG otherwise.</param>
-    public Allocation(RelaySocket server, string username, string password, string realm, string software, DateTimeOffset now, ILogger? logger = null, Random? random = null)
+    public Allocation(RelaySocket server, string username, string password, string realm, string software, TimeSpan now, Action<Span<byte>> random, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(random);
         Server = server;
         Software = software;
         _username = username;
@@ -159,8 +164,11 @@ internal sealed partial class Allocation
         }
     }
 
-    /// <summary>Next datagram to send to the relay, if any.</summary>
-    public RelayTransmit? PollTransmit() => _transmits.TryDequeue(out var t) ? t : null;
+    /// <summary>
+    /// Next datagram to send, if any: always to one of the relay's addresses, from any local interface
+    /// (<see cref="Transmit.Source"/> is null). Its payload is never reused by the allocation.
+    /// </summary>
+    public Transmit? PollTransmit() => _transmits.TryDequeue(out var t) ? t : null;
 
     /// <summary>Next candidate event, if any.</summary>
     public AllocationEvent? PollEvent() => _events.TryDequeue(out var e) ? e : null;
@@ -169,32 +177,32 @@ internal sealed partial class Allocation
     /// The next instant <see cref="HandleTimeout"/> must run: request retransmissions, the allocation refresh (while
     /// no Refresh is in flight), the allocation's expiry and the next channel refresh. Null if nothing is scheduled.
     /// </summary>
-    public DateTimeOffset? PollTimeout()
+    public TimeSpan? PollTimeout()
     {
-        DateTimeOffset? earliest = null;
+        TimeSpan? earliest = null;
         var refreshInFlight = false;
         foreach (var request in _inFlight.Values)
         {
-            earliest = Min(earliest, request.Deadline);
+            earliest = Deadline.Min(earliest, request.Deadline);
             refreshInFlight |= request.Request.Kind == TurnRequestKind.Refresh;
         }
 
         if (_lifetime is { } lifetime)
         {
-            earliest = Min(earliest, lifetime.ReceivedAt + lifetime.Lifetime);
+            earliest = Deadline.Min(earliest, lifetime.ReceivedAt + lifetime.Lifetime);
             if (!refreshInFlight && CanAuthenticate)
             {
-                earliest = Min(earliest, lifetime.ReceivedAt + (lifetime.Lifetime / 2));
+                earliest = Deadline.Min(earliest, lifetime.ReceivedAt + (lifetime.Lifetime / 2));
             }
         }
 
         if (CanAuthenticate)
         {
-            foreach (var (number, record) in _channels.Records)
+            foreach (var (number, record) in _channels)
             {
                 if (record.Bound && record.LastReceived > record.BoundAt && !ChannelBindInFlight(number))
                 {
-                    earliest = Min(earliest, record.BoundAt + AllocationConstants.ChannelRefreshThreshold);
+                    earliest = Deadline.Min(earliest, record.BoundAt + AllocationConstants.ChannelRefreshThreshold);
                 }
             }
         }
@@ -207,11 +215,11 @@ internal sealed partial class Allocation
     /// not a response to a request of ours in flight (the caller drops it then); true if it was consumed (even when it
     /// was ignored because its MESSAGE-INTEGRITY did not verify).
     /// </summary>
+    /// <param name="datagram">The datagram.</param>
     /// <param name="from">Sender of the datagram.</param>
     /// <param name="local">Local address the datagram arrived on (base of the server-reflexive candidate).</param>
-    /// <param name="datagram">The datagram.</param>
-    /// <param name="now">Current time.</param>
-    public bool HandleInput(IPEndPoint from, IPEndPoint local, ReadOnlySpan<byte> datagram, DateTimeOffset now)
+    /// <param name="now">The current instant.</param>
+    public bool HandleInput(ReadOnlySpan<byte> datagram, IPEndPoint from, IPEndPoint local, TimeSpan now)
     {
         if (!Server.Matches(from))
         {
@@ -268,7 +276,7 @@ internal sealed partial class Allocation
     /// <paramref name="payload"/> the payload's range inside <paramref name="datagram"/> (cut to the length field).
     /// Data on unknown or unconfirmed channels, or from a family we have no relayed address for, is dropped (false).
     /// </summary>
-    public bool TryDecapsulate(IPEndPoint from, ReadOnlySpan<byte> datagram, DateTimeOffset now, out IPEndPoint peer, out IPEndPoint relayedAddress, out Range payload)
+    public bool TryDecapsulate(ReadOnlySpan<byte> datagram, IPEndPoint from, TimeSpan now, out IPEndPoint peer, out IPEndPoint relayedAddress, out Range payload)
     {
         peer = null!;
         relayedAddress = null!;
@@ -304,16 +312,17 @@ internal sealed partial class Allocation
 
     /// <summary>
     /// Frames <paramref name="payload"/> as ChannelData for <paramref name="peer"/>, addressed to the relay. Null when
-    /// no confirmed, unexpired channel to that peer exists (payload is never buffered; the caller drops it).
+    /// no confirmed, unexpired channel to that peer exists (payload is never buffered; the caller drops it). The
+    /// transmit's payload is a new array (the hot path is <see cref="WriteChannelDataHeader"/>, which copies nothing).
     /// </summary>
-    public RelayTransmit? EncodeToPeer(IPEndPoint peer, ReadOnlySpan<byte> payload, DateTimeOffset now)
+    public Transmit? EncodeToPeer(IPEndPoint peer, ReadOnlySpan<byte> payload, TimeSpan now)
     {
         if (_activeSocket is not { } relay || _channels.ConnectedChannelToPeer(peer, now) is not { } channel)
         {
             return null;
         }
 
-        return new RelayTransmit(relay, AllocationWire.EncodeChannelData(channel, payload));
+        return new Transmit(null, relay, AllocationWire.EncodeChannelData(channel, payload));
     }
 
     /// <summary>
@@ -321,7 +330,7 @@ internal sealed partial class Allocation
     /// 4-byte ChannelData header is written in front of it. Returns the relay address to send
     /// <c>packet[..(4 + payloadLength)]</c> to, or null when no usable channel exists.
     /// </summary>
-    public IPEndPoint? WriteChannelDataHeader(IPEndPoint peer, Span<byte> packet, int payloadLength, DateTimeOffset now)
+    public IPEndPoint? WriteChannelDataHeader(IPEndPoint peer, Span<byte> packet, int payloadLength, TimeSpan now)
     {
         if (_activeSocket is not { } relay || _channels.ConnectedChannelToPeer(peer, now) is not { } channel)
         {
@@ -337,7 +346,7 @@ internal sealed partial class Allocation
     /// buffered; buffered (up to 100 peers, oldest dropped) while no allocation exists; ignored if suspended or if we
     /// have no relayed address of the peer's family; otherwise a ChannelBind is sent.
     /// </summary>
-    public void BindChannel(IPEndPoint peer, DateTimeOffset now)
+    public void BindChannel(IPEndPoint peer, TimeSpan now)
     {
         if (IsSuspended)
         {
@@ -380,7 +389,7 @@ internal sealed partial class Allocation
     /// Liveness probe / revival (snownet spec §6.7): nothing while the first Allocate is in flight; a suspended
     /// allocation starts over with Binding requests; otherwise an authenticated Refresh is sent (unless one is in flight).
     /// </summary>
-    public void Refresh(DateTimeOffset now)
+    public void Refresh(TimeSpan now)
     {
         if (!HasAllocation && InFlight(TurnRequestKind.Allocate))
         {
@@ -403,7 +412,7 @@ internal sealed partial class Allocation
     /// <summary>
     /// Timers (snownet spec §6.6–§6.8): allocation expiry, allocation refresh, channel refresh, retransmissions.
     /// </summary>
-    public void HandleTimeout(DateTimeOffset now)
+    public void HandleTimeout(TimeSpan now)
     {
         if (_lifetime is { } lifetime && now >= lifetime.ReceivedAt + lifetime.Lifetime)
         {
@@ -452,7 +461,7 @@ internal sealed partial class Allocation
                     request.SentAt = now;
                     request.Backoff = backoff;
                     _inFlight[id] = request;
-                    _transmits.Enqueue(new RelayTransmit(request.Destination, request.Payload));
+                    _transmits.Enqueue(new Transmit(null, request.Destination, request.Payload));
                     resent = true;
                 }
                 else
@@ -506,179 +515,7 @@ internal sealed partial class Allocation
 
     private bool CanAuthenticate => _activeSocket is not null && _credentials is not null;
 
-    private void HandleSuccess(InFlightRequest request, TurnResponse response, IPEndPoint local, DateTimeOffset now)
-    {
-        switch (request.Request.Kind)
-        {
-            case TurnRequestKind.Binding:
-                if (response.XorMappedAddress is not { } mapped)
-                {
-                    LogMissingAttribute("XOR-MAPPED-ADDRESS", request.Request.Kind);
-                    return;
-                }
-
-                var candidate = new AllocationCandidate(AllocationCandidateKind.ServerReflexive, mapped, local);
-                if (request.Destination.AddressFamily == AddressFamily.InterNetworkV6)
-                {
-                    Update(ref _srflxV6, candidate);
-                }
-                else
-                {
-                    Update(ref _srflxV4, candidate);
-                }
-
-                if (_activeSocket is null)
-                {
-                    _activeSocket = request.Destination;
-                    LogActiveSocket(request.Destination);
-                    AuthenticateAndQueue(HasAllocation ? TurnRequest.Refresh : TurnRequest.Allocate, AllocationBackoff.StartAt(now), now);
-                }
-
-                return;
-
-            case TurnRequestKind.Allocate:
-                if (response.Lifetime is not { } allocateLifetime)
-                {
-                    LogMissingAttribute("LIFETIME", request.Request.Kind);
-                    return;
-                }
-
-                if (response.RelayedV4 is null && response.RelayedV6 is null)
-                {
-                    LogMissingAttribute("XOR-RELAYED-ADDRESS", request.Request.Kind);
-                    return;
-                }
-
-                UpdateRelayed(ref _relayedV4, response.RelayedV4);
-                UpdateRelayed(ref _relayedV6, response.RelayedV6);
-                _lifetime = (now, allocateLifetime);
-                LogAllocated(response.RelayedV4, response.RelayedV6, allocateLifetime);
-
-                while (_bufferedChannelBindings.First is { } first)
-                {
-                    _bufferedChannelBindings.RemoveFirst();
-                    BindChannel(first.Value, now);
-                }
-
-                return;
-
-            case TurnRequestKind.Refresh:
-                if (response.Lifetime is not { } refreshLifetime)
-                {
-                    LogMissingAttribute("LIFETIME", request.Request.Kind);
-                    return;
-                }
-
-                if (refreshLifetime == TimeSpan.Zero)
-                {
-                    // Our allocation is gone (we deleted it to resynchronise, or the relay did): start a new one.
-                    InvalidateAllocation();
-                    AuthenticateAndQueue(TurnRequest.Allocate, AllocationBackoff.StartAt(now), now);
-                    return;
-                }
-
-                _lifetime = (now, refreshLifetime);
-                return;
-
-            case TurnRequestKind.ChannelBind:
-                _channels.SetBound(request.Request.Channel, now);
-                return;
-        }
-    }
-
-    private void HandleError(InFlightRequest request, TurnResponse response, int code, DateTimeOffset now)
-    {
-        var kind = request.Request.Kind;
-        LogErrorResponse(kind, code);
-
-        if (code == StunErrorCode.Unauthorized && request.CarriedNonce)
-        {
-            // Our credentials are no good: stop using them; the allocation is freed once idle.
-            LogAuthenticationFailed();
-            _credentials = null;
-            InvalidateAllocation();
-            return;
-        }
-
-        if ((code == StunErrorCode.Unauthorized || code == StunErrorCode.StaleNonce) && kind != TurnRequestKind.Binding)
-        {
-            if (_credentials is not { } credentials)
-            {
-                return;
-            }
-
-            if (response.Nonce is not { } nonce)
-            {
-                LogMissingAttribute("NONCE", kind);
-                return;
-            }
-
-            credentials.Nonce = nonce;
-            if (response.Realm is { } realm && realm != credentials.Realm)
-            {
-                LogWrongRealm(realm, credentials.Realm);
-                return;
-            }
-
-            AuthenticateAndQueue(request.Request, AllocationBackoff.StartAt(now), now);
-            return;
-        }
-
-        if (code == StunErrorCode.AllocationMismatch)
-        {
-            InvalidateAllocation();
-            switch (kind)
-            {
-                case TurnRequestKind.Allocate:
-                    // The relay still has an allocation for our address (e.g. our success response got lost): delete
-                    // it, the LIFETIME 0 answer then triggers a fresh Allocate.
-                    AuthenticateAndQueue(TurnRequest.DeleteAllocation, AllocationBackoff.StartAt(now), now);
-                    break;
-                case TurnRequestKind.Refresh:
-                    AuthenticateAndQueue(TurnRequest.Allocate, AllocationBackoff.StartAt(now), now);
-                    break;
-                case TurnRequestKind.ChannelBind:
-                    AuthenticateAndQueue(TurnRequest.Allocate, AllocationBackoff.StartAt(now), now);
-                    if (request.Request.Peer is { } peer && !_bufferedChannelBindings.Contains(peer))
-                    {
-                        _bufferedChannelBindings.AddLast(peer);
-                    }
-
-                    break;
-            }
-
-            return;
-        }
-
-        if (code == StunErrorCode.UnknownAttribute)
-        {
-            _explicitFailure = AllocationFreeReason.ProtocolFailure;
-            return;
-        }
-
-        switch (kind)
-        {
-            case TurnRequestKind.Allocate:
-                _bufferedChannelBindings.Clear();
-                break;
-            case TurnRequestKind.ChannelBind:
-                _channels.Remove(request.Request.Channel);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// Signed responses are accepted if their MESSAGE-INTEGRITY verifies with our key. Unsigned ones only if they are
-    /// 401/438 challenges (deliberate: standard TURN servers send unsigned challenges; upstream drops them).
-    /// </summary>
-    private static bool IsAuthentic(TurnResponse response) => response.Integrity switch
-    {
-        IntegrityCheck.Valid => true,
-        IntegrityCheck.Absent => response.ErrorCode is StunErrorCode.Unauthorized or StunErrorCode.StaleNonce,
-        _ => false,
-    };
-
-    private void SendBindingRequests(DateTimeOffset now)
+    private void SendBindingRequests(TimeSpan now)
     {
         if (Server.V4 is { } v4)
         {
@@ -691,12 +528,12 @@ internal sealed partial class Allocation
         }
     }
 
-    private void SendBinding(IPEndPoint destination, DateTimeOffset now)
+    private void SendBinding(IPEndPoint destination, TimeSpan now)
     {
-        var id = NewTransactionId();
+        var id = TransactionId.NewRandom(_random);
         var payload = AllocationWire.EncodeBinding(id, Software);
         _inFlight[id] = new InFlightRequest(TurnRequest.Binding, destination, payload, carriedNonce: false, sentAt: now, AllocationBackoff.StartAt(now));
-        _transmits.Enqueue(new RelayTransmit(destination, payload));
+        _transmits.Enqueue(new Transmit(null, destination, payload));
     }
 
     /// <summary>
@@ -704,7 +541,7 @@ internal sealed partial class Allocation
     /// and MESSAGE-INTEGRITY; records it as in flight and queues it to the active socket. False if we have no active
     /// socket or no credentials.
     /// </summary>
-    private bool AuthenticateAndQueue(TurnRequest request, AllocationBackoff backoff, DateTimeOffset now)
+    private bool AuthenticateAndQueue(TurnRequest request, AllocationBackoff backoff, TimeSpan now)
     {
         if (_activeSocket is not { } destination || _credentials is not { } credentials)
         {
@@ -712,10 +549,10 @@ internal sealed partial class Allocation
             return false;
         }
 
-        var id = NewTransactionId();
+        var id = TransactionId.NewRandom(_random);
         var payload = AllocationWire.EncodeAuthenticated(request, id, Software, credentials);
         _inFlight[id] = new InFlightRequest(request, destination, payload, carriedNonce: credentials.Nonce is not null, sentAt: now, backoff);
-        _transmits.Enqueue(new RelayTransmit(destination, payload));
+        _transmits.Enqueue(new Transmit(null, destination, payload));
         return true;
     }
 
@@ -829,21 +666,7 @@ internal sealed partial class Allocation
         return false;
     }
 
-    private TransactionId NewTransactionId()
-    {
-        if (_random is null)
-        {
-            return TransactionId.NewRandom();
-        }
-
-        Span<byte> bytes = stackalloc byte[TransactionId.Length];
-        _random.NextBytes(bytes);
-        return new TransactionId(bytes);
-    }
-
-    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x <= b ? x : b;
-
-    private sealed class InFlightRequest(TurnRequest request, IPEndPoint destination, byte[] payload, bool carriedNonce, DateTimeOffset sentAt, AllocationBackoff backoff)
+    private sealed class InFlightRequest(TurnRequest request, IPEndPoint destination, byte[] payload, bool carriedNonce, TimeSpan sentAt, AllocationBackoff backoff)
     {
         public TurnRequest Request { get; } = request;
 
@@ -853,11 +676,11 @@ internal sealed partial class Allocation
 
         public bool CarriedNonce { get; } = carriedNonce;
 
-        public DateTimeOffset SentAt { get; set; } = sentAt;
+        public TimeSpan SentAt { get; set; } = sentAt;
 
         public AllocationBackoff Backoff { get; set; } = backoff;
 
-        public DateTimeOffset Deadline => SentAt + Backoff.CurrentWait;
+        public TimeSpan Deadline => SentAt + Backoff.CurrentWait;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Response with unknown transaction id {TransactionId}")]

@@ -7,26 +7,26 @@ namespace Firezone.Snownet.Turn;
 /// </summary>
 internal struct AllocationBackoff
 {
-    private AllocationBackoff(DateTimeOffset start)
+    private AllocationBackoff(TimeSpan start)
     {
         Start = start;
         CurrentWait = AllocationConstants.RequestTimeout;
     }
 
     /// <summary>When the logical request was first sent.</summary>
-    public DateTimeOffset Start { get; }
+    public TimeSpan Start { get; }
 
     /// <summary>How long to wait after the latest send before retransmitting (or giving up).</summary>
     public TimeSpan CurrentWait { get; private set; }
 
     /// <summary>A fresh schedule whose first send is <paramref name="now"/>.</summary>
-    public static AllocationBackoff StartAt(DateTimeOffset now) => new(now);
+    public static AllocationBackoff StartAt(TimeSpan now) => new(now);
 
     /// <summary>
     /// Called when the current wait ran out at <paramref name="now"/>: advances to the next wait and returns true if
     /// the request may be retransmitted, false if it must be abandoned.
     /// </summary>
-    public bool TryAdvance(DateTimeOffset now)
+    public bool TryAdvance(TimeSpan now)
     {
         var next = TimeSpan.FromTicks((long)(CurrentWait.Ticks * AllocationConstants.BackoffMultiplier));
         if (next > AllocationConstants.BackoffMaxInterval)

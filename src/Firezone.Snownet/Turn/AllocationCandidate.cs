@@ -47,6 +47,3 @@ internal enum AllocationFreeReason
     /// <summary>The relay rejected our credentials.</summary>
     AuthenticationError,
 }
-
-/// <summary>A datagram an <see cref="Allocation"/> wants sent (always from any local interface).</summary>
-internal readonly record struct RelayTransmit(IPEndPoint Destination, byte[] Payload);

@@ -17,8 +17,14 @@ internal sealed class AllocationChannels
     /// <summary>Number of channel records (bound or not).</summary>
     public int Count => _byNumber.Count;
 
-    /// <summary>All channel records, by number (for timers and tests).</summary>
+    /// <summary>All channel records, by number (for tests and diagnostics).</summary>
     public IReadOnlyDictionary<ushort, ChannelRecord> Records => _byNumber;
+
+    /// <summary>
+    /// Enumerates the records by number without allocating (<c>foreach</c> over <see cref="Records"/> boxes the
+    /// enumerator; the timers run this on every wake-up).
+    /// </summary>
+    public Dictionary<ushort, ChannelRecord>.Enumerator GetEnumerator() => _byNumber.GetEnumerator();
 
     /// <summary>
     /// Picks the number for a new binding to <paramref name="peer"/>. A peer that already has a record keeps its number
@@ -27,7 +33,7 @@ internal sealed class AllocationChannels
     /// Otherwise the cursor moves on cyclically from the last number handed out, taking the first number that is unused
     /// or past lifetime + cool-down, and records it as unconfirmed. Returns null when all 4096 numbers are busy.
     /// </summary>
-    public ushort? NewChannelToPeer(IPEndPoint peer, DateTimeOffset now)
+    public ushort? NewChannelToPeer(IPEndPoint peer, TimeSpan now)
     {
         if (_byPeer.TryGetValue(peer, out var known))
         {
@@ -64,7 +70,7 @@ internal sealed class AllocationChannels
     }
 
     /// <summary>The channel usable for sending to <paramref name="peer"/>: bound and younger than its lifetime.</summary>
-    public ushort? ConnectedChannelToPeer(IPEndPoint peer, DateTimeOffset now)
+    public ushort? ConnectedChannelToPeer(IPEndPoint peer, TimeSpan now)
     {
         return _byPeer.TryGetValue(peer, out var number)
             && _byNumber[number] is { Bound: true } record
@@ -74,7 +80,7 @@ internal sealed class AllocationChannels
     }
 
     /// <summary>Marks the channel confirmed by the relay at <paramref name="now"/>.</summary>
-    public bool SetBound(ushort number, DateTimeOffset now)
+    public bool SetBound(ushort number, TimeSpan now)
     {
         if (!_byNumber.TryGetValue(number, out var record))
         {
@@ -90,7 +96,7 @@ internal sealed class AllocationChannels
     /// <summary>
     /// Looks up the peer behind a received ChannelData frame; only bound channels count. Records the reception.
     /// </summary>
-    public IPEndPoint? ReceivedOn(ushort number, DateTimeOffset now)
+    public IPEndPoint? ReceivedOn(ushort number, TimeSpan now)
     {
         if (!_byNumber.TryGetValue(number, out var record) || !record.Bound)
         {
@@ -105,7 +111,7 @@ internal sealed class AllocationChannels
     public IPEndPoint? PeerOf(ushort number) => _byNumber.TryGetValue(number, out var r) ? r.Peer : null;
 
     /// <summary>Channels due for a re-bind: bound, at least 5 min old, and received data since the last bind.</summary>
-    public void CollectDueForRefresh(DateTimeOffset now, List<(ushort Number, IPEndPoint Peer)> into)
+    public void CollectDueForRefresh(TimeSpan now, List<(ushort Number, IPEndPoint Peer)> into)
     {
         foreach (var (number, record) in _byNumber)
         {
@@ -117,9 +123,9 @@ internal sealed class AllocationChannels
     }
 
     /// <summary>The earliest instant a channel with received data becomes due for a re-bind.</summary>
-    public DateTimeOffset? NextRefresh()
+    public TimeSpan? NextRefresh()
     {
-        DateTimeOffset? earliest = null;
+        TimeSpan? earliest = null;
         foreach (var record in _byNumber.Values)
         {
             if (record.Bound && record.LastReceived > record.BoundAt)
@@ -153,7 +159,7 @@ internal sealed class AllocationChannels
 }
 
 /// <summary>One channel record of <see cref="AllocationChannels"/>.</summary>
-internal sealed class ChannelRecord(IPEndPoint peer, bool bound, DateTimeOffset boundAt, DateTimeOffset lastReceived)
+internal sealed class ChannelRecord(IPEndPoint peer, bool bound, TimeSpan boundAt, TimeSpan lastReceived)
 {
     /// <summary>The peer the channel leads to.</summary>
     public IPEndPoint Peer { get; } = peer;
@@ -162,18 +168,18 @@ internal sealed class ChannelRecord(IPEndPoint peer, bool bound, DateTimeOffset 
     public bool Bound { get; set; } = bound;
 
     /// <summary>When the channel was requested or last confirmed.</summary>
-    public DateTimeOffset BoundAt { get; set; } = boundAt;
+    public TimeSpan BoundAt { get; set; } = boundAt;
 
     /// <summary>When data last arrived on it (equal to <see cref="BoundAt"/> right after a bind).</summary>
-    public DateTimeOffset LastReceived { get; set; } = lastReceived;
+    public TimeSpan LastReceived { get; set; } = lastReceived;
 
     /// <summary>
     /// The number may go to another peer: the relay forgot it (lifetime + cool-down since the last bind passed).
     /// </summary>
-    public bool CanRebind(DateTimeOffset now) =>
+    public bool CanRebind(TimeSpan now) =>
         now - BoundAt >= AllocationConstants.ChannelLifetime + AllocationConstants.ChannelRebindTimeout;
 
     /// <summary>Bound, at least 5 minutes old and data received since the last bind.</summary>
-    public bool NeedsRefresh(DateTimeOffset now) =>
+    public bool NeedsRefresh(TimeSpan now) =>
         Bound && LastReceived > BoundAt && now - BoundAt >= AllocationConstants.ChannelRefreshThreshold;
 }

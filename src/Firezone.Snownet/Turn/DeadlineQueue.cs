@@ -14,7 +14,8 @@ internal abstract class DeadlineEntry
 }
 
 /// <summary>
-/// An indexed binary min-heap of deadlines, keyed on <see langword="long"/> ticks (independent of any clock type).
+/// An indexed binary min-heap of deadlines, keyed on <see langword="long"/> ticks (the <c>TimeSpan.Ticks</c> of
+/// the monotonic instants the engines run on; the queue itself knows no clock).
 /// Every entry is in the heap at most once: <see cref="Schedule"/> on a queued entry moves it, <see cref="Remove"/>
 /// takes it out, both O(log n); <see cref="TryPeek"/> is O(1). So the heap never holds more nodes than there are
 /// live timed items, however often a remote peer refreshes them (a lazy-deletion heap would grow with every refresh).

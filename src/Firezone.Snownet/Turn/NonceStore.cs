@@ -24,8 +24,10 @@ internal enum NonceUse
 /// earliest-expiring one.</item>
 /// </list>
 /// A client holding an expired, evicted or used-up nonce gets 438 and retries with the fresh nonce in it, which Firezone's
-/// clients do. Deadlines never decrease in issue order (a nonce issued while the clock passed in steps back expires no
-/// earlier than the one before it), so the oldest nonce is always the earliest-expiring and eviction is O(log n).
+/// clients do. Times are ticks of the server's monotonic clock (<c>TimeSpan.Ticks</c> of its <c>now</c>), so a wall-clock
+/// jump never changes a nonce's lifetime. Deadlines never decrease in issue order (should a caller's time ever step
+/// back, a nonce issued then expires no earlier than the one before it), so the oldest nonce is always the
+/// earliest-expiring and eviction is O(log n).
 /// </summary>
 internal sealed class NonceStore
 {

@@ -54,9 +54,6 @@ internal sealed class RelayAllocation : DeadlineEntry
     /// <summary>Families whose CreateAllocation of the current <see cref="Generation"/> the host has polled (and so tried to bind).</summary>
     public byte PolledFamilies { get; set; }
 
-    /// <summary>Family of the last CreateAllocation polled for the current port (<see cref="AddressFamily.Unspecified"/> if none).</summary>
-    public AddressFamily LastPolledFamily { get; set; } = AddressFamily.Unspecified;
-
     /// <summary>Ports tried for this allocation so far (1 for the first draw).</summary>
     public int PortAttempts { get; set; }
 

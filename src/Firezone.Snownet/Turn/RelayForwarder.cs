@@ -18,7 +18,7 @@ namespace Firezone.Snownet.Turn;
 /// packet allocates nothing. A lookup racing a change sees the binding either before or after it. The
 /// <see cref="IPEndPoint"/> and <see cref="SocketAddress"/> instances handed out are shared by all threads: read them,
 /// never modify them. The forwarder does not count bytes (a host counts per thread). RFC 8656 Data indications for peers
-/// with a permission but no channel are not forwarded here: they go through <see cref="TurnServer.HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, DateTimeOffset)"/>.
+/// with a permission but no channel are not forwarded here: they go through <see cref="TurnServer.HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, TimeSpan)"/>.
 /// Size: two entries per bound channel and one per permission, so at most 2 × <see cref="TurnServerOptions.MaxChannels"/>
 /// + <see cref="TurnServerOptions.MaxPermissions"/>.
 /// </remarks>
@@ -101,7 +101,7 @@ public sealed class RelayForwarder
     /// <summary>
     /// True when the client of allocation port <paramref name="allocationPort"/> holds an RFC 8656 permission (from
     /// CreatePermission) for <paramref name="peer"/>'s IP: a datagram from it without a bound channel is worth handing
-    /// to the control plane (<see cref="TurnServer.HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, DateTimeOffset)"/>),
+    /// to the control plane (<see cref="TurnServer.HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, TimeSpan)"/>),
     /// which sends it as a Data indication. Anything else from an unknown peer can be dropped on the data path, so a
     /// flood of forged peer traffic never reaches the control plane.
     /// </summary>

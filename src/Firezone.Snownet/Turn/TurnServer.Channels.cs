@@ -6,7 +6,7 @@ namespace Firezone.Snownet.Turn;
 /// <summary>ChannelBind and the channel lifecycle: bound (published in the forwarder) → cooling down → deleted (relay.md §5.4, §7).</summary>
 public sealed partial class TurnServer
 {
-    private void HandleChannelBind(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
+    private void HandleChannelBind(in StunMessage message, AddressKey clientKey, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow)
     {
         if (!message.TryGetChannelNumber(out ushort number) || !message.TryGetXorPeerAddress(out var peer))
         {
@@ -14,7 +14,7 @@ public sealed partial class TurnServer
             return;
         }
 
-        if (!Authorize(message, client, now, out var signing))
+        if (!Authorize(message, client, now, utcNow, out var signing))
         {
             return;
         }
@@ -60,7 +60,7 @@ public sealed partial class TurnServer
             _channelCount++;
         }
 
-        BindChannel(channel, now.UtcTicks);
+        BindChannel(channel, now.Ticks);
         SendPlainSuccess(message, client, signing);
     }
 

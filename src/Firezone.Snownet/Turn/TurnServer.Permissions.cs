@@ -10,7 +10,7 @@ namespace Firezone.Snownet.Turn;
 /// </summary>
 public sealed partial class TurnServer
 {
-    private void HandleCreatePermission(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
+    private void HandleCreatePermission(in StunMessage message, AddressKey clientKey, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow)
     {
         // A structural check as ChannelBind's: before authentication, unsigned (RFC 8656 §9.1 requires a peer address).
         if (!message.Has(StunAttributeType.XorPeerAddress))
@@ -19,7 +19,7 @@ public sealed partial class TurnServer
             return;
         }
 
-        if (!Authorize(message, client, now, out var signing))
+        if (!Authorize(message, client, now, utcNow, out var signing))
         {
             return;
         }
@@ -46,7 +46,7 @@ public sealed partial class TurnServer
             return;
         }
 
-        long expiry = now.UtcTicks + PermissionLifetime.Ticks;
+        long expiry = now.Ticks + PermissionLifetime.Ticks;
         foreach (var ip in _peerScratch)
         {
             if (!allocation.Permissions.TryGetValue(ip, out var permission))
@@ -121,10 +121,10 @@ public sealed partial class TurnServer
         allocation.Permissions.Clear();
     }
 
-    private bool IsPermitted(RelayAllocation allocation, AddressKey peer, DateTimeOffset now) =>
-        allocation.Permissions.TryGetValue(peer.IpOnly, out var permission) && permission.ExpiryTicks > now.UtcTicks;
+    private bool IsPermitted(RelayAllocation allocation, AddressKey peer, TimeSpan now) =>
+        allocation.Permissions.TryGetValue(peer.IpOnly, out var permission) && permission.ExpiryTicks > now.Ticks;
 
-    private RelayToPeer? HandleSendIndication(in StunMessage message, AddressKey clientKey, DateTimeOffset now)
+    private RelayToPeer? HandleSendIndication(in StunMessage message, AddressKey clientKey, TimeSpan now)
     {
         if (!_allocationsByClient.TryGetValue(clientKey, out var allocation)
             || !message.TryGetXorPeerAddress(out var peer)
@@ -144,7 +144,7 @@ public sealed partial class TurnServer
     }
 
     /// <summary>A peer with a permission but no bound channel: its datagram goes to the client in a Data indication.</summary>
-    private void TryDeliverDataIndication(ReadOnlySpan<byte> datagram, AddressKey peerKey, IPEndPoint? peer, System.Net.SocketAddress? peerAddress, int port, DateTimeOffset now)
+    private void TryDeliverDataIndication(ReadOnlySpan<byte> datagram, AddressKey peerKey, IPEndPoint? peer, System.Net.SocketAddress? peerAddress, int port, TimeSpan now)
     {
         if (!_allocationsByPort.TryGetValue(port, out var allocation) || datagram.Length > 65_000 || !IsPermitted(allocation, peerKey, now))
         {
@@ -153,7 +153,7 @@ public sealed partial class TurnServer
 
         peer ??= ToEndPoint(peerAddress!);
         var buffer = new byte[datagram.Length + 64];
-        var builder = new StunMessageBuilder(buffer, StunMethod.Data, StunClass.Indication, NewTransactionId());
+        var builder = new StunMessageBuilder(buffer, StunMethod.Data, StunClass.Indication, TransactionId.NewRandom(_random));
         builder.AddXorPeerAddress(peer);
         builder.AddData(datagram);
         CountRelayed(datagram.Length);

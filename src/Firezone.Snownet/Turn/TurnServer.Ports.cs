@@ -27,7 +27,7 @@ public sealed partial class TurnServer
     /// command. A report for a socket whose CreateAllocation was not polled (or that belongs to an allocation that has
     /// since moved) is ignored. If the Allocate response has already left, the allocation is simply deleted.
     /// </remarks>
-    public void HandleAllocationFailed(int port, AddressFamily family, bool portInUse, DateTimeOffset now)
+    public void HandleAllocationFailed(int port, AddressFamily family, bool portInUse, TimeSpan now)
     {
         byte flag = RelayAllocation.FamilyFlag(family);
         if (!_allocationsByPort.TryGetValue(port, out var allocation) || (allocation.PolledFamilies & flag) == 0)
@@ -39,13 +39,12 @@ public sealed partial class TurnServer
         LogAllocationFailed(_logger, allocation.Client, port, family, portInUse);
         if (portInUse)
         {
-            MarkBusy(port, now.UtcTicks);
+            MarkBusy(port, now.Ticks);
         }
 
         // Void the CreateAllocation commands of this port still queued (e.g. the IPv6 one after IPv4 failed).
         allocation.Generation++;
         allocation.PolledFamilies = 0;
-        allocation.LastPolledFamily = AddressFamily.Unspecified;
 
         // Off the old port before drawing, so that the port is not counted twice (allocated and busy).
         _allocationsByPort.Remove(port);
@@ -77,20 +76,6 @@ public sealed partial class TurnServer
         if ((opened & RelayAllocation.IPv4Flag) != 0)
         {
             _commands.PushFront(new QueuedCommand(Free(port, AddressFamily.InterNetwork)));
-        }
-    }
-
-    /// <summary>
-    /// The host could not open a socket of allocation <paramref name="port"/>. Equivalent to
-    /// <see cref="HandleAllocationFailed(int, AddressFamily, bool, DateTimeOffset)"/> with <c>portInUse: false</c> for the
-    /// family of the last CreateAllocation polled for that port (the one a host following the contract just failed to
-    /// bind): the allocation is deleted and its pending response becomes 508.
-    /// </summary>
-    public void HandleAllocationFailed(int port, DateTimeOffset now)
-    {
-        if (_allocationsByPort.TryGetValue(port, out var allocation))
-        {
-            HandleAllocationFailed(port, allocation.LastPolledFamily, portInUse: false, now);
         }
     }
 

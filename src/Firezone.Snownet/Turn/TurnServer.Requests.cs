@@ -32,7 +32,7 @@ public sealed partial class TurnServer
         public bool Unsignable => HasUsername && Key is null;
     }
 
-    private RelayToPeer? HandleStun(ReadOnlySpan<byte> datagram, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
+    private RelayToPeer? HandleStun(ReadOnlySpan<byte> datagram, AddressKey clientKey, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow)
     {
         if (!StunHeader.TryRead(datagram, out var header) || header.Length + StunHeader.Size != datagram.Length)
         {
@@ -65,16 +65,16 @@ public sealed partial class TurnServer
                 HandleBinding(message, client);
                 break;
             case StunMethod.Allocate:
-                HandleAllocate(message, clientKey, client, now);
+                HandleAllocate(message, clientKey, client, now, utcNow);
                 break;
             case StunMethod.Refresh:
-                HandleRefresh(message, clientKey, client, now);
+                HandleRefresh(message, clientKey, client, now, utcNow);
                 break;
             case StunMethod.ChannelBind:
-                HandleChannelBind(message, clientKey, client, now);
+                HandleChannelBind(message, clientKey, client, now, utcNow);
                 break;
             case StunMethod.CreatePermission:
-                HandleCreatePermission(message, clientKey, client, now);
+                HandleCreatePermission(message, clientKey, client, now, utcNow);
                 break;
             default:
                 SendUnsignedError(message.Method, message.TransactionId, client, StunErrorCode.BadRequest);
@@ -137,7 +137,7 @@ public sealed partial class TurnServer
     }
 
     /// <summary>Error from a method handler: signed iff the request had a USERNAME; nothing at all if that USERNAME is unusable.</summary>
-    private void SendError(in StunMessage request, IPEndPoint client, int code, in Signing signing, DateTimeOffset now)
+    private void SendError(in StunMessage request, IPEndPoint client, int code, in Signing signing, TimeSpan now)
     {
         if (signing.Unsignable)
         {
@@ -146,7 +146,7 @@ public sealed partial class TurnServer
         }
 
         LogErrorResponse(_logger, request.Method, client, code);
-        Send(BuildError(request.Method, request.TransactionId, code, signing, now.UtcTicks), client, request.Method, code);
+        Send(BuildError(request.Method, request.TransactionId, code, signing, now.Ticks), client, request.Method, code);
     }
 
     private Signing SigningFor(in StunMessage message)
@@ -160,8 +160,12 @@ public sealed partial class TurnServer
         return new Signing(true, FirezoneCredentials.TryDeriveKey(AuthSecret, username, out _));
     }
 
-    /// <summary>Verification order of relay.md §6: MI, USERNAME, NONCE present and a UUID → nonce use → username, expiry, MI.</summary>
-    private AuthResult Authenticate(in StunMessage message, in Signing signing, DateTimeOffset now)
+    /// <summary>
+    /// Verification order of relay.md §6: MI, USERNAME, NONCE present and a UUID → nonce use (its lifetime on the
+    /// monotonic <paramref name="now"/>) → username, expiry (against the wall clock <paramref name="utcNow"/>, the
+    /// server's only use of it), MI.
+    /// </summary>
+    private AuthResult Authenticate(in StunMessage message, in Signing signing, TimeSpan now, DateTimeOffset utcNow)
     {
         if (!message.HasMessageIntegrity || !signing.HasUsername || message.Nonce is not { } nonceText
             || !NonceStore.TryParse(nonceText, out var nonce))
@@ -169,14 +173,14 @@ public sealed partial class TurnServer
             return AuthResult.Unauthorized;
         }
 
-        if (_nonces.Use(nonce, now.UtcTicks) != NonceUse.Ok)
+        if (_nonces.Use(nonce, now.Ticks) != NonceUse.Ok)
         {
             return AuthResult.StaleNonce;
         }
 
         if (signing.Key is not { } key
             || !FirezoneCredentials.TryParseUsername(message.Username!, out ulong expiry, out _)
-            || expiry < (ulong)Math.Max(0, now.ToUnixTimeSeconds())
+            || expiry < (ulong)Math.Max(0, utcNow.ToUnixTimeSeconds())
             || !message.VerifyMessageIntegrity(key))
         {
             return AuthResult.Unauthorized;
@@ -186,10 +190,10 @@ public sealed partial class TurnServer
     }
 
     /// <summary>Runs authentication and answers 401/438 itself; true when the request may proceed.</summary>
-    private bool Authorize(in StunMessage message, IPEndPoint client, DateTimeOffset now, out Signing signing)
+    private bool Authorize(in StunMessage message, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow, out Signing signing)
     {
         signing = SigningFor(message);
-        var result = Authenticate(message, signing, now);
+        var result = Authenticate(message, signing, now, utcNow);
         if (result == AuthResult.Ok)
         {
             return true;
@@ -244,7 +248,7 @@ public sealed partial class TurnServer
             ? Math.Min(requested, (uint)MaxAllocationLifetime.TotalSeconds)
             : (uint)DefaultAllocationLifetime.TotalSeconds;
 
-    private void HandleAllocate(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
+    private void HandleAllocate(in StunMessage message, AddressKey clientKey, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow)
     {
         if (!message.TryGetRequestedTransport(out byte protocol))
         {
@@ -252,7 +256,7 @@ public sealed partial class TurnServer
             return;
         }
 
-        if (!Authorize(message, client, now, out var signing))
+        if (!Authorize(message, client, now, utcNow, out var signing))
         {
             return;
         }
@@ -320,10 +324,10 @@ public sealed partial class TurnServer
         }
 
         uint lifetime = EffectiveLifetime(message);
-        var allocation = new RelayAllocation(clientKey, client, port, want4, want6) { AllocatedAtTicks = now.UtcTicks };
+        var allocation = new RelayAllocation(clientKey, client, port, want4, want6) { AllocatedAtTicks = now.Ticks };
         _allocationsByClient.Add(clientKey, allocation);
         _allocationsByPort.Add(port, allocation);
-        _deadlines.Schedule(allocation, now.UtcTicks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);
+        _deadlines.Schedule(allocation, now.Ticks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);
         Volatile.Write(ref _allocationCount, _allocationsByClient.Count);
         QueueCreateCommands(allocation, front: false);
 
@@ -338,9 +342,9 @@ public sealed partial class TurnServer
             pending));
     }
 
-    private void HandleRefresh(in StunMessage message, AddressKey clientKey, IPEndPoint client, DateTimeOffset now)
+    private void HandleRefresh(in StunMessage message, AddressKey clientKey, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow)
     {
-        if (!Authorize(message, client, now, out var signing))
+        if (!Authorize(message, client, now, utcNow, out var signing))
         {
             return;
         }
@@ -359,7 +363,7 @@ public sealed partial class TurnServer
         else
         {
             // Replaces, never extends, the previous expiry; O(log n), and a Refresh flood never grows the heap.
-            _deadlines.Schedule(allocation, now.UtcTicks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);
+            _deadlines.Schedule(allocation, now.Ticks + TimeSpan.FromSeconds(lifetime).Ticks, RankAllocation);
         }
 
         Send(BuildSuccess(message.Method, message.TransactionId, signing.Key!, lifetime: lifetime), client, StunMethod.Refresh, 0);

@@ -9,7 +9,7 @@ namespace Firezone.Snownet.Turn;
 
 /// <summary>
 /// The Firezone relay's TURN server as a sans-IO state machine (UDP only). Feed it client datagrams, peer datagrams and
-/// timeouts with the current time; poll <see cref="TryPollCommand"/> for control-plane output (responses to send,
+/// timeouts with the current (monotonic) time; poll <see cref="TryPollCommand"/> for control-plane output (responses to send,
 /// allocation sockets to open or close) and <see cref="PollTimeout"/> for the next deadline. The ChannelData data path
 /// is <see cref="Forwarder"/>, which receive threads may use concurrently without a lock.
 /// </summary>
@@ -29,10 +29,15 @@ namespace Firezone.Snownet.Turn;
 /// them, so an on-path attacker could append e.g. a XOR-PEER-ADDRESS behind the integrity of a replayed request); the
 /// codec (<see cref="StunMessage"/>) never shows them. Nonces expire 1 hour after issue
 /// (<see cref="TurnServerOptions.NonceLifetime"/>; upstream: never). Wall-clock time for username expiry is the
-/// <c>now</c> passed in (upstream reads the clock inside the server). Attribute-level decoding errors are answered with
+/// <c>utcNow</c> passed to <c>HandleClientInput</c> (upstream reads the clock inside the server). Attribute-level decoding errors are answered with
 /// 400 (upstream: 400 or 500), and only for requests. A host that cannot open an allocation socket reports it through
-/// <see cref="HandleAllocationFailed(int, AddressFamily, bool, DateTimeOffset)"/>: a port taken by another process is
+/// <see cref="HandleAllocationFailed(int, AddressFamily, bool, TimeSpan)"/>: a port taken by another process is
 /// retried on other ports, otherwise the Allocate is answered 508 (upstream's binary exits).</para>
+/// <para><b>Time.</b> Every <c>now</c> is a monotonic <see cref="TimeSpan"/> since an origin the host chooses (e.g.
+/// <c>TimeProvider.GetElapsedTime(start)</c>); every lifetime and timer (allocations, channels, permissions, nonces,
+/// busy ports) is measured on it, so a wall-clock jump shifts none of them. The wall clock enters in one place only:
+/// the <c>utcNow</c> of <c>HandleClientInput</c>, against which the expiry in a USERNAME
+/// (<c>&lt;unix seconds&gt;:&lt;salt&gt;</c>) is checked.</para>
 /// <para><b>Expiry.</b> Every timed item (allocations, channels — bound until their expiry, deleted 300 s later —,
 /// permissions, nonces, busy-port marks) has exactly one entry in one indexed min-heap (<see cref="DeadlineQueue"/>), so
 /// <see cref="PollTimeout"/> is O(1), a refresh is O(log n) and <see cref="HandleTimeout"/> touches only what is due.
@@ -173,8 +178,8 @@ public sealed partial class TurnServer
     public int BoundChannelCount => Volatile.Read(ref _boundChannelCount);
 
     /// <summary>
-    /// Total payload bytes relayed in both directions through <see cref="HandleClientInput(ReadOnlySpan{byte}, SocketAddress, DateTimeOffset)"/>
-    /// and <see cref="HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, DateTimeOffset)"/> (not through
+    /// Total payload bytes relayed in both directions through <see cref="HandleClientInput(ReadOnlySpan{byte}, SocketAddress, TimeSpan, DateTimeOffset)"/>
+    /// and <see cref="HandlePeerTraffic(ReadOnlySpan{byte}, SocketAddress, int, TimeSpan)"/> (not through
     /// <see cref="Forwarder"/>, which does not count). Safe to read from any thread.
     /// </summary>
     public long RelayedBytes => Volatile.Read(ref _relayedBytes);
@@ -203,12 +208,12 @@ public sealed partial class TurnServer
     internal void AddNonce(Guid nonce) => _nonces.Add(nonce, null);
 
     /// <summary>Registers a nonce with 100 uses issued at <paramref name="now"/> (it expires like an issued one).</summary>
-    internal void AddNonce(Guid nonce, DateTimeOffset now) => _nonces.Add(nonce, now.UtcTicks);
+    internal void AddNonce(Guid nonce, TimeSpan now) => _nonces.Add(nonce, now.Ticks);
 
     /// <summary>
     /// Takes the next control-plane command, in order. A host must execute each one before polling the next: for
     /// CreateAllocation, bind synchronously and, on failure, call
-    /// <see cref="HandleAllocationFailed(int, AddressFamily, bool, DateTimeOffset)"/> before polling again (the retry on
+    /// <see cref="HandleAllocationFailed(int, AddressFamily, bool, TimeSpan)"/> before polling again (the retry on
     /// another port is then the next command, ahead of the Allocate response, which carries the port finally used).
     /// </summary>
     public bool TryPollCommand(out TurnServerCommand command)
@@ -228,7 +233,6 @@ public sealed partial class TurnServer
                 }
 
                 allocation.PolledFamilies |= RelayAllocation.FamilyFlag(command.Family);
-                allocation.LastPolledFamily = command.Family;
             }
 
             return true;
@@ -238,27 +242,37 @@ public sealed partial class TurnServer
         return false;
     }
 
-    /// <summary>The earliest instant <see cref="HandleTimeout"/> should run, in O(1); null when nothing is scheduled.</summary>
-    public DateTimeOffset? PollTimeout() =>
-        _deadlines.TryPeek(out long due) ? new DateTimeOffset(Math.Min(due, DateTimeOffset.MaxValue.UtcTicks), TimeSpan.Zero) : null;
+    /// <summary>
+    /// The earliest instant (monotonic, like every <c>now</c>) <see cref="HandleTimeout"/> should run, in O(1); null
+    /// when nothing is scheduled. It may lie in the past: run <see cref="HandleTimeout"/> then.
+    /// </summary>
+    public TimeSpan? PollTimeout() => _deadlines.TryPeek(out long due) ? TimeSpan.FromTicks(due) : null;
 
     /// <summary>A datagram received on the listening port from <paramref name="client"/>.</summary>
+    /// <param name="datagram">The datagram.</param>
+    /// <param name="client">Its sender.</param>
+    /// <param name="now">The current instant (monotonic): every lifetime and timer is measured on it.</param>
+    /// <param name="utcNow">The wall clock, read only to check the expiry in a request's USERNAME.</param>
     /// <returns>Non-null when a payload in <paramref name="datagram"/> must be sent to a peer from an allocation socket.</returns>
-    public RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, IPEndPoint client, DateTimeOffset now)
+    public RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, IPEndPoint client, TimeSpan now, DateTimeOffset utcNow)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return HandleClientInput(datagram, AddressKey.From(client), client, null, now);
+        return HandleClientInput(datagram, AddressKey.From(client), client, null, now, utcNow);
     }
 
     /// <summary>Allocation-free variant for hosts that receive into a <see cref="SocketAddress"/>.</summary>
+    /// <param name="datagram">The datagram.</param>
+    /// <param name="client">Its sender.</param>
+    /// <param name="now">The current instant (monotonic): every lifetime and timer is measured on it.</param>
+    /// <param name="utcNow">The wall clock, read only to check the expiry in a request's USERNAME.</param>
     /// <returns>Non-null when a payload in <paramref name="datagram"/> must be sent to a peer from an allocation socket.</returns>
-    public RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, SocketAddress client, DateTimeOffset now)
+    public RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, SocketAddress client, TimeSpan now, DateTimeOffset utcNow)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return AddressKey.TryFrom(client, out var key) ? HandleClientInput(datagram, key, null, client, now) : null;
+        return AddressKey.TryFrom(client, out var key) ? HandleClientInput(datagram, key, null, client, now, utcNow) : null;
     }
 
-    private RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, AddressKey clientKey, IPEndPoint? client, SocketAddress? clientAddress, DateTimeOffset now)
+    private RelayToPeer? HandleClientInput(ReadOnlySpan<byte> datagram, AddressKey clientKey, IPEndPoint? client, SocketAddress? clientAddress, TimeSpan now, DateTimeOffset utcNow)
     {
         if (datagram.IsEmpty)
         {
@@ -283,7 +297,7 @@ public sealed partial class TurnServer
         }
 
         client ??= ToEndPoint(clientAddress!);
-        return HandleStun(datagram, clientKey, client, now);
+        return HandleStun(datagram, clientKey, client, now, utcNow);
     }
 
     private static IPEndPoint ToEndPoint(SocketAddress address) =>
@@ -291,9 +305,9 @@ public sealed partial class TurnServer
 
     private void CountRelayed(int bytes) => Volatile.Write(ref _relayedBytes, _relayedBytes + bytes);
 
-    /// <summary>A datagram received on allocation port <paramref name="allocationPort"/> from <paramref name="peer"/>.</summary>
+    /// <summary>A datagram received on allocation port <paramref name="allocationPort"/> from <paramref name="peer"/> at <paramref name="now"/> (monotonic).</summary>
     /// <returns>Non-null when the datagram must be sent to a client as ChannelData.</returns>
-    public RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, IPEndPoint peer, int allocationPort, DateTimeOffset now)
+    public RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, IPEndPoint peer, int allocationPort, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(peer);
         return HandlePeerTraffic(datagram, AddressKey.From(peer), peer, null, allocationPort, now);
@@ -304,13 +318,13 @@ public sealed partial class TurnServer
     /// Non-null when the datagram must be sent to a client as ChannelData. A datagram from a peer with a permission
     /// but no channel is queued as a Data indication instead (a SendMessage command).
     /// </returns>
-    public RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, SocketAddress peer, int allocationPort, DateTimeOffset now)
+    public RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, SocketAddress peer, int allocationPort, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(peer);
         return AddressKey.TryFrom(peer, out var key) ? HandlePeerTraffic(datagram, key, null, peer, allocationPort, now) : null;
     }
 
-    private RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, AddressKey peerKey, IPEndPoint? peer, SocketAddress? peerAddress, int port, DateTimeOffset now)
+    private RelayToClient? HandlePeerTraffic(ReadOnlySpan<byte> datagram, AddressKey peerKey, IPEndPoint? peer, SocketAddress? peerAddress, int port, TimeSpan now)
     {
         if (Forwarder.TryRelayToClient(datagram.Length, peerKey, port, out var relay))
         {
@@ -322,20 +336,13 @@ public sealed partial class TurnServer
         return null;
     }
 
-    private TransactionId NewTransactionId()
-    {
-        Span<byte> bytes = stackalloc byte[TransactionId.Length];
-        _random(bytes);
-        return new TransactionId(bytes);
-    }
-
     /// <summary>
-    /// Runs the expiries due at or before <paramref name="now"/> (pass the deadline that fired), earliest first; only
-    /// the items that are due are touched.
+    /// Runs the expiries due at or before <paramref name="now"/> (monotonic), earliest first; only the items that are
+    /// due are touched.
     /// </summary>
-    public void HandleTimeout(DateTimeOffset now)
+    public void HandleTimeout(TimeSpan now)
     {
-        long ticks = now.UtcTicks;
+        long ticks = now.Ticks;
         while (_deadlines.TryDequeueDue(ticks, out var entry))
         {
             _timeoutItemsHandled++;

@@ -12,7 +12,7 @@ public enum TurnServerCommandKind
     /// <summary>
     /// Open a UDP socket on wildcard:<see cref="TurnServerCommand.Port"/> for <see cref="TurnServerCommand.Family"/>,
     /// synchronously, before polling the next command; on failure call
-    /// <see cref="TurnServer.HandleAllocationFailed(int, AddressFamily, bool, DateTimeOffset)"/> before polling the next command.
+    /// <see cref="TurnServer.HandleAllocationFailed(int, AddressFamily, bool, TimeSpan)"/> before polling the next command.
     /// </summary>
     CreateAllocation,
 

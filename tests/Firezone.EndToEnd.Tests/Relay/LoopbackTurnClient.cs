@@ -13,7 +13,8 @@ internal sealed class LoopbackTurnClient : IDisposable
     private readonly byte[] _buffer = new byte[65536];
     private string? _nonce;
 
-    public LoopbackTurnClient(IPEndPoint relay, string secret, string salt = "looptest01")
+    /// <summary>A client whose username expires <paramref name="usernameValidity"/> (default 600 s) after the real wall clock's now.</summary>
+    public LoopbackTurnClient(IPEndPoint relay, string secret, string salt = "looptest01", TimeSpan? usernameValidity = null)
     {
         Socket = new Socket(relay.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         if (relay.AddressFamily == AddressFamily.InterNetworkV6)
@@ -24,7 +25,7 @@ internal sealed class LoopbackTurnClient : IDisposable
         Socket.Bind(new IPEndPoint(relay.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback, 0));
         Socket.Connect(relay);
         Socket.ReceiveTimeout = 3000;
-        ulong expiry = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600;
+        ulong expiry = (ulong)(DateTimeOffset.UtcNow + (usernameValidity ?? TimeSpan.FromSeconds(600))).ToUnixTimeSeconds();
         _username = FirezoneCredentials.MakeUsername(expiry, salt);
         _key = StunCredentials.LongTermKey(_username, "firezone", FirezoneCredentials.ComputePassword(secret, expiry, salt));
     }

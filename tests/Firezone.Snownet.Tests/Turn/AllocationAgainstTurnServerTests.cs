@@ -1,13 +1,14 @@
 using System.Net;
 using Firezone.Snownet.Stun;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Turn;
+using static Firezone.Snownet.Tests.Turn.RelayTestKit;
 
 namespace Firezone.Snownet.Tests.Turn;
 
 /// <summary>Our TURN client against our relay core, wired back to back (no loss), with simulated time.</summary>
 public class AllocationAgainstTurnServerTests
 {
-    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly IPEndPoint Relay = IPEndPoint.Parse("198.18.0.254:3478");
     private static readonly IPEndPoint Client = IPEndPoint.Parse("198.18.0.1:50000");
     private const string Secret = "4c98bf59c99b3e467ecd7cf9d6b3e5279645fca59be67bc5bb4af3cf653761ab";
@@ -17,7 +18,7 @@ public class AllocationAgainstTurnServerTests
         public Link(string secret = Secret, TimeSpan? credentialValidity = null)
         {
             Server = NewServer(secret);
-            var expiry = (ulong)(Start + (credentialValidity ?? TimeSpan.FromDays(1))).ToUnixTimeSeconds();
+            var expiry = (ulong)Wall(Start + (credentialValidity ?? TimeSpan.FromDays(1))).ToUnixTimeSeconds();
             Allocation = new Allocation(
                 RelaySocket.FromV4(Relay),
                 FirezoneCredentials.MakeUsername(expiry, "n23JJ2wKKtt30oXi"),
@@ -25,7 +26,7 @@ public class AllocationAgainstTurnServerTests
                 FirezoneCredentials.Realm,
                 "snownet; session=LINK",
                 Start,
-                random: new Random(5));
+                RandomSource.Seeded(5));
         }
 
         public TurnServer Server { get; private set; }
@@ -53,14 +54,14 @@ public class AllocationAgainstTurnServerTests
         public void Reboot(string secret) => Server = NewServer(secret);
 
         /// <summary>Exchanges messages until both sides are quiet.</summary>
-        public void Pump(DateTimeOffset now)
+        public void Pump(TimeSpan now)
         {
             for (var i = 0; i < 10_000; i++)
             {
                 var progress = false;
                 while (Allocation.PollTransmit() is { } t)
                 {
-                    Server.HandleClientInput(t.Payload, Client, now);
+                    Server.HandleClientInput(t.Payload.Span, Client, now, Wall(now));
                     progress = true;
                 }
 
@@ -74,7 +75,7 @@ public class AllocationAgainstTurnServerTests
                             ErrorCodes.Add(code);
                         }
 
-                        Allocation.HandleInput(Relay, Client, command.Payload, now);
+                        Allocation.HandleInput(command.Payload, Relay, Client, now);
                         progress = true;
                     }
                 }
@@ -133,11 +134,11 @@ public class AllocationAgainstTurnServerTests
         var now = Start;
         for (var minute = 1; minute <= 60; minute++)
         {
-            now = Start.AddMinutes(minute);
+            now = Start + TimeSpan.FromMinutes(minute);
 
             // The peer talks every minute, so the client re-binds the channel every 5 minutes.
             var data = new byte[] { (byte)(channel >> 8), (byte)channel, 0, 1, 7 };
-            Assert.True(link.Allocation.TryDecapsulate(Relay, data, now, out _, out _, out _), $"channel dead at minute {minute}");
+            Assert.True(link.Allocation.TryDecapsulate(data, Relay, now, out _, out _, out _), $"channel dead at minute {minute}");
             link.Server.HandleTimeout(now);
             link.Allocation.HandleTimeout(now);
             link.Pump(now);
@@ -169,10 +170,10 @@ public class AllocationAgainstTurnServerTests
         var link = new Link();
         link.Pump(Start);
         link.Reboot("ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
-        var now = Start.AddMinutes(5);
+        var now = Start + TimeSpan.FromMinutes(5);
         link.Allocation.HandleTimeout(now);
         link.Pump(now);
-        while (link.Allocation.PollTimeout() is { } t && t < Start.AddMinutes(6))
+        while (link.Allocation.PollTimeout() is { } t && t < Start + TimeSpan.FromMinutes(6))
         {
             now = t;
             link.Allocation.HandleTimeout(now);
@@ -181,7 +182,7 @@ public class AllocationAgainstTurnServerTests
 
         Assert.Contains(438, link.ErrorCodes);
         Assert.False(link.Allocation.HasAllocation);
-        Assert.Equal(Start.AddMinutes(5).AddSeconds(8.125), now);
+        Assert.Equal(Start + TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(8.125), now);
         Assert.Equal(AllocationFreeReason.NoResponseReceived, link.Allocation.CanBeFreed());
     }
 
@@ -192,7 +193,7 @@ public class AllocationAgainstTurnServerTests
         link.Pump(Start);
         var before = link.Allocation.RelayedV4;
         link.Reboot(Secret);
-        var now = Start.AddMinutes(5);
+        var now = Start + TimeSpan.FromMinutes(5);
         link.Allocation.HandleTimeout(now);
         link.Pump(now);
         Assert.True(link.Allocation.HasAllocation);

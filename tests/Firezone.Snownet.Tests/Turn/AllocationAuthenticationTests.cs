@@ -90,10 +90,10 @@ public class AllocationAuthenticationTests
     public void A_438_is_retried_with_the_new_nonce()
     {
         var a = Allocated();
-        a.Refresh(T0.AddSeconds(1));
+        a.Refresh(T0 + TimeSpan.FromSeconds(1));
         var refresh = Single(a);
         Assert.Equal(Nonce1, refresh.Nonce);
-        Assert.True(Feed(a, refresh, Error(refresh, 438, Nonce2, Realm), T0.AddSeconds(1)));
+        Assert.True(Feed(a, refresh, Error(refresh, 438, Nonce2, Realm), T0 + TimeSpan.FromSeconds(1)));
         var retry = Single(a);
         Assert.Equal(StunMethod.Refresh, retry.Method);
         Assert.Equal(Nonce2, retry.Nonce);
@@ -164,9 +164,9 @@ public class AllocationAuthenticationTests
     public void A_401_on_a_Refresh_that_carried_a_nonce_invalidates_both_relay_candidates_and_frees()
     {
         var a = Allocated();
-        a.Refresh(T0.AddSeconds(5));
+        a.Refresh(T0 + TimeSpan.FromSeconds(5));
         var refresh = Single(a);
-        Assert.True(Feed(a, refresh, Error(refresh, 401, Nonce2, Realm), T0.AddSeconds(5)));
+        Assert.True(Feed(a, refresh, Error(refresh, 401, Nonce2, Realm), T0 + TimeSpan.FromSeconds(5)));
         var events = Events(a);
         Assert.Equal(
             new[]
@@ -185,9 +185,9 @@ public class AllocationAuthenticationTests
     {
         var (a, allocate) = AfterBinding();
         var response = AllocateSuccess(allocate, RelayedV4, null);
-        Assert.False(a.HandleInput(PeerV4, LocalV4, response, T0));
-        Assert.False(a.HandleInput(RelayV4, LocalV4, Response(allocate, StunClass.Request, sign: false), T0));
-        Assert.False(a.HandleInput(RelayV4, LocalV4, new byte[] { 0x40, 0x00, 0x00, 0x00 }, T0));
+        Assert.False(a.HandleInput(response, PeerV4, LocalV4, T0));
+        Assert.False(a.HandleInput(Response(allocate, StunClass.Request, sign: false), RelayV4, LocalV4, T0));
+        Assert.False(a.HandleInput(new byte[] { 0x40, 0x00, 0x00, 0x00 }, RelayV4, LocalV4, T0));
         Assert.False(a.HasAllocation);
         Assert.True(Feed(a, allocate, response, T0));
         Assert.True(a.HasAllocation);

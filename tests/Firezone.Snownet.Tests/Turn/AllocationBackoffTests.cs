@@ -83,7 +83,7 @@ public class AllocationBackoffTests
         Assert.Equal(new[] { 1.0, 2.5, 4.75 }, times);
 
         // A late answer to the first (superseded) transaction id is not ours any more.
-        Assert.False(Feed(a, allocate, AllocateSuccess(allocate, RelayedV4, null), T0.AddSeconds(9)));
+        Assert.False(Feed(a, allocate, AllocateSuccess(allocate, RelayedV4, null), T0 + TimeSpan.FromSeconds(9)));
         Assert.False(a.HasAllocation);
     }
 

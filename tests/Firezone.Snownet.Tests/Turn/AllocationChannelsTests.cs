@@ -26,9 +26,9 @@ public class AllocationChannelsTests
             channels.SetBound(n!.Value, T0);
         }
 
-        Assert.Null(channels.NewChannelToPeer(Peer(5000), T0.AddMinutes(10)));
-        Assert.Null(channels.NewChannelToPeer(Peer(5000), T0.AddMinutes(15).AddSeconds(-1)));
-        Assert.Equal((ushort)0x4000, channels.NewChannelToPeer(Peer(5000), T0.AddMinutes(15)));
+        Assert.Null(channels.NewChannelToPeer(Peer(5000), T0 + TimeSpan.FromMinutes(10)));
+        Assert.Null(channels.NewChannelToPeer(Peer(5000), T0 + TimeSpan.FromMinutes(15) - TimeSpan.FromSeconds(1)));
+        Assert.Equal((ushort)0x4000, channels.NewChannelToPeer(Peer(5000), T0 + TimeSpan.FromMinutes(15)));
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public class AllocationChannelsTests
             channels.SetBound(channels.NewChannelToPeer(Peer(i), T0)!.Value, T0);
         }
 
-        Assert.Equal((ushort)(0x4000 + 100), channels.NewChannelToPeer(Peer(100), T0.AddMinutes(20)));
+        Assert.Equal((ushort)(0x4000 + 100), channels.NewChannelToPeer(Peer(100), T0 + TimeSpan.FromMinutes(20)));
     }
 
     [Fact]
@@ -59,10 +59,10 @@ public class AllocationChannelsTests
         var n = channels.NewChannelToPeer(PeerV4, T0)!.Value;
         Assert.Null(channels.ConnectedChannelToPeer(PeerV4, T0));
         channels.SetBound(n, T0);
-        Assert.Equal(n, channels.ConnectedChannelToPeer(PeerV4, T0.AddMinutes(10).AddSeconds(-1)));
-        Assert.Null(channels.ConnectedChannelToPeer(PeerV4, T0.AddMinutes(10)));
-        Assert.Equal(n, channels.NewChannelToPeer(PeerV4, T0.AddMinutes(12)));
-        Assert.Equal(PeerV4, channels.ReceivedOn(n, T0.AddMinutes(1)));
+        Assert.Equal(n, channels.ConnectedChannelToPeer(PeerV4, T0 + TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1)));
+        Assert.Null(channels.ConnectedChannelToPeer(PeerV4, T0 + TimeSpan.FromMinutes(10)));
+        Assert.Equal(n, channels.NewChannelToPeer(PeerV4, T0 + TimeSpan.FromMinutes(12)));
+        Assert.Equal(PeerV4, channels.ReceivedOn(n, T0 + TimeSpan.FromMinutes(1)));
     }
 
     [Fact]
@@ -74,8 +74,8 @@ public class AllocationChannelsTests
             channels.SetBound(channels.NewChannelToPeer(Peer(i), T0)!.Value, T0);
         }
 
-        Assert.Null(channels.NewChannelToPeer(PeerV4b, T0.AddMinutes(10).AddSeconds(1)));
-        Assert.NotNull(channels.NewChannelToPeer(PeerV4b, T0.AddMinutes(15)));
+        Assert.Null(channels.NewChannelToPeer(PeerV4b, T0 + TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1)));
+        Assert.NotNull(channels.NewChannelToPeer(PeerV4b, T0 + TimeSpan.FromMinutes(15)));
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public class AllocationChannelsTests
         Assert.Null(channels.ReceivedOn(n, T0));
         Assert.Null(channels.ReceivedOn(0x4FFF, T0));
         channels.SetBound(n, T0);
-        Assert.Equal(PeerV4, channels.ReceivedOn(n, T0.AddSeconds(1)));
+        Assert.Equal(PeerV4, channels.ReceivedOn(n, T0 + TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
@@ -97,14 +97,14 @@ public class AllocationChannelsTests
         var busy = channels.NewChannelToPeer(PeerV4b, T0)!.Value;
         channels.SetBound(quiet, T0);
         channels.SetBound(busy, T0);
-        channels.ReceivedOn(busy, T0.AddMinutes(1));
+        channels.ReceivedOn(busy, T0 + TimeSpan.FromMinutes(1));
 
         var due = new List<(ushort, IPEndPoint)>();
-        channels.CollectDueForRefresh(T0.AddMinutes(5).AddSeconds(-1), due);
+        channels.CollectDueForRefresh(T0 + TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1), due);
         Assert.Empty(due);
-        channels.CollectDueForRefresh(T0.AddMinutes(5), due);
+        channels.CollectDueForRefresh(T0 + TimeSpan.FromMinutes(5), due);
         Assert.Equal(new[] { (busy, PeerV4b) }, due);
-        Assert.Equal(T0.AddMinutes(5), channels.NextRefresh());
+        Assert.Equal(T0 + TimeSpan.FromMinutes(5), channels.NextRefresh());
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public class AllocationChannelsTests
         // ("peer already bound to another channel") until the first binding cools down.
         var channels = new AllocationChannels();
         var n = channels.NewChannelToPeer(PeerV4, T0)!.Value;
-        Assert.Equal(n, channels.NewChannelToPeer(PeerV4, T0.AddSeconds(9)));
+        Assert.Equal(n, channels.NewChannelToPeer(PeerV4, T0 + TimeSpan.FromSeconds(9)));
         Assert.Equal(1, channels.Count);
     }
 }

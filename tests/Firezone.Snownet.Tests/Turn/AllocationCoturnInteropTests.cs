@@ -27,7 +27,7 @@ public class AllocationCoturnInteropTests
         using var client = RealSocketDriver.NewLoopbackSocket();
         var log = new ListLogger();
         var allocation = new Allocation(
-            RelaySocket.FromV4(coturn.Listen), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, log);
+            RelaySocket.FromV4(coturn.Listen), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, Firezone.Snownet.SansIo.RandomSource.Secure, log);
         var received = new List<(System.Net.IPEndPoint Peer, System.Net.IPEndPoint Relayed, byte[] Payload)>();
         RealSocketDriver.Pump(allocation, log, client, received, () => allocation.HasAllocation, () => coturn.Log);
 
@@ -51,7 +51,7 @@ public class AllocationCoturnInteropTests
         v6.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 0));
         var log = new ListLogger();
         var allocation = new Allocation(
-            RelaySocket.Dual(coturn.Listen, coturn.ListenV6), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, log);
+            RelaySocket.Dual(coturn.Listen, coturn.ListenV6), CoturnProcess.Username, CoturnProcess.Password, CoturnProcess.Realm, "snownet; session=TEST", RealSocketDriver.Now, Firezone.Snownet.SansIo.RandomSource.Secure, log);
 
         RealSocketDriver.PumpDual(allocation, log, v4, v6, () => allocation.HasAllocation && allocation.ServerReflexiveV4 is not null && allocation.ServerReflexiveV6 is not null, () => coturn.Log);
         Assert.Equal(v4.LocalEndPoint, allocation.ServerReflexiveV4!.Value.Address);

@@ -13,6 +13,27 @@ public class AllocationLifecycleTests
     private static AllocationEvent Invalid(AllocationCandidate c) => new(AllocationEventKind.Invalid, c);
 
     [Fact]
+    public void Transaction_ids_come_from_the_injected_random_source_and_transmits_have_no_source()
+    {
+        byte next = 0;
+        var a = new Allocation(RelaySocket.FromV4(RelayV4), Username, Password, Realm, Software, T0, bytes =>
+        {
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] = next++;
+            }
+        });
+
+        var transmit = a.PollTransmit()!.Value;
+        Assert.Null(transmit.Source);
+        Assert.Equal(RelayV4, transmit.Destination);
+        var binding = new SentRequest(transmit);
+        Assert.Equal(new TransactionId([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), binding.Id);
+        Feed(a, binding, BindingSuccess(binding, MappedV4), T0);
+        Assert.Equal(new TransactionId([12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]), Single(a).Id);
+    }
+
+    [Fact]
     public void Successful_Allocate_emits_srflx_then_relayed_candidates()
     {
         var a = NewAllocation();
@@ -42,10 +63,10 @@ public class AllocationLifecycleTests
         Events(a);
         Assert.True(a.IsSuspended);
 
-        a.Refresh(T0.AddSeconds(1));
+        a.Refresh(T0 + TimeSpan.FromSeconds(1));
         var again = Single(a);
         var moved = System.Net.IPEndPoint.Parse("203.0.113.6:41000");
-        Feed(a, again, BindingSuccess(again, moved), T0.AddSeconds(1));
+        Feed(a, again, BindingSuccess(again, moved), T0 + TimeSpan.FromSeconds(1));
         Assert.Equal(
             new[]
             {
@@ -59,10 +80,10 @@ public class AllocationLifecycleTests
     public void Refresh_is_scheduled_at_half_the_lifetime_once_and_carries_no_LIFETIME()
     {
         var a = Allocated();
-        Assert.Equal(T0.AddSeconds(300), a.PollTimeout());
-        a.HandleTimeout(T0.AddSeconds(299));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(300), a.PollTimeout());
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(299));
         Assert.Empty(Drain(a));
-        a.HandleTimeout(T0.AddSeconds(300));
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(300));
         var refresh = Single(a);
         Assert.Equal(StunMethod.Refresh, refresh.Method);
         Assert.False(refresh.Has(StunAttributeType.Lifetime));
@@ -70,12 +91,12 @@ public class AllocationLifecycleTests
         Assert.Equal(
             new[] { StunAttributeType.Software, StunAttributeType.Username, StunAttributeType.Realm, StunAttributeType.Nonce, StunAttributeType.MessageIntegrity },
             refresh.AttributeTypes);
-        a.HandleTimeout(T0.AddSeconds(300.5));
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(300.5));
         Assert.Empty(Drain(a));
-        Assert.Equal(T0.AddSeconds(301), a.PollTimeout()); // the retransmission, not a second refresh
+        Assert.Equal(T0 + TimeSpan.FromSeconds(301), a.PollTimeout()); // the retransmission, not a second refresh
 
-        Feed(a, refresh, RefreshSuccess(refresh, 600), T0.AddSeconds(300.5));
-        Assert.Equal(T0.AddSeconds(600.5), a.PollTimeout());
+        Feed(a, refresh, RefreshSuccess(refresh, 600), T0 + TimeSpan.FromSeconds(300.5));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(600.5), a.PollTimeout());
     }
 
     [Fact]
@@ -83,7 +104,7 @@ public class AllocationLifecycleTests
     {
         // Upstream repeats both attributes in Refresh; RFC 8656 §7.1 has neither and coturn answers 420 Unknown Attribute.
         var a = Allocated();
-        a.Refresh(T0.AddSeconds(10));
+        a.Refresh(T0 + TimeSpan.FromSeconds(10));
         var refresh = Single(a);
         Assert.False(refresh.Has(StunAttributeType.RequestedTransport));
         Assert.False(refresh.Has(StunAttributeType.AdditionalAddressFamily));
@@ -110,7 +131,7 @@ public class AllocationLifecycleTests
     public void Refresh_on_a_live_allocation_sends_a_Refresh_without_LIFETIME_0()
     {
         var a = Allocated();
-        a.Refresh(T0.AddSeconds(10));
+        a.Refresh(T0 + TimeSpan.FromSeconds(10));
         var refresh = Single(a);
         Assert.Equal(StunMethod.Refresh, refresh.Method);
         Assert.Null(refresh.Lifetime);
@@ -123,7 +144,7 @@ public class AllocationLifecycleTests
         var binding = Single(a);
         Feed(a, binding, BindingSuccess(binding, MappedV4), T0);
         Single(a);
-        a.Refresh(T0.AddMilliseconds(100));
+        a.Refresh(T0 + TimeSpan.FromMilliseconds(100));
         Assert.Empty(Drain(a));
     }
 
@@ -132,25 +153,25 @@ public class AllocationLifecycleTests
     {
         var a = Allocated();
         BoundChannel(a, PeerV4, T0);
-        a.Refresh(T0.AddSeconds(1));
+        a.Refresh(T0 + TimeSpan.FromSeconds(1));
         var refresh = Single(a);
-        Feed(a, refresh, Error(refresh, 437), T0.AddSeconds(1));
+        Feed(a, refresh, Error(refresh, 437), T0 + TimeSpan.FromSeconds(1));
         Assert.Equal(new[] { Invalid(Relayed(RelayedV4)), Invalid(Relayed(RelayedV6)) }, Events(a));
         Assert.Equal(0, a.Channels.Count);
         var allocate = Single(a);
         Assert.Equal(StunMethod.Allocate, allocate.Method);
-        Assert.Null(a.EncodeToPeer(PeerV4, new byte[] { 1 }, T0.AddSeconds(1)));
+        Assert.Null(a.EncodeToPeer(PeerV4, new byte[] { 1 }, T0 + TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
     public void A_437_on_Refresh_then_500_on_Allocate_leaves_no_timeout()
     {
         var a = Allocated();
-        a.Refresh(T0.AddSeconds(1));
+        a.Refresh(T0 + TimeSpan.FromSeconds(1));
         var refresh = Single(a);
-        Feed(a, refresh, Error(refresh, 437), T0.AddSeconds(1));
+        Feed(a, refresh, Error(refresh, 437), T0 + TimeSpan.FromSeconds(1));
         var allocate = Single(a);
-        Feed(a, allocate, Error(allocate, 500), T0.AddSeconds(1));
+        Feed(a, allocate, Error(allocate, 500), T0 + TimeSpan.FromSeconds(1));
         Assert.Null(a.PollTimeout());
         Assert.True(a.IsSuspended);
     }
@@ -204,13 +225,13 @@ public class AllocationLifecycleTests
         a.BindChannel(PeerV4b, T0);
         Assert.Equal(0, a.BufferedChannelBindingCount);
 
-        a.Refresh(T0.AddSeconds(1));
+        a.Refresh(T0 + TimeSpan.FromSeconds(1));
         var rebinding = Single(a);
         Assert.Equal(StunMethod.Binding, rebinding.Method);
-        Feed(a, rebinding, BindingSuccess(rebinding, MappedV4), T0.AddSeconds(1));
+        Feed(a, rebinding, BindingSuccess(rebinding, MappedV4), T0 + TimeSpan.FromSeconds(1));
         var reallocate = Single(a);
         Assert.Equal(StunMethod.Allocate, reallocate.Method);
-        Feed(a, reallocate, AllocateSuccess(reallocate, RelayedV4, null), T0.AddSeconds(1));
+        Feed(a, reallocate, AllocateSuccess(reallocate, RelayedV4, null), T0 + TimeSpan.FromSeconds(1));
         Assert.Empty(Drain(a));
     }
 
@@ -239,9 +260,9 @@ public class AllocationLifecycleTests
     public void A_Refresh_timing_out_through_all_steps_invalidates_both_relay_candidates()
     {
         var a = Allocated();
-        a.HandleTimeout(T0.AddSeconds(300));
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(300));
         Single(a);
-        while (a.PollTimeout() is { } t && t < T0.AddSeconds(320))
+        while (a.PollTimeout() is { } t && t < T0 + TimeSpan.FromSeconds(320))
         {
             a.HandleTimeout(t);
             Drain(a);
@@ -256,13 +277,13 @@ public class AllocationLifecycleTests
     public void Reaching_the_lifetime_invalidates_both_relay_candidates()
     {
         var a = Allocated();
-        a.HandleTimeout(T0.AddSeconds(300));
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(300));
         var refresh = Single(a);
 
         // The relay answers with a short lifetime and is then never asked again before it runs out.
-        Feed(a, refresh, RefreshSuccess(refresh, 20), T0.AddSeconds(300));
-        Assert.Equal(T0.AddSeconds(310), a.PollTimeout());
-        a.HandleTimeout(T0.AddSeconds(320));
+        Feed(a, refresh, RefreshSuccess(refresh, 20), T0 + TimeSpan.FromSeconds(300));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(310), a.PollTimeout());
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(320));
         Assert.Equal(new[] { Invalid(Relayed(RelayedV4)), Invalid(Relayed(RelayedV6)) }, Events(a));
         Assert.False(a.HasAllocation);
     }
@@ -271,12 +292,12 @@ public class AllocationLifecycleTests
     public void Expiry_is_part_of_poll_timeout_deliberate_fix()
     {
         var a = Allocated();
-        a.HandleTimeout(T0.AddSeconds(300));
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(300));
         var refresh = Single(a);
-        Feed(a, refresh, RefreshSuccess(refresh, 4), T0.AddSeconds(300));
-        a.HandleTimeout(T0.AddSeconds(302));
+        Feed(a, refresh, RefreshSuccess(refresh, 4), T0 + TimeSpan.FromSeconds(300));
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(302));
         Single(a); // the refresh at half of 4 s, left unanswered
-        var deadlines = new List<DateTimeOffset>();
+        var deadlines = new List<TimeSpan>();
         while (a.HasAllocation && a.PollTimeout() is { } t && deadlines.Count < 20)
         {
             deadlines.Add(t);
@@ -284,7 +305,7 @@ public class AllocationLifecycleTests
             Drain(a);
         }
 
-        Assert.Equal(new[] { T0.AddSeconds(303), T0.AddSeconds(304) }, deadlines);
+        Assert.Equal(new[] { T0 + TimeSpan.FromSeconds(303), T0 + TimeSpan.FromSeconds(304) }, deadlines);
         Assert.False(a.HasAllocation);
     }
 
@@ -306,9 +327,9 @@ public class AllocationLifecycleTests
         }
 
         Assert.True(a.IsSuspended);
-        a.BindChannel(PeerV4, T0.AddSeconds(20));
+        a.BindChannel(PeerV4, T0 + TimeSpan.FromSeconds(20));
         Assert.Equal(0, a.BufferedChannelBindingCount);
-        a.Refresh(T0.AddSeconds(20));
+        a.Refresh(T0 + TimeSpan.FromSeconds(20));
         var again = Single(a);
         Assert.Equal(StunMethod.Binding, again.Method);
         Assert.NotEqual(binding.Id, again.Id);

@@ -49,9 +49,9 @@ public class AllocationPropertyTests
     public bool Arbitrary_bytes_from_the_relay_never_throw(byte[] datagram, bool afterAllocation)
     {
         var a = afterAllocation ? Allocated() : NewAllocation();
-        a.HandleInput(RelayV4, LocalV4, datagram, T0);
-        a.TryDecapsulate(RelayV4, datagram, T0, out _, out _, out _);
-        a.HandleTimeout(T0.AddSeconds(1));
+        a.HandleInput(datagram, RelayV4, LocalV4, T0);
+        a.TryDecapsulate(datagram, RelayV4, T0, out _, out _, out _);
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(1));
         return true;
     }
 
@@ -67,8 +67,8 @@ public class AllocationPropertyTests
         datagram[2] = (byte)((datagram.Length - 20) >> 8);
         datagram[3] = (byte)(datagram.Length - 20);
         tail.AsSpan(0, datagram.Length - 20).CopyTo(datagram.AsSpan(20));
-        a.HandleInput(RelayV4, LocalV4, datagram, T0);
-        a.HandleTimeout(T0.AddSeconds(1));
+        a.HandleInput(datagram, RelayV4, LocalV4, T0);
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(1));
         return true;
     }
 
@@ -85,7 +85,7 @@ public class AllocationPropertyTests
         var pending = new List<SentRequest>();
         foreach (var step in steps)
         {
-            now = now.AddSeconds(step.Seconds);
+            now += TimeSpan.FromSeconds(step.Seconds);
             var peer = Peers[step.PeerIndex];
             switch (step.Kind)
             {
@@ -101,7 +101,7 @@ public class AllocationPropertyTests
                 case 3:
                     if (a.EncodeToPeer(peer, "data"u8, now) is { } t)
                     {
-                        var channel = (ushort)((t.Payload[0] << 8) | t.Payload[1]);
+                        var channel = (ushort)((t.Payload.Span[0] << 8) | t.Payload.Span[1]);
                         if (!a.Channels.Records.TryGetValue(channel, out var record) || !record.Bound || !record.Peer.Equals(peer))
                         {
                             return false.Label($"ChannelData on unconfirmed channel {channel:x4}");
@@ -114,7 +114,7 @@ public class AllocationPropertyTests
                     {
                         var request = pending[step.PeerIndex % pending.Count];
                         var response = Build(request, step.Response);
-                        a.HandleInput(request.Destination, request.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? LocalV6 : LocalV4, response, now);
+                        a.HandleInput(response, request.Destination, request.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? LocalV6 : LocalV4, now);
                     }
 
                     break;
@@ -229,7 +229,7 @@ public class AllocationPropertyTests
 
                     break;
                 case 2:
-                    now = now.AddSeconds(v % 700);
+                    now += TimeSpan.FromSeconds(v % 700);
                     break;
                 case 3:
                     channels.ReceivedOn((ushort)(0x4000 + (v % 8)), now);

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Turn;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using static Firezone.Snownet.Tests.Turn.RelayTestKit;
 
 namespace Firezone.Snownet.Tests.Turn;
 
@@ -103,7 +105,6 @@ public class AllocationSimulationTests
 
     private sealed class Simulation
     {
-        private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         private static readonly IPEndPoint RelayV4 = IPEndPoint.Parse("198.18.0.254:3478");
         private static readonly IPEndPoint RelayV6 = IPEndPoint.Parse("[2001:db8::fe]:3478");
         private static readonly IPEndPoint ClientV4 = IPEndPoint.Parse("198.18.0.1:50000");
@@ -112,7 +113,7 @@ public class AllocationSimulationTests
 
         private readonly Scenario _scenario;
         private readonly Random _net;
-        private readonly PriorityQueue<(IPEndPoint From, IPEndPoint To, byte[] Payload), (DateTimeOffset, long)> _wire = new();
+        private readonly PriorityQueue<(IPEndPoint From, IPEndPoint To, byte[] Payload), (TimeSpan, long)> _wire = new();
         private readonly HashSet<(int Port, AddressFamily Family)> _openPorts = new();
         private readonly HashSet<string> _sentByClient = new();
         private readonly HashSet<string> _echoedByPeer = new();
@@ -124,7 +125,7 @@ public class AllocationSimulationTests
         private readonly IPEndPoint _peer;
         private long _sequence;
         private int _messages;
-        private DateTimeOffset _now = Start;
+        private TimeSpan _now = Start;
 
         public Simulation(Scenario scenario)
         {
@@ -142,11 +143,11 @@ public class AllocationSimulationTests
                 Random = span => serverRandom.NextBytes(span),
             };
             _server = new TurnServer(_serverOptions);
-            var expiry = (ulong)Start.AddDays(1).ToUnixTimeSeconds();
+            var expiry = (ulong)Wall(Start + TimeSpan.FromDays(1)).ToUnixTimeSeconds();
             var username = FirezoneCredentials.MakeUsername(expiry, "88Ubc3a8Nb");
             var password = FirezoneCredentials.ComputePassword(Secret, expiry, "88Ubc3a8Nb");
             var relay = scenario.DualStack ? RelaySocket.Dual(RelayV4, RelayV6) : RelaySocket.FromV4(RelayV4);
-            _allocation = new Allocation(relay, username, password, FirezoneCredentials.Realm, "snownet; session=SIM", _now, random: new Random(scenario.Seed ^ 0x5a5a));
+            _allocation = new Allocation(relay, username, password, FirezoneCredentials.Realm, "snownet; session=SIM", _now, RandomSource.Seeded(scenario.Seed ^ 0x5a5a));
             _peer = scenario.PeerV6 ? IPEndPoint.Parse("[2001:db8:1::20]:6000") : IPEndPoint.Parse("198.18.1.20:6000");
         }
 
@@ -163,7 +164,7 @@ public class AllocationSimulationTests
         {
             var end = Start + budget;
             var nextApp = Start;
-            var nextProbe = Start.AddSeconds(10);
+            var nextProbe = Start + TimeSpan.FromSeconds(10);
             TimeSpan? done = null;
             var lastEcho = TimeSpan.Zero;
             var steps = 0;
@@ -187,12 +188,12 @@ public class AllocationSimulationTests
                     {
                         // Application traffic towards the peer; without a usable channel, ask for one (as ICE would
                         // for the peer's candidate).
-                        nextApp = _now.AddMilliseconds(200);
+                        nextApp = _now + TimeSpan.FromMilliseconds(200);
                         var payload = Encoding.ASCII.GetBytes($"msg-{_messages++}");
                         if (_allocation.EncodeToPeer(_peer, payload, _now) is { } t)
                         {
                             _sentByClient.Add(Encoding.ASCII.GetString(payload));
-                            Send(ClientFor(t.Destination), t.Destination, t.Payload);
+                            Send(ClientFor(t.Destination), t.Destination, t.Payload.ToArray());
                         }
                         else
                         {
@@ -205,7 +206,7 @@ public class AllocationSimulationTests
                     if (_now >= nextProbe)
                     {
                         // The Node probes relays it keeps on every update_relays; that is what revives a suspended one.
-                        nextProbe = _now.AddSeconds(10);
+                        nextProbe = _now + TimeSpan.FromSeconds(10);
                         if (_allocation.IsSuspended)
                         {
                             Log("probe: refresh of a suspended allocation");
@@ -278,7 +279,7 @@ public class AllocationSimulationTests
                 : new Outcome($"no data exchange within {budget} (allocated={_allocation.HasAllocation}, active={_allocation.ActiveSocket}, in flight={_allocation.InFlightCount}, steps={steps})", TimeSpan.Zero, lastEcho, _trace.ToString());
         }
 
-        private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a <= b ? a : b;
+        private static TimeSpan Min(TimeSpan a, TimeSpan b) => a <= b ? a : b;
 
         private static IPEndPoint ClientFor(IPEndPoint relay) => relay.AddressFamily == AddressFamily.InterNetworkV6 ? ClientV6 : ClientV4;
 
@@ -331,8 +332,8 @@ public class AllocationSimulationTests
                     throw new InvalidOperationException($"allocation sent to {t.Destination}, which is not the relay");
                 }
 
-                Log($"client -> {t.Destination}: {Describe(t.Payload)}");
-                Send(ClientFor(t.Destination), t.Destination, t.Payload);
+                Log($"client -> {t.Destination}: {Describe(t.Payload.Span)}");
+                Send(ClientFor(t.Destination), t.Destination, t.Payload.ToArray());
             }
 
             while (_allocation.PollEvent() is { } e)
@@ -370,7 +371,7 @@ public class AllocationSimulationTests
             }
         }
 
-        private static string Describe(byte[] payload) =>
+        private static string Describe(ReadOnlySpan<byte> payload) =>
             payload.Length > 0 && payload[0] >= 0x40
                 ? $"ChannelData 0x{payload[0]:x2}{payload[1]:x2} ({payload.Length} B)"
                 : payload.Length >= 20 ? $"STUN type 0x{payload[0]:x2}{payload[1]:x2} ({payload.Length} B)" : $"{payload.Length} B";
@@ -380,7 +381,7 @@ public class AllocationSimulationTests
         {
             if (to.Equals(RelayV4) || to.Equals(RelayV6))
             {
-                if (_server.HandleClientInput(bytes, from, _now) is { } toPeer)
+                if (_server.HandleClientInput(bytes, from, _now, Wall(_now)) is { } toPeer)
                 {
                     var relayed = RelayedFor(toPeer.Peer.AddressFamily, toPeer.AllocationPort);
                     if (!_openPorts.Contains((toPeer.AllocationPort, toPeer.Peer.AddressFamily)))
@@ -430,12 +431,12 @@ public class AllocationSimulationTests
 
             if (to.Equals(ClientV4) || to.Equals(ClientV6))
             {
-                if (_allocation.HandleInput(from, to, bytes, _now))
+                if (_allocation.HandleInput(bytes, from, to, _now))
                 {
                     return false;
                 }
 
-                if (_allocation.TryDecapsulate(from, bytes, _now, out var peer, out var relayedAddress, out var range))
+                if (_allocation.TryDecapsulate(bytes, from, _now, out var peer, out var relayedAddress, out var range))
                 {
                     var text = Encoding.ASCII.GetString(bytes.AsSpan(range));
                     if (!peer.Equals(_peer) || !_echoedByPeer.Contains(text))

@@ -1,4 +1,5 @@
 using System.Net;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Stun;
 using Firezone.Snownet.Turn;
 
@@ -7,10 +8,11 @@ namespace Firezone.Snownet.Tests.Turn;
 /// <summary>A request the allocation sent, decoded with the STUN codec.</summary>
 internal sealed class SentRequest
 {
-    public SentRequest(RelayTransmit transmit)
+    public SentRequest(Transmit transmit)
     {
+        Assert.Null(transmit.Source); // traffic to relays goes out of any interface
         Destination = transmit.Destination;
-        Bytes = transmit.Payload;
+        Bytes = transmit.Payload.ToArray();
         Assert.True(StunMessage.TryParse(Bytes, out var m), "allocation sent something that is not STUN");
         Method = m.Method;
         Class = m.Class;
@@ -60,7 +62,8 @@ internal static class AllocationTestKit
     public const string Software = "snownet; session=TEST";
 
     public static readonly byte[] Key = StunCredentials.LongTermKey(Username, Realm, Password);
-    public static readonly DateTimeOffset T0 = new(2024, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    /// <summary>The monotonic instant tests start at (an arbitrary origin: nothing may depend on its value).</summary>
+    public static readonly TimeSpan T0 = TimeSpan.FromHours(1);
     public static readonly IPEndPoint RelayV4 = IPEndPoint.Parse("127.0.0.1:3478");
     public static readonly IPEndPoint RelayV6 = IPEndPoint.Parse("[::1]:3478");
     public static readonly IPEndPoint LocalV4 = IPEndPoint.Parse("192.168.1.10:50000");
@@ -75,8 +78,8 @@ internal static class AllocationTestKit
     public const string Nonce1 = "5af48497-63e6-7544-25c0-b5e606c6caf2";
     public const string Nonce2 = "0d5c3a8e-0000-4000-8000-1234567890ab";
 
-    public static Allocation NewAllocation(RelaySocket? server = null, DateTimeOffset? now = null) =>
-        new(server ?? RelaySocket.FromV4(RelayV4), Username, Password, Realm, Software, now ?? T0, random: new Random(7));
+    public static Allocation NewAllocation(RelaySocket? server = null, TimeSpan? now = null) =>
+        new(server ?? RelaySocket.FromV4(RelayV4), Username, Password, Realm, Software, now ?? T0, RandomSource.Seeded(7));
 
     public static List<SentRequest> Drain(Allocation allocation)
     {
@@ -160,11 +163,11 @@ internal static class AllocationTestKit
             }
         }, sign);
 
-    public static bool Feed(Allocation allocation, SentRequest request, byte[] response, DateTimeOffset now, IPEndPoint? local = null) =>
-        allocation.HandleInput(request.Destination, local ?? (request.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? LocalV6 : LocalV4), response, now);
+    public static bool Feed(Allocation allocation, SentRequest request, byte[] response, TimeSpan now, IPEndPoint? local = null) =>
+        allocation.HandleInput(response, request.Destination, local ?? (request.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? LocalV6 : LocalV4), now);
 
     /// <summary>Binding → success → Allocate → 401(nonce) → Allocate(nonce) → success. Returns the allocation with events drained.</summary>
-    public static Allocation Allocated(DateTimeOffset? at = null, bool dual = true, RelaySocket? server = null)
+    public static Allocation Allocated(TimeSpan? at = null, bool dual = true, RelaySocket? server = null)
     {
         var now = at ?? T0;
         var a = NewAllocation(server, now);
@@ -181,7 +184,7 @@ internal static class AllocationTestKit
     }
 
     /// <summary>Binds a channel to <paramref name="peer"/> and confirms it. Returns the channel number.</summary>
-    public static ushort BoundChannel(Allocation a, IPEndPoint peer, DateTimeOffset now)
+    public static ushort BoundChannel(Allocation a, IPEndPoint peer, TimeSpan now)
     {
         a.BindChannel(peer, now);
         var bind = Single(a);

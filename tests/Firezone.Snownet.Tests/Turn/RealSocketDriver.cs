@@ -1,14 +1,18 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Turn;
 
 namespace Firezone.Snownet.Tests.Turn;
 
-/// <summary>Drives an <see cref="Allocation"/> over a real UDP socket on loopback with the wall clock.</summary>
+/// <summary>Drives an <see cref="Allocation"/> over a real UDP socket on loopback with the real monotonic clock.</summary>
 internal static class RealSocketDriver
 {
-    public static DateTimeOffset Now => DateTimeOffset.UtcNow;
+    private static readonly long Origin = Stopwatch.GetTimestamp();
+
+    public static TimeSpan Now => Stopwatch.GetElapsedTime(Origin);
 
     /// <summary>
     /// Allocates on <paramref name="server"/>, binds a channel to a UDP peer socket on loopback, relays data both ways
@@ -21,7 +25,7 @@ internal static class RealSocketDriver
         var peerAddress = (IPEndPoint)peer.LocalEndPoint!;
         var log = new ListLogger();
         var allocation = new Allocation(
-            server, username, password, realm, "snownet; session=TEST", Now, log);
+            server, username, password, realm, "snownet; session=TEST", Now, RandomSource.Secure, log);
         var received = new List<(IPEndPoint Peer, IPEndPoint Relayed, byte[] Payload)>();
 
         Pump(allocation, log, client, received, () => allocation.HasAllocation, serverLog);
@@ -35,7 +39,7 @@ internal static class RealSocketDriver
         // Client → relay → peer.
         var ping = Encoding.ASCII.GetBytes("ping through the relay");
         var transmit = allocation.EncodeToPeer(peerAddress, ping, Now)!.Value;
-        client.SendTo(transmit.Payload, transmit.Destination);
+        client.SendTo(transmit.Payload.Span, transmit.Destination);
         var buffer = new byte[2048];
         EndPoint from = new IPEndPoint(IPAddress.Any, 0);
         peer.ReceiveTimeout = 5000;
@@ -71,14 +75,14 @@ internal static class RealSocketDriver
     {
         var local = (IPEndPoint)socket.LocalEndPoint!;
         var buffer = new byte[65535];
-        var deadline = Now.AddSeconds(10);
+        var deadline = Now + TimeSpan.FromSeconds(10);
         while (!done())
         {
             Assert.True(Now < deadline, $"timed out; allocation: active={allocation.ActiveSocket} allocated={allocation.HasAllocation} in flight={allocation.InFlightCount}\nallocation log:\n{log}\nserver log:\n{serverLog()}");
             while (allocation.PollTransmit() is { } t)
             {
-                socket.SendTo(t.Payload, t.Destination);
-                log.Log(Microsoft.Extensions.Logging.LogLevel.Trace, default, "tx " + Convert.ToHexString(t.Payload), null, (x, _) => x);
+                socket.SendTo(t.Payload.Span, t.Destination);
+                log.Log(Microsoft.Extensions.Logging.LogLevel.Trace, default, "tx " + Convert.ToHexString(t.Payload.Span), null, (x, _) => x);
             }
 
             while (allocation.PollEvent() is not null)
@@ -98,8 +102,8 @@ internal static class RealSocketDriver
                 var sender = (IPEndPoint)from;
                 var datagram = buffer.AsSpan(0, n);
                 log.Log(Microsoft.Extensions.Logging.LogLevel.Trace, default, "rx " + Convert.ToHexString(datagram), null, (x, _) => x);
-                if (!allocation.HandleInput(sender, local, datagram, Now)
-                    && allocation.TryDecapsulate(sender, datagram, Now, out var peer, out var relayed, out var payload))
+                if (!allocation.HandleInput(datagram, sender, local, Now)
+                    && allocation.TryDecapsulate(datagram, sender, Now, out var peer, out var relayed, out var payload))
                 {
                     received.Add((peer, relayed, datagram[payload].ToArray()));
                 }
@@ -116,14 +120,14 @@ internal static class RealSocketDriver
     public static void PumpDual(Allocation allocation, ListLogger log, Socket v4, Socket v6, Func<bool> done, Func<string> serverLog)
     {
         var buffer = new byte[65535];
-        var deadline = Now.AddSeconds(10);
+        var deadline = Now + TimeSpan.FromSeconds(10);
         var sockets = new List<Socket>(2);
         while (!done())
         {
             Assert.True(Now < deadline, $"timed out; allocation: active={allocation.ActiveSocket} allocated={allocation.HasAllocation} in flight={allocation.InFlightCount}\nallocation log:\n{log}\nserver log:\n{serverLog()}");
             while (allocation.PollTransmit() is { } t)
             {
-                (t.Destination.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4).SendTo(t.Payload, t.Destination);
+                (t.Destination.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4).SendTo(t.Payload.Span, t.Destination);
             }
 
             while (allocation.PollEvent() is not null)
@@ -138,7 +142,7 @@ internal static class RealSocketDriver
             {
                 EndPoint from = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
                 var n = socket.ReceiveFrom(buffer, ref from);
-                allocation.HandleInput((IPEndPoint)from, (IPEndPoint)socket.LocalEndPoint!, buffer.AsSpan(0, n), Now);
+                allocation.HandleInput(buffer.AsSpan(0, n), (IPEndPoint)from, (IPEndPoint)socket.LocalEndPoint!, Now);
             }
 
             if (allocation.PollTimeout() is { } due && due <= Now)

@@ -30,7 +30,7 @@ public class RelayForwarderTests
 
         // The forwarder does not count; the control plane's single-threaded entry points do, through it.
         Assert.Equal(0, server.RelayedBytes);
-        Assert.Equal(toPeer, server.HandleClientInput(frame, ClientAddress.Serialize(), Start));
+        Assert.Equal(toPeer, server.HandleClientInput(frame, ClientAddress.Serialize(), Start, Wall(Start)));
         Assert.Equal(toClient, server.HandlePeerTraffic("hello"u8, Peer.Serialize(), port, Start));
         Assert.Equal(9, server.RelayedBytes);
     }

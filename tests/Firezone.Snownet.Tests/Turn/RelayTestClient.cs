@@ -37,16 +37,16 @@ internal sealed class RelayTestClient
     }
 
     /// <summary>Feeds a datagram (which must not be relayed) and drains the commands.</summary>
-    public List<TurnServerCommand> Send(byte[] datagram, DateTimeOffset now)
+    public List<TurnServerCommand> Send(byte[] datagram, TimeSpan now)
     {
-        Assert.Null(Server.HandleClientInput(datagram, EndPoint, now));
+        Assert.Null(Server.HandleClientInput(datagram, EndPoint, now, Wall(now)));
         return Drain(Server);
     }
 
-    public TurnServerCommand SendOne(byte[] datagram, DateTimeOffset now) => Assert.Single(Send(datagram, now));
+    public TurnServerCommand SendOne(byte[] datagram, TimeSpan now) => Assert.Single(Send(datagram, now));
 
     /// <summary>Allocates (IPv4 by default) and returns the allocation port from the success.</summary>
-    public int Allocate(DateTimeOffset now, uint? lifetime = null, Attributes? extra = null)
+    public int Allocate(TimeSpan now, uint? lifetime = null, Attributes? extra = null)
     {
         var commands = Send(Request(StunMethod.Allocate, (ref StunMessageBuilder b) =>
         {
@@ -63,7 +63,7 @@ internal sealed class RelayTestClient
         return RelayedPort(success);
     }
 
-    public TurnServerCommand CreatePermission(DateTimeOffset now, params IPEndPoint[] peers) =>
+    public TurnServerCommand CreatePermission(TimeSpan now, params IPEndPoint[] peers) =>
         SendOne(Request(StunMethod.CreatePermission, (ref StunMessageBuilder b) =>
         {
             foreach (var peer in peers)
@@ -72,14 +72,14 @@ internal sealed class RelayTestClient
             }
         }), now);
 
-    public TurnServerCommand ChannelBind(DateTimeOffset now, ushort channel, IPEndPoint peer) =>
+    public TurnServerCommand ChannelBind(TimeSpan now, ushort channel, IPEndPoint peer) =>
         SendOne(Request(StunMethod.ChannelBind, (ref StunMessageBuilder b) =>
         {
             b.AddChannelNumber(channel);
             b.AddXorPeerAddress(peer);
         }), now);
 
-    public List<TurnServerCommand> Refresh(DateTimeOffset now, uint? lifetime) =>
+    public List<TurnServerCommand> Refresh(TimeSpan now, uint? lifetime) =>
         Send(Request(StunMethod.Refresh, (ref StunMessageBuilder b) =>
         {
             if (lifetime is { } l)

@@ -8,7 +8,14 @@ namespace Firezone.Snownet.Tests.Turn;
 /// <summary>Builds requests and servers the way upstream's regression tests do (zero RNG, port 3478, range 49152–65535).</summary>
 internal static class RelayTestKit
 {
-    public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>The monotonic instant tests start at (an arbitrary origin: nothing may depend on its value).</summary>
+    public static readonly TimeSpan Start = TimeSpan.FromHours(1);
+
+    /// <summary>The wall clock at <see cref="Start"/>.</summary>
+    public static readonly DateTimeOffset WallStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A wall clock that runs with the monotonic one (no jumps): the <c>utcNow</c> of a well-behaved host.</summary>
+    public static DateTimeOffset Wall(TimeSpan now) => WallStart + (now - Start);
 
     public static TurnServer ZeroServer(IPAddress? v4, IPAddress? v6 = null, int lowest = 49152, int highest = 65535) => new(new TurnServerOptions
     {
@@ -19,7 +26,8 @@ internal static class RelayTestKit
         Random = span => span.Clear(),
     });
 
-    public static string ValidUsername(string salt, DateTimeOffset now) => $"{now.ToUnixTimeSeconds() + 1000}:{salt}";
+    /// <summary>A username that expires 1000 s (wall clock) after the monotonic instant <paramref name="now"/>.</summary>
+    public static string ValidUsername(string salt, TimeSpan now) => $"{Wall(now).ToUnixTimeSeconds() + 1000}:{salt}";
 
     public static byte[] Key(TurnServer server, string username)
     {

@@ -28,8 +28,8 @@ public class TurnServerBoundsTests
         MaxChannels = channels,
     });
 
-    private static bool Permitted(TurnServer server, IPEndPoint client, IPEndPoint peer, DateTimeOffset now) =>
-        server.HandleClientInput(RelayTestClient.SendIndication(peer, "x"u8), client, now) is not null;
+    private static bool Permitted(TurnServer server, IPEndPoint client, IPEndPoint peer, TimeSpan now) =>
+        server.HandleClientInput(RelayTestClient.SendIndication(peer, "x"u8), client, now, Wall(now)) is not null;
 
     [Fact]
     public void Permissions_per_allocation_are_capped()

@@ -48,7 +48,7 @@ public class TurnServerExpiryTests
         var t0 = Start;
 
         // A nonce issued in a 401 at t0 (expires t0 + 1 h).
-        Assert.Null(server.HandleClientInput(Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), new IPEndPoint(ClientAddress.Address, 1), t0));
+        Assert.Null(server.HandleClientInput(Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), new IPEndPoint(ClientAddress.Address, 1), t0, Wall(t0)));
         Drain(server);
         Assert.Equal(t0 + S(3600), server.PollTimeout());
 
@@ -58,7 +58,7 @@ public class TurnServerExpiryTests
         {
             b.AddRequestedTransport();
             b.AddLifetime(3000);
-        }), ClientAddress, t0));
+        }), ClientAddress, t0, Wall(t0)));
         Assert.True(server.TryPollCommand(out var create));
         server.HandleAllocationFailed(create.Port, AddressFamily.InterNetwork, portInUse: true, t0);
         Drain(server);
@@ -66,7 +66,7 @@ public class TurnServerExpiryTests
         c.AssertSuccess(c.ChannelBind(t0 + S(1), 0x4000, Peer)); // unbound at t0 + 601 s, deleted at t0 + 901 s
         c.AssertSuccess(c.CreatePermission(t0 + S(2), Peer));      // t0 + 302 s
 
-        var fired = new List<DateTimeOffset>();
+        var fired = new List<TimeSpan>();
         var counts = new List<(int Busy, int Permissions, int Bound, int Channels, int Allocations, int Nonces)>();
         while (server.PollTimeout() is { } deadline)
         {
@@ -184,7 +184,7 @@ public class TurnServerExpiryTests
         Assert.Equal(Allocations * PerAllocation, server.PermissionCount);
 
         // A Binding is answered in between as usual (no hidden sweep).
-        Assert.Null(server.HandleClientInput(Message(StunMethod.Binding, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), ClientAddress, Start + S(299)));
+        Assert.Null(server.HandleClientInput(Message(StunMethod.Binding, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), ClientAddress, Start + S(299), Wall(Start + S(299))));
         Assert.Single(Drain(server));
 
         // At +300 s exactly the permissions, and nothing else, are handled.
@@ -194,9 +194,9 @@ public class TurnServerExpiryTests
         Assert.Equal(Allocations, server.AllocationCount);
     }
 
-    private static TurnServer Feed(TurnServer server, byte[] request, DateTimeOffset now)
+    private static TurnServer Feed(TurnServer server, byte[] request, TimeSpan now)
     {
-        Assert.Null(server.HandleClientInput(request, ClientAddress, now));
+        Assert.Null(server.HandleClientInput(request, ClientAddress, now, Wall(now)));
         return server;
     }
 }

@@ -51,10 +51,10 @@ public class TurnServerIntegrityScopeTests
 
         client.AssertSuccess(client.SendOne(replay, Start));
         Assert.Equal(1, server.PermissionCount);
-        Assert.Null(server.HandleClientInput(RelayTestClient.SendIndication(Forged, "x"u8), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(RelayTestClient.SendIndication(Forged, "x"u8), ClientAddress, Start, Wall(Start)));
         Assert.Null(server.HandlePeerTraffic("x"u8, Forged, port, Start));
         Assert.Empty(Drain(server));
-        Assert.NotNull(server.HandleClientInput(RelayTestClient.SendIndication(Signed, "x"u8), ClientAddress, Start));
+        Assert.NotNull(server.HandleClientInput(RelayTestClient.SendIndication(Signed, "x"u8), ClientAddress, Start, Wall(Start)));
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public class TurnServerIntegrityScopeTests
         });
         client.AssertSuccess(client.SendOne(Replay(full, (ref StunMessageBuilder b) => b.AddXorPeerAddress(Forged)), Start));
         Assert.Equal(1, server.BoundChannelCount);
-        Assert.Equal(Signed, server.HandleClientInput(ChannelData.Encode(0x4001, [1]), ClientAddress, Start)!.Value.Peer);
+        Assert.Equal(Signed, server.HandleClientInput(ChannelData.Encode(0x4001, [1]), ClientAddress, Start, Wall(Start))!.Value.Peer);
     }
 
     [Fact]

@@ -14,13 +14,13 @@ namespace Firezone.Snownet.Tests.Turn;
 /// </summary>
 public class TurnServerModelTests
 {
-    private sealed record ModelChannel(int Peer, DateTimeOffset Expiry, bool Bound);
+    private sealed record ModelChannel(int Peer, TimeSpan Expiry, bool Bound);
 
     private sealed class ModelAllocation
     {
         public int Port { get; init; }
 
-        public DateTimeOffset Expiry { get; set; }
+        public TimeSpan Expiry { get; set; }
 
         public Dictionary<ushort, ModelChannel> Channels { get; } = new();
     }
@@ -126,7 +126,7 @@ public class TurnServerModelTests
 
                 case 3: // ChannelData from the client
                 {
-                    var relay = server.HandleClientInput(ChannelData.Encode(number, [1, 2, 3]), client, now);
+                    var relay = server.HandleClientInput(ChannelData.Encode(number, [1, 2, 3]), client, now, Wall(now));
                     bool expected = allocation is not null && allocation.Channels.TryGetValue(number, out var channel) && channel.Bound;
                     Assert.Equal(expected, relay is not null);
                     if (relay is { } r)
@@ -204,10 +204,10 @@ public class TurnServerModelTests
 
     private sealed record Response(int? Error, IPEndPoint? Relayed);
 
-    private static Response Request(TurnServer server, IPEndPoint client, DateTimeOffset now, StunMethod method, string username, byte[] key, Attributes attributes, HashSet<int> openSockets)
+    private static Response Request(TurnServer server, IPEndPoint client, TimeSpan now, StunMethod method, string username, byte[] key, Attributes attributes, HashSet<int> openSockets)
     {
         var id = TransactionId.NewRandom();
-        Assert.Null(server.HandleClientInput(Message(method, StunClass.Request, id, attributes, username, Nonce.ToString(), key), client, now));
+        Assert.Null(server.HandleClientInput(Message(method, StunClass.Request, id, attributes, username, Nonce.ToString(), key), client, now, Wall(now)));
         Response? response = null;
         while (server.TryPollCommand(out var command))
         {

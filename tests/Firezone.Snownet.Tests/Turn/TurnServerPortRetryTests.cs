@@ -39,7 +39,7 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4); // the zero RNG draws 49152 first
         var c = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start, Wall(Start)));
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetwork);
         server.HandleAllocationFailed(49152, AddressFamily.InterNetwork, portInUse: true, Start);
 
@@ -54,7 +54,7 @@ public class TurnServerPortRetryTests
 
         // The allocation lives on the new port.
         c.AssertSuccess(c.ChannelBind(Start, 0x4000, Peer));
-        Assert.Equal(49153, server.HandleClientInput(ChannelData.Encode(0x4000, [1]), ClientAddress, Start)!.Value.AllocationPort);
+        Assert.Equal(49153, server.HandleClientInput(ChannelData.Encode(0x4000, [1]), ClientAddress, Start, Wall(Start))!.Value.AllocationPort);
         Assert.NotNull(server.HandlePeerTraffic([1], Peer, 49153, Start));
         Assert.Null(server.HandlePeerTraffic([1], Peer, 49152, Start));
 
@@ -70,7 +70,7 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4, Relay6);
         var c = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(c, dual: true), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c, dual: true), ClientAddress, Start, Wall(Start)));
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetwork);   // bound fine
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetworkV6); // taken
         server.HandleAllocationFailed(49152, AddressFamily.InterNetworkV6, portInUse: true, Start);
@@ -92,7 +92,7 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4, Relay6);
         var c = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(c, dual: true), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c, dual: true), ClientAddress, Start, Wall(Start)));
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetwork);
         server.HandleAllocationFailed(49152, AddressFamily.InterNetwork, portInUse: true, Start);
 
@@ -108,7 +108,7 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4);
         var c = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start, Wall(Start)));
         for (int attempt = 0; attempt < 16; attempt++)
         {
             var create = Poll(server);
@@ -131,7 +131,7 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4, Relay6);
         var c = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(c, dual: true), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c, dual: true), ClientAddress, Start, Wall(Start)));
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetwork);
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetworkV6);
         server.HandleAllocationFailed(49152, AddressFamily.InterNetworkV6, portInUse: false, Start);
@@ -148,7 +148,7 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4, lowest: 50000, highest: 50002);
         var a = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(a), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(a), ClientAddress, Start, Wall(Start)));
         server.HandleAllocationFailed(Poll(server).Port, AddressFamily.InterNetwork, portInUse: true, Start);
         var moved = Drain(server);
         AssertCreate(moved[0], 50001, AddressFamily.InterNetwork);
@@ -174,14 +174,14 @@ public class TurnServerPortRetryTests
     {
         var server = ZeroServer(Relay4, lowest: 50000, highest: 50001);
         var a = new RelayTestClient(server, ClientAddress);
-        Assert.Null(server.HandleClientInput(AllocateRequest(a), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(a), ClientAddress, Start, Wall(Start)));
         server.HandleAllocationFailed(Poll(server).Port, AddressFamily.InterNetwork, portInUse: true, Start);
         a.AssertSuccess(Drain(server)[1]); // on 50001; 50000 is busy
 
         // b: the busy 50000 is tried again, found taken again, and there is nothing else: 508 after one attempt.
         var b = new RelayTestClient(server, new IPEndPoint(ClientAddress.Address, 40001));
         var later = Start + TimeSpan.FromSeconds(1);
-        Assert.Null(server.HandleClientInput(AllocateRequest(b), b.EndPoint, later));
+        Assert.Null(server.HandleClientInput(AllocateRequest(b), b.EndPoint, later, Wall(later)));
         var create = Poll(server);
         AssertCreate(create, 50000, AddressFamily.InterNetwork);
         server.HandleAllocationFailed(create.Port, create.Family, portInUse: true, later);
@@ -203,12 +203,12 @@ public class TurnServerPortRetryTests
         var server = ZeroServer(Relay4);
         var c = new RelayTestClient(server, ClientAddress);
         // A pipelining client: Allocate and ChannelBind read in one batch, before the host drains the commands.
-        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start, Wall(Start)));
         Assert.Null(server.HandleClientInput(c.Request(StunMethod.ChannelBind, (ref StunMessageBuilder b) =>
         {
             b.AddChannelNumber(0x4000);
             b.AddXorPeerAddress(Peer);
-        }), ClientAddress, Start));
+        }), ClientAddress, Start, Wall(Start)));
         server.HandleAllocationFailed(Poll(server).Port, AddressFamily.InterNetwork, portInUse: true, Start);
         var rest = Drain(server);
         Assert.Equal(3, rest.Count);
@@ -216,7 +216,7 @@ public class TurnServerPortRetryTests
         Assert.Equal(49153, RelayTestClient.RelayedPort(rest[1]));
         c.AssertSuccess(rest[2]);
 
-        Assert.Equal(49153, server.HandleClientInput(ChannelData.Encode(0x4000, [1]), ClientAddress, Start)!.Value.AllocationPort);
+        Assert.Equal(49153, server.HandleClientInput(ChannelData.Encode(0x4000, [1]), ClientAddress, Start, Wall(Start))!.Value.AllocationPort);
         Assert.NotNull(server.HandlePeerTraffic([1], Peer, 49153, Start));
         Assert.Null(server.HandlePeerTraffic([1], Peer, 49152, Start));
         Assert.Equal(1, server.Forwarder.ClientRouteCount);
@@ -228,7 +228,7 @@ public class TurnServerPortRetryTests
         var server = ZeroServer(Relay4, Relay6);
         var c = new RelayTestClient(server, ClientAddress);
         server.HandleAllocationFailed(49152, AddressFamily.InterNetwork, portInUse: true, Start); // no allocation at all
-        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start));
+        Assert.Null(server.HandleClientInput(AllocateRequest(c), ClientAddress, Start, Wall(Start)));
         server.HandleAllocationFailed(49152, AddressFamily.InterNetwork, portInUse: true, Start);   // not polled yet
         AssertCreate(Poll(server), 49152, AddressFamily.InterNetwork);
         server.HandleAllocationFailed(49152, AddressFamily.InterNetworkV6, portInUse: true, Start); // a family it does not have

@@ -87,14 +87,14 @@ public class TurnServerPropertyTests
 
     private sealed record Allocated(TurnServer Server, string Username, byte[] Key);
 
-    private static Allocated AllocateAt(Inputs x, DateTimeOffset now, uint? lifetime, IPEndPoint client, TurnServer? server = null, StunAddressFamily? raf = null)
+    private static Allocated AllocateAt(Inputs x, TimeSpan now, uint? lifetime, IPEndPoint client, TurnServer? server = null, StunAddressFamily? raf = null)
     {
         server ??= ZeroServer(x.RelayV4);
         server.AddNonce(x.Nonce);
         // Upstream checks expiry against the real wall clock; with simulated time the username must outlive the whole test.
         string username = ValidUsername(x.Salt, now + TimeSpan.FromHours(2));
         byte[] key = Key(server, username);
-        Assert.Null(server.HandleClientInput(Allocate(x.Id, username, x.Nonce, key, lifetime, raf), client, now));
+        Assert.Null(server.HandleClientInput(Allocate(x.Id, username, x.Nonce, key, lifetime, raf), client, now, Wall(now)));
         var commands = Drain(server);
         Assert.Equal(2, commands.Count);
         bool v6 = raf == StunAddressFamily.IPv6;
@@ -108,7 +108,7 @@ public class TurnServerPropertyTests
     {
         var server = ZeroServer(x.RelayV4);
         var request = Message(StunMethod.Binding, StunClass.Request, x.Id, (ref StunMessageBuilder _) => { });
-        Assert.Null(server.HandleClientInput(request, x.Client, Start));
+        Assert.Null(server.HandleClientInput(request, x.Client, Start, Wall(Start)));
         AssertSend(Single(server), x.Client, Message(StunMethod.Binding, StunClass.SuccessResponse, x.Id, (ref StunMessageBuilder b) => b.AddXorMappedAddress(x.Client)));
     }
 
@@ -131,7 +131,7 @@ public class TurnServerPropertyTests
             b.AddRequestedTransport();
             b.AddLifetime(x.Lifetime);
         });
-        Assert.Null(server.HandleClientInput(unauthenticated, x.Client, Start));
+        Assert.Null(server.HandleClientInput(unauthenticated, x.Client, Start, Wall(Start)));
         AssertSend(Single(server), x.Client, Message(StunMethod.Allocate, StunClass.ErrorResponse, x.Id, (ref StunMessageBuilder b) =>
         {
             b.AddErrorCode(401, "Unauthorized");
@@ -141,7 +141,7 @@ public class TurnServerPropertyTests
 
         string username = ValidUsername(x.Salt, Start);
         byte[] key = Key(server, username);
-        Assert.Null(server.HandleClientInput(Allocate(x.Id, username, Guid.Empty, key, x.Lifetime), x.Client, Start));
+        Assert.Null(server.HandleClientInput(Allocate(x.Id, username, Guid.Empty, key, x.Lifetime), x.Client, Start, Wall(Start)));
         var commands = Drain(server);
         Assert.Equal(2, commands.Count);
         AssertCreate(commands[0], 49152, AddressFamily.InterNetwork);
@@ -155,7 +155,7 @@ public class TurnServerPropertyTests
         uint l2 = 1 + ((uint)secondLifetimeSeed.Get % 3599);
         var a = AllocateAt(x, Start, x.Lifetime, x.Client);
         var t1 = Start + TimeSpan.FromSeconds(x.Lifetime / 2.0);
-        Assert.Null(a.Server.HandleClientInput(Refresh(x.Id, a.Username, x.Nonce, a.Key, l2), x.Client, t1));
+        Assert.Null(a.Server.HandleClientInput(Refresh(x.Id, a.Username, x.Nonce, a.Key, l2), x.Client, t1, Wall(t1)));
         AssertSend(Single(a.Server), x.Client, Success(StunMethod.Refresh, x.Id, a.Key, lifetime: l2));
         Assert.Equal(t1 + TimeSpan.FromSeconds(l2), a.Server.PollTimeout());
         a.Server.HandleTimeout(t1 + TimeSpan.FromSeconds(l2 - 1));
@@ -167,7 +167,7 @@ public class TurnServerPropertyTests
     public void P5_refresh_with_zero_deletes(Inputs x)
     {
         var a = AllocateAt(x, Start, x.Lifetime, x.Client);
-        Assert.Null(a.Server.HandleClientInput(Refresh(x.Id, a.Username, x.Nonce, a.Key, 0), x.Client, Start + TimeSpan.FromSeconds(1)));
+        Assert.Null(a.Server.HandleClientInput(Refresh(x.Id, a.Username, x.Nonce, a.Key, 0), x.Client, Start + TimeSpan.FromSeconds(1), Wall(Start + TimeSpan.FromSeconds(1))));
         var commands = Drain(a.Server);
         Assert.Equal(2, commands.Count);
         AssertFree(commands[0], 49152, AddressFamily.InterNetwork);
@@ -181,9 +181,9 @@ public class TurnServerPropertyTests
     {
         var client = ipv6Client ? x.ClientV6 : x.Client;
         var a = AllocateAt(x, Start, null, client);
-        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.Peer), client, Start));
+        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.Peer), client, Start, Wall(Start)));
         Assert.Equal(1, a.Server.BoundChannelCount);
-        Assert.Null(a.Server.HandleClientInput(Refresh(x.Id, a.Username, x.Nonce, a.Key, 0), client, Start));
+        Assert.Null(a.Server.HandleClientInput(Refresh(x.Id, a.Username, x.Nonce, a.Key, 0), client, Start, Wall(Start)));
         Assert.Equal(0, a.Server.BoundChannelCount);
         Assert.Equal(0, a.Server.AllocationCount);
     }
@@ -194,12 +194,12 @@ public class TurnServerPropertyTests
         payload ??= [];
         var a = AllocateAt(x, Start, 3600, x.Client);
         var t = Start + TimeSpan.FromSeconds(1);
-        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.Peer), x.Client, t));
+        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.Peer), x.Client, t, Wall(t)));
         AssertSend(Single(a.Server), x.Client, Success(StunMethod.ChannelBind, x.Id, a.Key));
         Assert.Equal(t + TimeSpan.FromSeconds(600), a.Server.PollTimeout());
 
         var frame = ChannelData.Encode(x.Channel, payload);
-        var toPeer = a.Server.HandleClientInput(frame, x.Client, t + TimeSpan.FromSeconds(1));
+        var toPeer = a.Server.HandleClientInput(frame, x.Client, t + TimeSpan.FromSeconds(1), Wall(t + TimeSpan.FromSeconds(1)));
         Assert.Equal(new RelayToPeer(49152, x.Peer, x.Peer.Serialize(), 4, payload.Length), toPeer);
 
         var toClient = a.Server.HandlePeerTraffic(new byte[32], x.Peer, 49152, t + TimeSpan.FromSeconds(1));
@@ -214,7 +214,7 @@ public class TurnServerPropertyTests
     {
         var a = AllocateAt(x, Start, 3600, x.Client);
         var t = Start + TimeSpan.FromSeconds(1);
-        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.Peer), x.Client, t));
+        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.Peer), x.Client, t, Wall(t)));
         Drain(a.Server);
         Assert.Equal(t + TimeSpan.FromSeconds(600), a.Server.PollTimeout());
         a.Server.HandleTimeout(t + TimeSpan.FromSeconds(601));
@@ -226,7 +226,7 @@ public class TurnServerPropertyTests
 
         var peer2 = new IPEndPoint(x.Peer.Address, (x.Peer.Port + 1) % 65536);
         var now = later + TimeSpan.FromSeconds(1);
-        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, peer2), x.Client, now));
+        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, peer2), x.Client, now, Wall(now)));
         AssertSend(Single(a.Server), x.Client, Success(StunMethod.ChannelBind, x.Id, a.Key));
         Assert.Equal(now + TimeSpan.FromSeconds(600), a.Server.PollTimeout());
     }
@@ -236,11 +236,11 @@ public class TurnServerPropertyTests
     {
         var server = ZeroServer(x.RelayV4, x.RelayV6);
         var a = AllocateAt(x, Start, null, x.ClientV6, server, StunAddressFamily.IPv6);
-        Assert.Null(server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.PeerV6), x.ClientV6, Start));
+        Assert.Null(server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, x.Channel, x.PeerV6), x.ClientV6, Start, Wall(Start)));
         AssertSend(Single(server), x.ClientV6, Success(StunMethod.ChannelBind, x.Id, a.Key));
         var frame = ChannelData.Encode(x.Channel, new byte[32]);
         Assert.Equal(36, frame.Length);
-        Assert.Equal(new RelayToPeer(49152, x.PeerV6, x.PeerV6.Serialize(), 4, 32), server.HandleClientInput(frame, x.ClientV6, Start));
+        Assert.Equal(new RelayToPeer(49152, x.PeerV6, x.PeerV6.Serialize(), 4, 32), server.HandleClientInput(frame, x.ClientV6, Start, Wall(Start)));
         var toClient = server.HandlePeerTraffic(new byte[32], x.PeerV6, 49152, Start);
         Assert.Equal(x.ClientV6, toClient!.Value.Client);
         Assert.Equal(x.Channel, toClient.Value.Channel);
@@ -252,9 +252,9 @@ public class TurnServerPropertyTests
         // 0x4FFF is Firezone's last channel; 0x5000–0x7FFF are accepted on purpose (RFC 5766 clients such as turnutils_uclient).
         ushort channel = upperHalf ? (ushort)(0x5000 + (x.Channel & 0x2FFF)) : x.Channel;
         var a = AllocateAt(x, Start, null, x.Client);
-        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, channel, x.Peer), x.Client, Start));
+        Assert.Null(a.Server.HandleClientInput(ChannelBind(x.Id, a.Username, x.Nonce, a.Key, channel, x.Peer), x.Client, Start, Wall(Start)));
         AssertSend(Single(a.Server), x.Client, Success(StunMethod.ChannelBind, x.Id, a.Key));
-        Assert.NotNull(a.Server.HandleClientInput(ChannelData.Encode(channel, [1, 2, 3]), x.Client, Start));
+        Assert.NotNull(a.Server.HandleClientInput(ChannelData.Encode(channel, [1, 2, 3]), x.Client, Start, Wall(Start)));
     }
 
     [Property]
@@ -269,7 +269,7 @@ public class TurnServerPropertyTests
         }
         else
         {
-            server.HandleClientInput(bytes, from, Start);
+            server.HandleClientInput(bytes, from, Start, Wall(Start));
         }
 
         // Also with a STUN header in front, so the attribute decoder sees the garbage.
@@ -278,7 +278,7 @@ public class TurnServerPropertyTests
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(stun.AsSpan(2), (ushort)bytes.Length);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(stun.AsSpan(4), StunHeader.MagicCookie);
         bytes.CopyTo(stun, 20);
-        server.HandleClientInput(stun, from, Start);
+        server.HandleClientInput(stun, from, Start, Wall(Start));
         foreach (var command in Drain(server))
         {
             Assert.Equal(TurnServerCommandKind.SendMessage, command.Kind);

@@ -14,7 +14,9 @@ namespace Firezone.Snownet.Tests.Turn;
 /// model predicts every response, relay decision, socket and deadline. After every step each table is within its bound
 /// and equal to the model; <see cref="TurnServer.PollTimeout"/> is exactly the model's earliest deadline of any kind, so
 /// nothing is alive past its deadline after <c>HandleTimeout(deadline)</c> and nothing is removed before it. When time
-/// runs past every lifetime, every table (forwarder and heap included) is empty.
+/// runs past every lifetime, every table (forwarder and heap included) is empty. The host's wall clock jumps now and
+/// then (two hours either way, a day ahead): the model ignores it, since only username expiry reads it and every
+/// username here is valid for months.
 /// </summary>
 public class TurnServerSoakTests
 {
@@ -81,6 +83,7 @@ public class TurnServerSoakTests
         private readonly List<ModelNonce> _nonces = new();
         private long _relayed;
         private int _flood;
+        private TimeSpan _wallClockError;
 
         public Harness(int seed, HashSet<int> taken)
         {
@@ -106,9 +109,25 @@ public class TurnServerSoakTests
 
         public TurnServer Server { get; }
 
-        public DateTimeOffset Now { get; private set; } = Start;
+        public TimeSpan Now { get; private set; } = Start;
 
-        private long T => Now.UtcTicks;
+        private long T => Now.Ticks;
+
+        /// <summary>The host's wall clock: honest, or off by the latest jump.</summary>
+        private DateTimeOffset UtcNow => Wall(Now) + _wallClockError;
+
+        /// <summary>The wall clock jumps (NTP step, resumed VM) while the monotonic clock moves on by one second.</summary>
+        public void JumpWallClock(byte choice)
+        {
+            _wallClockError = (choice % 4) switch
+            {
+                0 => TimeSpan.FromHours(2),
+                1 => TimeSpan.FromHours(-2),
+                2 => TimeSpan.FromDays(1),
+                _ => TimeSpan.Zero,
+            };
+            Advance(1);
+        }
 
         private int AllocationsInModel => _allocations.Count(a => a is not null);
 
@@ -191,7 +210,7 @@ public class TurnServerSoakTests
             if (_nonce[c] is null)
             {
                 var id = TransactionId.NewRandom();
-                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes), address, Now));
+                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes), address, Now, UtcNow));
                 var challenge = Assert.Single(Pump()).Command;
                 if (preAuth400)
                 {
@@ -207,7 +226,7 @@ public class TurnServerSoakTests
             for (int attempt = 0; ; attempt++)
             {
                 var id = TransactionId.NewRandom();
-                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes, _usernames[c], _nonce[c], _keys[c]), address, Now));
+                Assert.Null(Server.HandleClientInput(Message(method, StunClass.Request, id, attributes, _usernames[c], _nonce[c], _keys[c]), address, Now, UtcNow));
                 var events = Pump();
                 var sends = events.Where(e => e.Command.Kind == TurnServerCommandKind.SendMessage).ToList();
                 var response = Assert.Single(sends).Command;
@@ -267,7 +286,9 @@ public class TurnServerSoakTests
             }
 
             // Each create is on a port free in the model; only when none is free, on the busy port marked longest ago
-            // before this Allocate (lowest number on ties). A taken one becomes busy and the next draw follows.
+            // before this Allocate (lowest number on ties): for the first draw any busy port (an earlier Allocate may
+            // have marked one at this very instant), for a retry one marked before this instant. A taken one becomes
+            // busy and the next draw follows.
             Assert.NotEmpty(creates);
             foreach (var (create, i) in creates.Select((e, i) => (e, i)))
             {
@@ -281,7 +302,7 @@ public class TurnServerSoakTests
                 }
                 else
                 {
-                    var retry = _busy.Where(b => b.Value < T + (60 * Second)).OrderBy(b => b.Value).ThenBy(b => b.Key).First();
+                    var retry = _busy.Where(b => i == 0 || b.Value < T + (60 * Second)).OrderBy(b => b.Value).ThenBy(b => b.Key).First();
                     Assert.Equal(retry.Key, port);
                 }
 
@@ -448,7 +469,7 @@ public class TurnServerSoakTests
         public void ChannelData(int c, ushort number, int length)
         {
             var frame = Firezone.Snownet.Turn.ChannelData.Encode(number, new byte[length]);
-            var relay = Server.HandleClientInput(frame, ClientAddresses[c], Now);
+            var relay = Server.HandleClientInput(frame, ClientAddresses[c], Now, UtcNow);
             var allocation = _allocations[c];
             ModelChannel? channel = null;
             bool expected = allocation is not null && allocation.Channels.TryGetValue(number, out channel) && channel.Bound;
@@ -504,7 +525,7 @@ public class TurnServerSoakTests
         public void SendIndication(int c, int peer, int length)
         {
             var to = DataPeers[peer];
-            var relay = Server.HandleClientInput(RelayTestClient.SendIndication(to, new byte[length]), ClientAddresses[c], Now);
+            var relay = Server.HandleClientInput(RelayTestClient.SendIndication(to, new byte[length]), ClientAddresses[c], Now, UtcNow);
             var allocation = _allocations[c];
             bool expected = allocation is not null && allocation.Permissions.TryGetValue(to.Address, out long due) && due > T;
             Assert.Equal(expected, relay is not null);
@@ -521,7 +542,7 @@ public class TurnServerSoakTests
         public void NonceFlood()
         {
             var stranger = new IPEndPoint(IPAddress.Parse("203.0.113.200"), 20000 + (_flood++ % 1000));
-            Assert.Null(Server.HandleClientInput(Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), stranger, Now));
+            Assert.Null(Server.HandleClientInput(Message(StunMethod.Refresh, StunClass.Request, TransactionId.NewRandom(), (ref StunMessageBuilder _) => { }), stranger, Now, UtcNow));
             var challenge = Assert.Single(Pump()).Command;
             Assert.Equal(401, Inspect(challenge).Error);
             ModelIssue(challenge);
@@ -599,19 +620,19 @@ public class TurnServerSoakTests
         public void Advance(long seconds)
         {
             long target = T + (seconds * Second);
-            while (Server.PollTimeout() is { } deadline && deadline.UtcTicks <= target)
+            while (Server.PollTimeout() is { } deadline && deadline.Ticks <= target)
             {
-                Assert.Equal(ModelEarliest(), deadline.UtcTicks);
+                Assert.Equal(ModelEarliest(), deadline.Ticks);
                 Now = deadline;
                 Server.HandleTimeout(deadline);
-                ModelExpire(deadline.UtcTicks);
+                ModelExpire(deadline.Ticks);
                 CheckTables();
             }
 
             long? next = ModelEarliest();
             Assert.True(next is null || next > target, "a deadline the server does not know about");
-            Assert.Equal(next, Server.PollTimeout()?.UtcTicks);
-            Now = new DateTimeOffset(target, TimeSpan.Zero);
+            Assert.Equal(next, Server.PollTimeout()?.Ticks);
+            Now = TimeSpan.FromTicks(target);
         }
 
         // ---- invariants -------------------------------------------------------------------------------------------
@@ -645,7 +666,7 @@ public class TurnServerSoakTests
             Assert.Equal(AllocationsInModel + ChannelsInModel + PermissionsInModel + _nonces.Count + _busy.Count, Server.DeadlineCount);
             Assert.Equal(_allocations.OfType<ModelAllocation>().Select(a => a.Port).ToHashSet(), _open);
             Assert.Equal(_relayed, Server.RelayedBytes);
-            Assert.Equal(ModelEarliest(), Server.PollTimeout()?.UtcTicks);
+            Assert.Equal(ModelEarliest(), Server.PollTimeout()?.Ticks);
         }
 
         public void CheckEmpty()
@@ -709,6 +730,9 @@ public class TurnServerSoakTests
                     break;
                 case 9:
                     h.NonceFlood();
+                    break;
+                case 11 when b % 2 == 0:
+                    h.JumpWallClock(a);
                     break;
                 default:
                     h.Advance(TimeSteps[a % TimeSteps.Length]);

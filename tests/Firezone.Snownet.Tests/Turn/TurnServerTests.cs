@@ -17,7 +17,7 @@ public class TurnServerTests
 
     private sealed class Session
     {
-        public Session(TurnServer server, DateTimeOffset? usernameBase = null)
+        public Session(TurnServer server, TimeSpan? usernameBase = null)
         {
             Server = server;
             Server.AddNonce(Nonce);
@@ -34,13 +34,13 @@ public class TurnServerTests
         public byte[] Request(StunMethod method, Attributes attributes, string? nonce = null, bool sign = true, string? username = null) =>
             Message(method, StunClass.Request, TransactionId.NewRandom(), attributes, username ?? Username, nonce ?? Nonce.ToString(), sign ? Key : null);
 
-        public List<TurnServerCommand> Send(byte[] request, IPEndPoint? from = null, DateTimeOffset? now = null)
+        public List<TurnServerCommand> Send(byte[] request, IPEndPoint? from = null, TimeSpan? now = null)
         {
-            Assert.Null(Server.HandleClientInput(request, from ?? Client, now ?? Start));
+            Assert.Null(Server.HandleClientInput(request, from ?? Client, now ?? Start, Wall(now ?? Start)));
             return Drain(Server);
         }
 
-        public TurnServerCommand SendOne(byte[] request, IPEndPoint? from = null, DateTimeOffset? now = null)
+        public TurnServerCommand SendOne(byte[] request, IPEndPoint? from = null, TimeSpan? now = null)
         {
             var commands = Send(request, from, now);
             Assert.Single(commands);
@@ -54,7 +54,7 @@ public class TurnServerTests
                 extra?.Invoke(ref b);
             }), from);
 
-        public TurnServerCommand ChannelBind(ushort channel, IPEndPoint peer, DateTimeOffset? now = null) =>
+        public TurnServerCommand ChannelBind(ushort channel, IPEndPoint peer, TimeSpan? now = null) =>
             SendOne(Request(StunMethod.ChannelBind, (ref StunMessageBuilder b) =>
             {
                 b.AddChannelNumber(channel);
@@ -67,7 +67,7 @@ public class TurnServerTests
 
     private static TurnServer Feed(TurnServer server, byte[] request)
     {
-        Assert.Null(server.HandleClientInput(request, Client, Start));
+        Assert.Null(server.HandleClientInput(request, Client, Start, Wall(Start)));
         return server;
     }
 
@@ -362,13 +362,13 @@ public class TurnServerTests
         var expired = Start + TimeSpan.FromSeconds(601);
         s.Server.HandleTimeout(expired);
         Assert.Equal(0, s.Server.BoundChannelCount);
-        Assert.Null(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), Client, expired));
+        Assert.Null(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), Client, expired, Wall(expired)));
         Assert.Null(s.Server.HandlePeerTraffic([1], Peer, 49152, expired));
         AssertError(s.ChannelBind(0x4001, Peer, expired), 400, s.Key);
         AssertError(s.ChannelBind(0x4000, peer2, expired), 400, s.Key);
         AssertSuccess(s.ChannelBind(0x4000, Peer, expired), s.Key);
         Assert.Equal(1, s.Server.BoundChannelCount);
-        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), Client, expired));
+        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), Client, expired, Wall(expired)));
     }
 
     [Fact]
@@ -379,10 +379,10 @@ public class TurnServerTests
         AssertSuccess(s.ChannelBind(0x4FFF, Peer), s.Key);
         AssertSuccess(s.ChannelBind(0x5000, new IPEndPoint(Peer.Address, 1)), s.Key); // RFC 5766 range, on purpose
         AssertSuccess(s.ChannelBind(0x7FFF, new IPEndPoint(Peer.Address, 2)), s.Key);
-        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x4FFF, [9]), Client, Start));
-        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x5000, [9]), Client, Start));
-        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x7FFF, [9]), Client, Start));
-        Assert.Null(s.Server.HandleClientInput([0x80, 0x00, 0x00, 0x00], Client, Start));
+        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x4FFF, [9]), Client, Start, Wall(Start)));
+        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x5000, [9]), Client, Start, Wall(Start)));
+        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x7FFF, [9]), Client, Start, Wall(Start)));
+        Assert.Null(s.Server.HandleClientInput([0x80, 0x00, 0x00, 0x00], Client, Start, Wall(Start)));
     }
 
     [Fact]
@@ -391,10 +391,10 @@ public class TurnServerTests
         var s = new Session(ZeroServer(Relay4));
         s.Allocate();
         s.ChannelBind(0x4000, Peer);
-        Assert.Null(s.Server.HandleClientInput(ChannelData.Encode(0x4001, [1]), Client, Start));
+        Assert.Null(s.Server.HandleClientInput(ChannelData.Encode(0x4001, [1]), Client, Start, Wall(Start)));
         Assert.Null(s.Server.HandlePeerTraffic([1], new IPEndPoint(Peer.Address, Peer.Port + 1), 49152, Start));
         Assert.Null(s.Server.HandlePeerTraffic([1], Peer, 49153, Start));
-        Assert.Null(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), new IPEndPoint(Client.Address, 1), Start));
+        Assert.Null(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), new IPEndPoint(Client.Address, 1), Start, Wall(Start)));
         Assert.Empty(Drain(s.Server));
     }
 
@@ -415,12 +415,12 @@ public class TurnServerTests
             b.AddXorPeerAddress(Peer);
             b.AddData("ping"u8);
         });
-        Assert.Null(s.Server.HandleClientInput(send, Client, Start)); // no permission yet: dropped
+        Assert.Null(s.Server.HandleClientInput(send, Client, Start, Wall(Start))); // no permission yet: dropped
         Assert.Null(s.Server.HandlePeerTraffic("pong"u8, Peer, 49152, Start));
         Assert.Empty(Drain(s.Server));
 
         AssertSuccess(s.SendOne(s.Request(StunMethod.CreatePermission, (ref StunMessageBuilder b) => b.AddXorPeerAddress(new IPEndPoint(Peer.Address, 1)))), s.Key);
-        var toPeer = s.Server.HandleClientInput(send, Client, Start);
+        var toPeer = s.Server.HandleClientInput(send, Client, Start, Wall(Start));
         Assert.NotNull(toPeer);
         Assert.Equal(Peer, toPeer.Value.Peer);
         Assert.Equal("ping", System.Text.Encoding.ASCII.GetString(send, toPeer.Value.PayloadOffset, toPeer.Value.PayloadLength));
@@ -439,7 +439,7 @@ public class TurnServerTests
 
         // Permissions last 300 s.
         var later = Start + TimeSpan.FromSeconds(301);
-        Assert.Null(s.Server.HandleClientInput(send, Client, later));
+        Assert.Null(s.Server.HandleClientInput(send, Client, later, Wall(later)));
         Assert.Null(s.Server.HandlePeerTraffic("pong"u8, Peer, 49152, later));
         Assert.Empty(Drain(s.Server));
     }
@@ -448,10 +448,10 @@ public class TurnServerTests
     public void Failed_allocation_socket_bind_fails_the_allocation_cleanly()
     {
         var s = new Session(ZeroServer(Relay4));
-        Assert.Null(s.Server.HandleClientInput(s.Request(StunMethod.Allocate, (ref StunMessageBuilder b) => b.AddRequestedTransport()), Client, Start));
+        Assert.Null(s.Server.HandleClientInput(s.Request(StunMethod.Allocate, (ref StunMessageBuilder b) => b.AddRequestedTransport()), Client, Start, Wall(Start)));
         Assert.True(s.Server.TryPollCommand(out var create));
         AssertCreate(create, 49152, AddressFamily.InterNetwork);
-        s.Server.HandleAllocationFailed(create.Port, Start); // the two-argument overload: portInUse false
+        s.Server.HandleAllocationFailed(create.Port, create.Family, portInUse: false, Start); // not a taken port: no retry
         // The socket that failed was never opened, so there is nothing to free: only the 508.
         var rest = Assert.Single(Drain(s.Server));
         AssertError(rest, 508, s.Key);
@@ -470,7 +470,7 @@ public class TurnServerTests
         s.Allocate((ref StunMessageBuilder b) => b.AddLifetime(100));
         s.ChannelBind(0x4000, Peer);
         Assert.Equal(Start + TimeSpan.FromSeconds(100), s.Server.PollTimeout());
-        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), Client, Start + TimeSpan.FromSeconds(99)));
+        Assert.NotNull(s.Server.HandleClientInput(ChannelData.Encode(0x4000, [1]), Client, Start + TimeSpan.FromSeconds(99), Wall(Start + TimeSpan.FromSeconds(99))));
         s.Server.HandleTimeout(Start + TimeSpan.FromSeconds(100));
         AssertFree(Single(s.Server), 49152, AddressFamily.InterNetwork);
         Assert.Equal(0, s.Server.BoundChannelCount);

@@ -36,9 +36,10 @@ public class TurnServerWorkedExampleTests
             Random = span => randomBytes.Dequeue().AsSpan(0, span.Length).CopyTo(span),
         });
         var client = new IPEndPoint(IPAddress.Parse("198.51.100.7"), 40000);
-        var now = new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
+        var now = Start; // monotonic: any instant
+        var utcNow = new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero); // before the username's expiry (4102444800)
 
-        Assert.Null(server.HandleClientInput(TestHex.Bytes("00030008 2112a442 01020304 05060708 090a0b0c 00190004 11000000"), client, now));
+        Assert.Null(server.HandleClientInput(TestHex.Bytes("00030008 2112a442 01020304 05060708 090a0b0c 00190004 11000000"), client, now, utcNow));
         AssertSend(Single(server), client, TestHex.Bytes("""
             01130048 2112a442 01020304 05060708 090a0b0c 00090010 00000401 556e6175 74686f72 697a6564 00140008 66697265
             7a6f6e65 00150024 35616634 38343937 2d363365 362d3735 34342d32 3563302d 62356536 30366336 63616632
@@ -48,7 +49,7 @@ public class TurnServerWorkedExampleTests
             0003006c 2112a442 01020304 05060708 090a0b0c 00190004 11000000 00060015 34313032 34343438 30303a38 38556263
             3361384e 62000000 00150024 35616634 38343937 2d363365 362d3735 34342d32 3563302d 62356536 30366336 63616632
             000d0004 00000258 00080014 c4af7d18 50462986 304cd395 2291793d a7f1a527
-            """), client, now));
+            """), client, now, utcNow));
         var commands = Drain(server);
         Assert.Equal(2, commands.Count);
         AssertCreate(commands[0], 49152, AddressFamily.InterNetwork);
@@ -61,12 +62,12 @@ public class TurnServerWorkedExampleTests
             00090070 2112a442 0d0e0f10 11121314 15161718 00060015 34313032 34343438 30303a38 38556263 3361384e 62000000
             000c0004 40000000 00120008 0001eb7e e112a656 00150024 35616634 38343937 2d363365 362d3735 34342d32 3563302d
             62356536 30366336 63616632 00080014 bbed5e2e 0f8ee93e 376bd3e4 5f88d823 4e3807bc
-            """), client, now));
+            """), client, now, utcNow));
         AssertSend(Single(server), client, TestHex.Bytes("01090018 2112a442 0d0e0f10 11121314 15161718 00080014 c9988334 b175f95c 36c1272d 98a21e06 79f00d76"));
 
         var peer = new IPEndPoint(IPAddress.Parse("192.0.2.20"), 51820);
         var frame = TestHex.Bytes("40000004 70696e67");
-        var toPeer = server.HandleClientInput(frame, client, now);
+        var toPeer = server.HandleClientInput(frame, client, now, utcNow);
         Assert.NotNull(toPeer);
         Assert.Equal(49152, toPeer.Value.AllocationPort);
         Assert.Equal(peer, toPeer.Value.Peer);

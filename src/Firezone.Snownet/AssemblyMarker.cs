@@ -1,4 +1,0 @@
-namespace Firezone.Snownet;
-
-/// <summary>Marks the Firezone.Snownet assembly (for reflection and tests).</summary>
-public static class AssemblyMarker { }
