@@ -5,18 +5,31 @@ namespace Firezone.Snownet.Ice;
 
 /// <summary>
 /// The ICE-relevant content of a STUN Binding message (RFC 8445 §7.1–§7.3): what the agent reads from and writes into
-/// checks. Encoding and integrity live in <see cref="IConnectivityCheckCodec"/>.
+/// checks. Encoding and integrity live in <see cref="IConnectivityCheckCodec"/>. Decoding refers to the datagram by
+/// offsets (<see cref="UsernameRange"/>, <see cref="IntegrityOffset"/>) so that nothing is copied or allocated.
 /// </summary>
 internal struct ConnectivityCheck
 {
+    /// <summary>
+    /// Largest encoded check: header, a USERNAME of two 256-character ufrags, ICE-CONTROLLING, PRIORITY,
+    /// USE-CANDIDATE, MESSAGE-INTEGRITY and FINGERPRINT fit.
+    /// </summary>
+    public const int MaxEncodedLength = 640;
+
     /// <summary>Request, success or error.</summary>
     public CheckMessageKind Kind;
 
     /// <summary>Transaction id.</summary>
     public TransactionId TransactionId;
 
-    /// <summary>USERNAME (<c>receiver-ufrag:sender-ufrag</c>) of requests.</summary>
-    public string? Username;
+    /// <summary>USERNAME (UTF-8 <c>receiver-ufrag:sender-ufrag</c>) of requests to encode.</summary>
+    public ReadOnlyMemory<byte> Username;
+
+    /// <summary>Where the USERNAME value of a decoded request sits in its datagram.</summary>
+    public Range UsernameRange;
+
+    /// <summary>Offset of the MESSAGE-INTEGRITY attribute in the decoded datagram.</summary>
+    public int IntegrityOffset;
 
     /// <summary>PRIORITY of requests (0 when absent).</summary>
     public uint Priority;
