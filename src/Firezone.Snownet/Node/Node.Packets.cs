@@ -124,25 +124,21 @@ public abstract partial class Node
             }
         }
 
-        // 2. ICE: the first agent (pending, then established, in id order) that accepts the check handles it.
+        // 2. ICE: offered to the agents (pending, then established, in id order); the first that accepts it keeps it.
         if (IsIceStun(payload))
         {
             for (int i = 0; i < _initial.Count; i++)
             {
-                var agent = _initial.ValueAt(i).Agent;
-                if (agent.Accepts(payload))
+                if (_initial.ValueAt(i).Agent.HandleInput(payload, source, iceLocal, now))
                 {
-                    agent.HandleInput(payload, source, iceLocal, now);
                     return DecapsulateResult.Consumed;
                 }
             }
 
             for (int i = 0; i < _connections.Count; i++)
             {
-                var agent = _connections.ValueAt(i).Agent;
-                if (agent.Accepts(payload))
+                if (_connections.ValueAt(i).Agent.HandleInput(payload, source, iceLocal, now))
                 {
-                    agent.HandleInput(payload, source, iceLocal, now);
                     return DecapsulateResult.Consumed;
                 }
             }
@@ -303,7 +299,7 @@ public abstract partial class Node
         WireGuardError.ReplayedCounter => PacketError.ReplayedCounter,
         WireGuardError.DecryptionFailed => PacketError.DecryptionFailed,
         WireGuardError.HandshakeFailed => PacketError.HandshakeFailed,
-        WireGuardError.SessionExpired or WireGuardError.ConnectionExpired => PacketError.SessionExpired,
+        WireGuardError.SessionExpired => PacketError.SessionExpired,
         WireGuardError.InvalidTunnelPacket => PacketError.InvalidTunnelPacket,
         _ => PacketError.InvalidPacket,
     };

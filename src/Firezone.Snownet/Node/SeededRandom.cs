@@ -33,11 +33,11 @@ internal sealed class SeededRandom
 
     private void FillBytes(Span<byte> destination)
     {
+        Span<byte> counter = stackalloc byte[8];
         while (!destination.IsEmpty)
         {
             if (_used == _block.Length)
             {
-                Span<byte> counter = stackalloc byte[8];
                 BinaryPrimitives.WriteUInt64BigEndian(counter, _counter++);
                 HMACSHA256.HashData(_key, counter, _block);
                 _used = 0;
