@@ -61,8 +61,8 @@ internal sealed class Connection : IDisposable
 
     public TimeSpan SignallingCompletedAt { get; }
 
-    /// <summary>True once any remote candidate is known (signalled or peer-reflexive).</summary>
-    public bool HasRemoteCandidate { get; set; }
+    /// <summary>True while the agent knows any remote candidate (signalled, also before the answer, or peer-reflexive).</summary>
+    public bool HasRemoteCandidate => Agent.RemoteCandidates.Count > 0;
 
     public TimeSpan WireGuardInterval { get; set; } = Node.WireGuardTick;
 

@@ -47,11 +47,6 @@ public abstract partial class Node
             return;
         }
 
-        if (established is not null)
-        {
-            established.HasRemoteCandidate = true;
-        }
-
         if (parsed.Kind != CandidateKind.Host && _allocations.TryGetValue(relay, out var allocation))
         {
             allocation.BindChannel(parsed.Address, now);

@@ -141,9 +141,6 @@ public abstract partial class Node
         {
             switch (e)
             {
-                case PeerReflexiveCandidateDiscovered:
-                    c.HasRemoteCandidate = true;
-                    break;
                 case DiscoveredRecv discovered:
                     if (c.PossibleSockets.Add(discovered.Source))
                     {

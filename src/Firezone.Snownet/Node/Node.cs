@@ -112,6 +112,12 @@ public abstract partial class Node : IDisposable
         return false;
     }
 
+    /// <summary>The nominated path of a connection (tests and diagnostics), or null.</summary>
+    internal PeerSocket? PathOf(ConnectionId connection) => _connections.TryGetValue(connection, out var c) ? c.Peer : null;
+
+    /// <summary>The state of a connection (tests and diagnostics), or null when there is no established connection.</summary>
+    internal ConnectionState? StateOf(ConnectionId connection) => _connections.TryGetValue(connection, out var c) ? c.State : null;
+
     /// <summary>The node's counters (snownet spec §8).</summary>
     public NodeStatistics GetStatistics()
     {

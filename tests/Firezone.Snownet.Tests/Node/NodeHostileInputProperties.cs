@@ -16,7 +16,7 @@ public sealed class NodeHostileInputProperties
         var sim = new NodeSimulation(new NodeTopology(new NodePeerSpec(NatType.None), new NodePeerSpec(NatType.None)));
         sim.Run(TimeSpan.FromSeconds(2));
         sim.ConnectWithOffer();
-        Assert.True(sim.RunUntil(() => sim.Established(sim.Client) && sim.Established(sim.Gateway), TimeSpan.FromSeconds(20)));
+        Assert.True(sim.RunUntilEstablished(TimeSpan.FromSeconds(20)));
         sim.Exchange(5, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(2));
         return sim;
     });

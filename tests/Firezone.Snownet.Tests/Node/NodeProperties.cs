@@ -39,7 +39,7 @@ public sealed class NodeProperties
             var sim = new NodeSimulation(topology);
             sim.Run(TimeSpan.FromSeconds(2));
             sim.ConnectWithOffer();
-            bool up = sim.RunUntil(() => sim.Established(sim.Client) && sim.Established(sim.Gateway), SetupBound);
+            bool up = sim.RunUntilEstablished(SetupBound);
             Assert.True(up, $"not established within {SetupBound}: {topology}");
 
             // Send until 100 distinct packets arrived each way (the network loses some); none may arrive twice.
@@ -55,15 +55,16 @@ public sealed class NodeProperties
             }
 
             Assert.True(Distinct(sim.Gateway) >= 100 && Distinct(sim.Client) >= 100, $"fewer than 100 packets arrived: {topology}");
-            Assert.Equal(sim.Gateway.Received.Count, Distinct(sim.Gateway));
-            Assert.Equal(sim.Client.Received.Count, Distinct(sim.Client));
+            Assert.Equal(Sequences(sim.Gateway).Count(), Distinct(sim.Gateway));
+            Assert.Equal(Sequences(sim.Client).Count(), Distinct(sim.Client));
             if (topology.Loss == 0)
             {
                 Assert.Equal((int)next, Distinct(sim.Gateway)); // nothing lost on a lossless network
             }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(Cases).WithQuietOnSuccess(true));
 
-        static int Distinct(SimPeer peer) => peer.Received.Select(r => SimPackets.SequenceOf(r.Packet)).Distinct().Count();
+        static int Distinct(SimPeer peer) => Sequences(peer).Distinct().Count();
+        static IEnumerable<uint> Sequences(SimPeer peer) => peer.Received.Select(r => SimPackets.SequenceOf(r.Packet)).Where(s => s < 0x7000_0000);
     }
 
     [Fact]

@@ -23,6 +23,7 @@ public sealed class NodeSimulation
     public NodeSimulation(NodeTopology topology)
     {
         Topology = topology;
+        Log = new SimLog(() => Now);
         Net = new SimInternet(topology.Seed, topology.Loss, TimeSpan.FromMilliseconds(topology.MinDelayMs),
             TimeSpan.FromMilliseconds(Math.Max(topology.MinDelayMs, topology.MaxDelayMs)));
         int relayCount = topology.SeparateRelays ? 2 : 1;
@@ -46,6 +47,9 @@ public sealed class NodeSimulation
     }
 
     public NodeTopology Topology { get; }
+
+    /// <summary>Every node's log (debug and above), with simulated times.</summary>
+    public SimLog Log { get; }
 
     public SimInternet Net { get; }
 
@@ -71,7 +75,7 @@ public sealed class NodeSimulation
     {
         Span<byte> seed = stackalloc byte[32];
         new Random((Topology.Seed * 1000) + actor).NextBytes(seed);
-        Firezone.Snownet.Node node = client ? new ClientNode(seed, Now, UtcNow) : new ServerNode(seed, Now, UtcNow);
+        Firezone.Snownet.Node node = client ? new ClientNode(seed, Now, UtcNow, Log.For("client")) : new ServerNode(seed, Now, UtcNow, Log.For("gateway"));
         IPEndPoint? v4 = null, v6 = null;
         SimNat? nat = null;
         if (spec.IPv4)
@@ -186,19 +190,41 @@ public sealed class NodeSimulation
         var gatewayCredentials = new Credentials(Text("mnopqrst", 4), Text("mnopqrstuvwx", 22));
         var clientKey = Client.Node.PublicKey.ToArray();
         var gatewayKey = Gateway.Node.PublicKey.ToArray();
+        // The portal hands both sides their flow at once (the client first: it asked for it), so neither side's
+        // candidates reach the other before it knows the connection.
         ViaPortal(() =>
         {
+            Client.Node.UpsertConnection(GatewayId, gatewayKey, psk, clientCredentials, gatewayCredentials, Now);
             Gateway.Node.UpsertConnection(ClientId, clientKey, psk, gatewayCredentials, clientCredentials, Now);
+            Client.HandleTimeout(Now);
             Gateway.HandleTimeout(Now);
-            ViaPortal(() =>
-            {
-                Client.Node.UpsertConnection(GatewayId, gatewayKey, psk, clientCredentials, gatewayCredentials, Now);
-                Client.HandleTimeout(Now);
-            });
         });
     }
 
     public bool Established(SimPeer peer) => peer.Events.Any(e => e.Event is ConnectionEstablished);
+
+    /// <summary>
+    /// Runs until both sides report <see cref="ConnectionEstablished"/>. The gateway's session comes up with the first
+    /// transport message from the client (the keepalive sent at once after the handshake, which the network may lose),
+    /// so once the client is up it sends a packet every 100 ms, as an application would, until the gateway is up too.
+    /// </summary>
+    public bool RunUntilEstablished(TimeSpan bound)
+    {
+        var end = Now + bound;
+        if (!RunUntil(() => Established(Client) || Failed(Client), bound) || !Established(Client))
+        {
+            return false;
+        }
+
+        uint probe = 0x7000_0000;
+        while (!Established(Gateway) && Now < end)
+        {
+            Client.SendPacket(GatewayId, SimPackets.Udp(probe++), Now);
+            RunUntil(() => Established(Gateway), TimeSpan.FromMilliseconds(100));
+        }
+
+        return Established(Gateway);
+    }
 
     public bool Failed(SimPeer peer) => peer.Events.Any(e => e.Event is ConnectionFailed);
 
