@@ -106,7 +106,9 @@ public abstract partial class Node
         }
 
         c.Agent.HandleTimeout(now);
-        if (c.State == ConnectionState.Connected && now >= Max(c.LastIncoming, c.LastOutgoing) + MaxIdle)
+        // Not before the first WireGuard session: upstream idles a connection whose handshake is still being retried,
+        // which slows the retries to the 30 s idle tick (fixed on purpose).
+        if (c.State == ConnectionState.Connected && c.Tunnel.HasCurrentSession && now >= Max(c.LastIncoming, c.LastOutgoing) + MaxIdle)
         {
             c.State = ConnectionState.Idle;
             c.Agent.SetTimings(IceTimings.Idle);
@@ -293,7 +295,7 @@ public abstract partial class Node
                 earliest = Deadline.Min(earliest, c.SignallingCompletedAt + CandidateTimeout);
             }
 
-            if (c.State == ConnectionState.Connected)
+            if (c.State == ConnectionState.Connected && c.Tunnel.HasCurrentSession)
             {
                 earliest = Deadline.Min(earliest, Max(c.LastIncoming, c.LastOutgoing) + MaxIdle);
             }

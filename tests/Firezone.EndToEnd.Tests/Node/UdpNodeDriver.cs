@@ -27,6 +27,8 @@ internal sealed class UdpNodeDriver : IDisposable
         Node = node;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
+        _socket.ReceiveBufferSize = 4 << 20; // loopback drops what overflows a socket buffer
+        _socket.SendBufferSize = 4 << 20;
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _thread = new Thread(Loop) { IsBackground = true, Name = $"node-driver-{LocalEndPoint.Port}" };
@@ -96,19 +98,19 @@ internal sealed class UdpNodeDriver : IDisposable
         while (!token.IsCancellationRequested)
         {
             var now = Now;
-            while (_actions.TryDequeue(out var action))
+            for (int i = 0; i < 16 && _actions.TryDequeue(out var action); i++) // then read the socket again
             {
                 action(Node, now);
             }
 
             Drain(now);
-            var wait = TimeSpan.FromMilliseconds(20);
+            var wait = _actions.IsEmpty ? TimeSpan.FromMilliseconds(20) : TimeSpan.Zero;
             if (Node.PollTimeout() is { } due)
             {
                 wait = due <= now ? TimeSpan.Zero : due - now < wait ? due - now : wait;
             }
 
-            if (wait == TimeSpan.Zero)
+            if (wait == TimeSpan.Zero && Node.PollTimeout() is { } overdue && overdue <= now)
             {
                 Node.HandleTimeout(now);
                 Drain(now);
@@ -117,7 +119,7 @@ internal sealed class UdpNodeDriver : IDisposable
 
             try
             {
-                if (!_socket.Poll((int)Math.Max(1, wait.TotalMicroseconds), SelectMode.SelectRead))
+                if (!_socket.Poll((int)wait.TotalMicroseconds, SelectMode.SelectRead))
                 {
                     continue;
                 }

@@ -108,6 +108,24 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public void Lost_handshake_initiations_are_retried_every_rekey_timeout_because_a_connection_without_a_session_never_idles()
+    {
+        // Upstream idles a connection 10 s after nomination even while its handshake is being retried, so after two
+        // lost initiations the next retry waits for a 30 s idle tick. Fixed on purpose: no idle before the first session.
+        var sim = new NodeSimulation(new NodeTopology(new NodePeerSpec(NatType.None), new NodePeerSpec(NatType.None)));
+        int initiationsDropped = 0;
+        sim.Net.Drop = (_, _, bytes) => bytes.Length == 148 && bytes.Span[0] == 1 && initiationsDropped++ < 3;
+        sim.Run(TimeSpan.FromSeconds(2));
+        var start = sim.Now;
+        sim.ConnectWithOffer();
+        Assert.True(sim.RunUntil(() => sim.Established(sim.Client), TimeSpan.FromSeconds(40)), sim.Log.ToString());
+        var establishedAt = sim.EstablishedAt(sim.Client)!.Value;
+        Assert.Equal(4, initiationsDropped); // three lost, the fourth counted and let through
+        Assert.InRange(establishedAt - start, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(22)); // 3 × REKEY_TIMEOUT (+ jitter, 1 s ticks)
+        Assert.DoesNotContain("is idle", sim.Log.ToString().Split('\n').TakeWhile(line => !line.Contains("established", StringComparison.Ordinal)).Where(line => line.Contains("client", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void A_client_without_an_answer_fails_after_the_handshake_timeout()
     {
         var sim = new NodeSimulation(new NodeTopology(new NodePeerSpec(NatType.None), new NodePeerSpec(NatType.None)));

@@ -40,7 +40,7 @@ public sealed class NodeProperties
             sim.Run(TimeSpan.FromSeconds(2));
             sim.ConnectWithOffer();
             bool up = sim.RunUntilEstablished(SetupBound);
-            Assert.True(up, $"not established within {SetupBound}: {topology}");
+            Assert.True(up, $"not established within {SetupBound}: {topology}\n{sim.Log}");
 
             // Send until 100 distinct packets arrived each way (the network loses some); none may arrive twice.
             uint next = 0;

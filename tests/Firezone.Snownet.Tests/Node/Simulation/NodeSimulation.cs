@@ -204,26 +204,27 @@ public sealed class NodeSimulation
     public bool Established(SimPeer peer) => peer.Events.Any(e => e.Event is ConnectionEstablished);
 
     /// <summary>
-    /// Runs until both sides report <see cref="ConnectionEstablished"/>. The gateway's session comes up with the first
-    /// transport message from the client (the keepalive sent at once after the handshake, which the network may lose),
-    /// so once the client is up it sends a packet every 100 ms, as an application would, until the gateway is up too.
+    /// Runs until both sides report <see cref="ConnectionEstablished"/>. As a real client does (a connection exists
+    /// because an application sent a packet), the client sends a packet every 500 ms meanwhile: before nomination they
+    /// wait in the connecting buffer and trigger the handshake, and they keep the connection out of Idle (whose 30 s
+    /// WireGuard ticks would slow handshake retransmissions). The gateway's session comes up with the first transport
+    /// message from the client, which is also why the probes continue until the gateway is up.
     /// </summary>
     public bool RunUntilEstablished(TimeSpan bound)
     {
         var end = Now + bound;
-        if (!RunUntil(() => Established(Client) || Failed(Client), bound) || !Established(Client))
-        {
-            return false;
-        }
-
         uint probe = 0x7000_0000;
-        while (!Established(Gateway) && Now < end)
+        while (!(Established(Client) && Established(Gateway)) && !Failed(Client) && Now < end)
         {
-            Client.SendPacket(GatewayId, SimPackets.Udp(probe++), Now);
-            RunUntil(() => Established(Gateway), TimeSpan.FromMilliseconds(100));
+            if (Client.Node.ConnectionCount > 0)
+            {
+                Client.SendPacket(GatewayId, SimPackets.Udp(probe++), Now);
+            }
+
+            RunUntil(() => Established(Client) && Established(Gateway), TimeSpan.FromMilliseconds(500));
         }
 
-        return Established(Gateway);
+        return Established(Client) && Established(Gateway);
     }
 
     public bool Failed(SimPeer peer) => peer.Events.Any(e => e.Event is ConnectionFailed);

@@ -27,6 +27,9 @@ public sealed class SimInternet(int seed, double loss, TimeSpan minDelay, TimeSp
 
     public double Loss { get; set; } = loss;
 
+    /// <summary>Drops a datagram (source as sent, destination, bytes) when it returns true: targeted loss for tests.</summary>
+    public Func<IPEndPoint, IPEndPoint, ReadOnlyMemory<byte>, bool>? Drop { get; set; }
+
     /// <summary>Drops everything between two IPs (e.g. the direct path between two public hosts).</summary>
     public void Block(IPAddress a, IPAddress b)
     {
@@ -64,7 +67,7 @@ public sealed class SimInternet(int seed, double loss, TimeSpan minDelay, TimeSp
     {
         Sent++;
         var hop = Route(actor, source, destination);
-        if (hop is null || Partitioned || _rng.NextDouble() < Loss || _blocked.Contains((hop.Value.From.Address, destination.Address)))
+        if (hop is null || Partitioned || (Drop is { } drop && drop(source, destination, payload.ToArray())) || _rng.NextDouble() < Loss || _blocked.Contains((hop.Value.From.Address, destination.Address)))
         {
             return; // a lost datagram still opened its NAT mapping (Route ran)
         }
