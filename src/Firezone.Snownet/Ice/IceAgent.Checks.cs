@@ -89,6 +89,7 @@ internal sealed partial class IceAgent
         if (pair is null && localCandidate.Address.AddressFamily == from.AddressFamily)
         {
             pair = _checklist.Add(new CandidatePair(localCandidate, remote, Role, Timings.MaxRetransmits + 4));
+            HasFormedPairs = true;
         }
 
         if (pair is null)
@@ -361,7 +362,7 @@ internal sealed partial class IceAgent
         {
             state = IceConnectionState.Connected;
         }
-        else if (_remoteCandidates.Count > 0 && !_checklist.AnyAlive())
+        else if (_remoteCandidates.Count > 0 && HasFormedPairs && !_checklist.AnyAlive())
         {
             state = IceConnectionState.Disconnected;
         }
@@ -412,6 +413,7 @@ internal sealed partial class IceAgent
         _localPeerReflexive.Clear();
         _discoveredSources.Clear();
         _selected = null;
+        HasFormedPairs = false;
         UpdateState();
     }
 
@@ -423,6 +425,7 @@ internal sealed partial class IceAgent
         }
 
         _checklist.Add(new CandidatePair(local, remote, Role, Timings.MaxRetransmits + 4));
+        HasFormedPairs = true;
     }
 
     private Candidate? FindLocalForDestination(IPEndPoint local)

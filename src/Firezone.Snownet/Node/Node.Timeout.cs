@@ -116,9 +116,11 @@ public abstract partial class Node
             LogIdle(_logger, c.Id);
         }
 
-        if (!c.HasRemoteCandidate && now >= c.SignallingCompletedAt + CandidateTimeout)
+        if (now >= c.SignallingCompletedAt + CandidateTimeout && (!c.HasRemoteCandidate || !c.Agent.HasFormedPairs))
         {
-            c.Fail("no candidates received");
+            // No remote candidate (upstream), or none that pairs with a local one (no local candidate yet, or only
+            // other IP families): the agent reports Disconnected only once pairs existed and failed.
+            c.Fail(c.HasRemoteCandidate ? "no candidate pair" : "no candidates received");
             return;
         }
 
@@ -290,7 +292,7 @@ public abstract partial class Node
 
             earliest = Deadline.Min(earliest, c.Agent.PollTimeout());
             earliest = Deadline.Min(earliest, c.NextWireGuardTick);
-            if (!c.HasRemoteCandidate)
+            if (!c.HasRemoteCandidate || !c.Agent.HasFormedPairs)
             {
                 earliest = Deadline.Min(earliest, c.SignallingCompletedAt + CandidateTimeout);
             }

@@ -30,7 +30,8 @@ public sealed class NodeSimulation
         for (int i = 0; i < relayCount; i++)
         {
             Relays.Add(new SimRelay(Net, i, new RelayId(Guid.Parse($"00000000-0000-0000-0000-00000000010{i}")),
-                IPAddress.Parse($"198.18.{100 + i}.1"), IPAddress.Parse($"2001:2:0:{100 + i}::1"), topology.Seed + i));
+                IPAddress.Parse($"198.18.{100 + i}.1"), IPAddress.Parse($"2001:2:0:{100 + i}::1"), topology.Seed + i,
+                Log.For($"relay{i}").CreateLogger("relay")));
         }
 
         Client = MakePeer(ClientActor, topology.Client, 0, client: true);

@@ -11,7 +11,7 @@ public sealed class SimLog(Func<TimeSpan> clock)
 
     public int ErrorCount { get; private set; }
 
-    public override string ToString() => string.Join("\n", _lines.TakeLast(300));
+    public override string ToString() => string.Join("\n", _lines.TakeLast(3000));
 
     private void Add(string name, LogLevel level, string message)
     {

@@ -67,9 +67,12 @@ public sealed class SimPeer
         }
     }
 
+    public List<(TimeSpan At, int Length, IPEndPoint From, IPEndPoint Local, DecapsulateStatus Status)> Deliveries { get; } = new();
+
     public void Receive(SimInternet.Delivery delivery, TimeSpan now)
     {
         var result = Node.Decapsulate(delivery.Payload, delivery.From, delivery.Local, _buffer, now);
+        Deliveries.Add((now, delivery.Payload.Length, delivery.From, delivery.Local, result.Status));
         switch (result.Status)
         {
             case DecapsulateStatus.Packet:

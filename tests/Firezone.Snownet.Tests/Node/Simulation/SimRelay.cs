@@ -20,8 +20,11 @@ public sealed class SimRelay
     private readonly HashSet<IPEndPoint> _allocationEndPoints = new();
     private int _generation;
 
-    public SimRelay(SimInternet net, int actor, RelayId id, IPAddress? v4, IPAddress? v6, int seed)
+    private readonly Microsoft.Extensions.Logging.ILogger? _logger;
+
+    public SimRelay(SimInternet net, int actor, RelayId id, IPAddress? v4, IPAddress? v6, int seed, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        _logger = logger;
         _net = net;
         _actor = actor;
         _seed = seed;
@@ -96,7 +99,7 @@ public sealed class SimRelay
             LowestPort = 49152,
             HighestPort = 65535,
             Random = span => random.NextBytes(span),
-        });
+        }, _logger);
     }
 
     private void Listen(bool on)
