@@ -96,7 +96,7 @@ public sealed class NodeProperties
             sorted = [.. SetupTimes.Order()];
         }
 
-        TestContext.Current.TestOutputHelper?.WriteLine(
+        Console.Error.WriteLine(
             $"{sorted.Count} cases: setup (offer → both established, simulated) median {sorted[sorted.Count / 2].TotalMilliseconds:F0} ms, " +
             $"p95 {sorted[(int)(sorted.Count * 0.95)].TotalMilliseconds:F0} ms, max {sorted[^1].TotalMilliseconds:F0} ms");
 
