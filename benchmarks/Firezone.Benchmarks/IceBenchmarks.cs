@@ -1,6 +1,7 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using Firezone.Snownet.Ice;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Stun;
 
 namespace Firezone.Benchmarks;
@@ -24,11 +25,12 @@ public class IceBenchmarks
     }
 
     private const int ChecksPerInvoke = 64;
-    private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(1);
     private static readonly IPEndPoint HostA = new(IPAddress.Parse("198.18.0.1"), 5000);
     private static readonly IPEndPoint HostB = new(IPAddress.Parse("198.18.0.2"), 5000);
 
-    private static readonly byte[] KeyB = StunCredentials.ShortTermKey("password-b-0123456789b");
+    private static readonly CheckIntegrityKey KeyB = new("password-b-0123456789b");
+    private readonly byte[] _encoded = new byte[ConnectivityCheck.MaxEncodedLength];
 
     private IceAgent _responder = null!;
     private byte[][] _requests = null!;
@@ -43,23 +45,23 @@ public class IceBenchmarks
         _requests = new byte[ChecksPerInvoke][];
         for (int i = 0; i < ChecksPerInvoke; i++)
         {
-            DateTime now = T0 + TimeSpan.FromSeconds(2 * (i + 1));
+            TimeSpan now = T0 + TimeSpan.FromSeconds(2 * (i + 1));
             a.HandleTimeout(now);
             b.HandleTimeout(now);
             byte[]? request = null;
-            while (a.PollTransmit(out IceTransmit t))
+            foreach ((IPEndPoint source, IPEndPoint destination, byte[] payload) in Drain(a))
             {
-                if (request is null && StunMessage.TryParse(t.Payload, out StunMessage m) && m.Class == StunClass.Request)
+                if (request is null && StunMessage.TryParse(payload, out StunMessage m) && m.Class == StunClass.Request)
                 {
-                    request = t.Payload;
+                    request = payload;
                 }
 
-                b.HandleInput(t.Payload, t.Source, t.Destination, now);
+                b.HandleInput(payload, source, destination, now);
             }
 
-            while (b.PollTransmit(out IceTransmit t))
+            foreach ((IPEndPoint source, IPEndPoint destination, byte[] payload) in Drain(b))
             {
-                a.HandleInput(t.Payload, t.Source, t.Destination, now);
+                a.HandleInput(payload, source, destination, now);
             }
 
             _requests[i] = request ?? throw new InvalidOperationException("agent sent no consent check");
@@ -77,11 +79,11 @@ public class IceBenchmarks
     public int AnswerChecks()
     {
         int sent = 0;
-        DateTime now = T0 + TimeSpan.FromSeconds(130);
+        TimeSpan now = T0 + TimeSpan.FromSeconds(130);
         foreach (byte[] request in _requests)
         {
             _responder.HandleInput(request, HostA, HostB, now);
-            while (_responder.PollTransmit(out _))
+            while (_responder.PollTransmit() is not null)
             {
                 sent++;
             }
@@ -99,9 +101,9 @@ public class IceBenchmarks
         foreach (byte[] request in _requests)
         {
             codec.TryDecode(request, out ConnectivityCheck check);
-            codec.VerifyIntegrity(request, KeyB);
+            codec.VerifyIntegrity(request, in check, KeyB);
             var response = new ConnectivityCheck { Kind = CheckMessageKind.Success, TransactionId = check.TransactionId, MappedAddress = HostA };
-            bytes += codec.Encode(in response, KeyB).Length;
+            bytes += codec.Encode(in response, KeyB, _encoded);
         }
 
         return bytes;
@@ -118,8 +120,8 @@ public class IceBenchmarks
     {
         var credsA = new IceCredentials("aaaa", "password-a-0123456789a");
         var credsB = new IceCredentials("bbbb", "password-b-0123456789b");
-        var a = new IceAgent(IceRole.Controlling, credsA, tieBreaker: 2, rng: new Random(1));
-        var b = new IceAgent(IceRole.Controlled, credsB, tieBreaker: 1, rng: new Random(2));
+        var a = new IceAgent(IceRole.Controlling, credsA, RandomSource.Seeded(1), tieBreaker: 2);
+        var b = new IceAgent(IceRole.Controlled, credsB, RandomSource.Seeded(2), tieBreaker: 1);
         a.AddLocalCandidate(Candidate.Host(HostA));
         b.AddLocalCandidate(Candidate.Host(HostB));
         if (withRelays)
@@ -147,8 +149,8 @@ public class IceBenchmarks
         for (int round = 0; round < 100 && !(nominatedA && nominatedB); round++)
         {
             datagrams += Deliver(a, b) + Deliver(b, a);
-            nominatedA |= Drain(a);
-            nominatedB |= Drain(b);
+            nominatedA |= DrainEvents(a);
+            nominatedB |= DrainEvents(b);
         }
 
         if (!(nominatedA && nominatedB))
@@ -173,17 +175,29 @@ public class IceBenchmarks
     private static int Deliver(IceAgent from, IceAgent to)
     {
         int n = 0;
-        while (from.PollTransmit(out IceTransmit t))
+        foreach ((IPEndPoint source, IPEndPoint destination, byte[] payload) in Drain(from))
         {
             // Every address is public and every path open: the peer sees our base as the source.
-            to.HandleInput(t.Payload, t.Source, t.Destination, T0);
+            to.HandleInput(payload, source, destination, T0);
             n++;
         }
 
         return n;
     }
 
-    private static bool Drain(IceAgent agent)
+    /// <summary>Copies every pending transmit (a payload is only valid until the agent's next poll).</summary>
+    private static List<(IPEndPoint Source, IPEndPoint Destination, byte[] Payload)> Drain(IceAgent agent)
+    {
+        var list = new List<(IPEndPoint, IPEndPoint, byte[])>();
+        while (agent.PollTransmit() is { } t)
+        {
+            list.Add((t.Source!, t.Destination, t.Payload.ToArray()));
+        }
+
+        return list;
+    }
+
+    private static bool DrainEvents(IceAgent agent)
     {
         bool nominated = false;
         while (agent.PollEvent() is { } e)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.WireGuard;
 
 namespace Firezone.Benchmarks.WireGuard;
@@ -21,7 +22,8 @@ public static class WireGuardPairedThroughput
     /// <summary>Runs the measurement and prints the figures.</summary>
     public static void Run()
     {
-        var now = new DateTime(2026, 11, 24, 12, 0, 0, DateTimeKind.Utc);
+        var now = TimeSpan.FromSeconds(1);
+        var wall = new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
         var packet = new byte[PacketSize];
         RandomNumberGenerator.Fill(packet);
         packet[0] = 0x45;
@@ -34,13 +36,13 @@ public static class WireGuardPairedThroughput
         byte[] aPriv = new byte[32], aPub = new byte[32], bPriv = new byte[32], bPub = new byte[32];
         X25519.GenerateKeyPair(aPriv, aPub);
         X25519.GenerateKeyPair(bPriv, bPub);
-        using var a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), now);
-        using var b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), now);
+        using var a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), now, wall, RandomSource.Secure);
+        using var b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), now, wall, RandomSource.Secure);
         var buf = new byte[2048];
         var r = a.FormatHandshakeInitiation(buf, true, now);
-        r = b.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, now);
-        r = a.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, now);
-        b.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, now);
+        r = b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
+        r = a.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
+        b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
 
         var key = RandomNumberGenerator.GetBytes(32);
         using var seal = new ChaCha20Poly1305(key);
@@ -62,7 +64,7 @@ public static class WireGuardPairedThroughput
             for (var i = 0; i < Batch; i++)
             {
                 var e = a.Encapsulate(packet, wire, now);
-                var d = b.Decapsulate(default, wire.AsSpan(0, e.Length), plain, now);
+                var d = b.Decapsulate(wire.AsSpan(0, e.Length), default, plain, now);
                 if (d.Kind != TunnelResultKind.WriteToTunnelV4) throw new InvalidOperationException(d.Error.ToString());
             }
         }

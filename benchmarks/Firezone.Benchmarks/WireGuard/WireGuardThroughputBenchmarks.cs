@@ -5,6 +5,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.WireGuard;
 
 namespace Firezone.Benchmarks.WireGuard;
@@ -21,7 +22,8 @@ public class WireGuardThroughputBenchmarks
     /// <summary>Inner packet size (Firezone's tunnel MTU).</summary>
     public const int PacketSize = 1280;
 
-    private static readonly DateTime Now = new(2026, 11, 24, 12, 0, 0, DateTimeKind.Utc);
+    private static readonly TimeSpan Now = TimeSpan.FromSeconds(1);
+    private static readonly DateTimeOffset Wall = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
     private readonly byte[] _packet = new byte[PacketSize];
     private readonly byte[] _wire = new byte[PacketSize + 64];
     private readonly byte[] _plain = new byte[PacketSize + 64];
@@ -43,13 +45,13 @@ public class WireGuardThroughputBenchmarks
         byte[] aPriv = new byte[32], aPub = new byte[32], bPriv = new byte[32], bPub = new byte[32];
         X25519.GenerateKeyPair(aPriv, aPub);
         X25519.GenerateKeyPair(bPriv, bPub);
-        _a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), Now);
-        _b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), Now);
+        _a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), Now, Wall, RandomSource.Secure);
+        _b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), Now, Wall, RandomSource.Secure);
         var buf = new byte[2048];
         var r = _a.FormatHandshakeInitiation(buf, true, Now);
-        r = _b.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, Now);
-        r = _a.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, Now);
-        r = _b.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, Now);
+        r = _b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
+        r = _a.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
+        r = _b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
         if (!_a.HasCurrentSession || !_b.HasCurrentSession) throw new InvalidOperationException("handshake failed");
 
         var key = RandomNumberGenerator.GetBytes(32);
@@ -81,7 +83,7 @@ public class WireGuardThroughputBenchmarks
     public int EncapsulateDecapsulate()
     {
         var r = _a.Encapsulate(_packet, _wire, Now);
-        var d = _b.Decapsulate(default, _wire.AsSpan(0, r.Length), _plain, Now);
+        var d = _b.Decapsulate(_wire.AsSpan(0, r.Length), default, _plain, Now);
         if (d.Kind != TunnelResultKind.WriteToTunnelV4) throw new InvalidOperationException(d.Error.ToString());
         return d.Length;
     }

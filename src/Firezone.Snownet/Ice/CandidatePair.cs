@@ -41,7 +41,7 @@ internal sealed class CandidatePair
     public bool Nominated { get; set; }
 
     /// <summary>When the peer last sent USE-CANDIDATE on this pair (controlled side).</summary>
-    public DateTime NominatedAt { get; set; }
+    public TimeSpan NominatedAt { get; set; }
 
     /// <summary>Checks sent since the pair was (re)started.</summary>
     public int Attempts { get; private set; }
@@ -50,13 +50,13 @@ internal sealed class CandidatePair
     public int Unanswered { get; private set; }
 
     /// <summary>When the oldest check of the current unanswered streak was sent.</summary>
-    public DateTime OldestUnansweredAt { get; private set; }
+    public TimeSpan OldestUnansweredAt { get; private set; }
 
     /// <summary>When the last check was sent.</summary>
-    public DateTime LastSentAt { get; private set; }
+    public TimeSpan LastSentAt { get; private set; }
 
     /// <summary>When the last valid answer arrived.</summary>
-    public DateTime LastAnsweredAt { get; private set; }
+    public TimeSpan LastAnsweredAt { get; private set; }
 
     /// <summary>Recomputes <see cref="Priority"/> for a role.</summary>
     public void UpdatePriority(IceRole role)
@@ -73,7 +73,7 @@ internal sealed class CandidatePair
     }
 
     /// <summary>Records a sent check; returns the transaction id evicted from the memory (to forget), if any.</summary>
-    public TransactionId? RecordSent(TransactionId id, DateTime now)
+    public TransactionId? RecordSent(TransactionId id, TimeSpan now)
     {
         if (Unanswered == 0)
         {
@@ -107,7 +107,7 @@ internal sealed class CandidatePair
     public ReadOnlySpan<TransactionId> RecentTransactions => _recent.AsSpan(0, _recentCount);
 
     /// <summary>Records a valid answer.</summary>
-    public void RecordAnswered(DateTime now)
+    public void RecordAnswered(TimeSpan now)
     {
         Unanswered = 0;
         LastAnsweredAt = now;
@@ -122,8 +122,11 @@ internal sealed class CandidatePair
         State = CandidatePairState.Waiting;
     }
 
-    /// <summary>When the next check is due (null: never, e.g. frozen or failed).</summary>
-    public DateTime? NextCheckAt(IceTimings t)
+    /// <summary>
+    /// When the next check is due (null: never, e.g. frozen or failed; <see cref="TimeSpan.MinValue"/>: a waiting pair
+    /// never checked, due at once).
+    /// </summary>
+    public TimeSpan? NextCheckAt(IceTimings t)
     {
         if (State is CandidatePairState.Failed or CandidatePairState.Frozen)
         {
@@ -132,23 +135,23 @@ internal sealed class CandidatePair
 
         if (Attempts == 0)
         {
-            return State == CandidatePairState.Waiting ? DateTime.MinValue : null;
+            return State == CandidatePairState.Waiting ? TimeSpan.MinValue : null;
         }
 
-        DateTime byTotal = LastSentAt + t.ResendDelay(Attempts);
+        TimeSpan byTotal = LastSentAt + t.ResendDelay(Attempts);
         if (Unanswered == 0)
         {
             return byTotal;
         }
 
-        DateTime switchAt = OldestUnansweredAt + (t.MaxRto / 2);
-        DateTime byStreak = LastSentAt + t.ResendDelay(Unanswered);
-        DateTime streakDue = switchAt > byStreak ? switchAt : byStreak;
+        TimeSpan switchAt = OldestUnansweredAt + (t.MaxRto / 2);
+        TimeSpan byStreak = LastSentAt + t.ResendDelay(Unanswered);
+        TimeSpan streakDue = switchAt > byStreak ? switchAt : byStreak;
         return streakDue < byTotal ? streakDue : byTotal;
     }
 
     /// <summary>When the pair fails if nothing answers (null when it is not failing).</summary>
-    public DateTime? FailAt(IceTimings t)
+    public TimeSpan? FailAt(IceTimings t)
     {
         if (State == CandidatePairState.Failed || Unanswered < t.MaxRetransmits || Attempts < t.MaxRetransmits)
         {

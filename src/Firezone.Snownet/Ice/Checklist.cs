@@ -21,6 +21,12 @@ internal sealed class Checklist
     /// <summary>Number of pairs.</summary>
     public int Count => _pairs.Count;
 
+    /// <summary>The pair at <paramref name="index"/> (by descending priority); for loops that must not allocate an enumerator.</summary>
+    public CandidatePair this[int index] => _pairs[index];
+
+    /// <summary>True when <paramref name="pair"/> is (still) in the checklist.</summary>
+    public bool Contains(CandidatePair pair) => _pairs.Contains(pair);
+
     /// <summary>True when triggered checks are queued.</summary>
     public bool HasTriggered => _triggered.Count > 0;
 

@@ -1,5 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
+using System.Text;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Stun;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,11 +12,15 @@ namespace Firezone.Snownet.Ice;
 /// snownet spec §4.4–§4.6 describes: checks with short-term credentials, per-pair retransmission/consent schedule,
 /// regular nomination by the controlling side (re-nominating when a better pair succeeds), peer-reflexive candidates,
 /// triggered checks, role conflicts (RFC 8445 §7.3.1.1, 487), consent freshness with Firezone's timing profiles and
-/// ICE restarts. Time always comes from the caller.
+/// ICE restarts. Time (a monotonic <see cref="TimeSpan"/> since the driver's origin) and randomness (transaction ids,
+/// the tie-breaker) always come from the caller.
 /// </summary>
 /// <remarks>
-/// Feed it with <see cref="HandleInput"/> and <see cref="HandleTimeout"/>; drain <see cref="PollTransmit()"/>,
-/// <see cref="PollEvent"/> and re-read <see cref="PollTimeout"/> after every call.
+/// Feed it with <see cref="HandleInput"/> and <see cref="HandleTimeout"/>; drain <see cref="PollTransmit"/>,
+/// <see cref="PollEvent"/> and re-read <see cref="PollTimeout"/> after every call. A polled payload is valid until the
+/// next <see cref="PollTransmit"/>. Single-threaded. Answering a check allocates nothing: MESSAGE-INTEGRITY uses HMACs
+/// keyed once per credential (<see cref="CheckIntegrityKey"/>) and USERNAMEs are compared as UTF-8 bytes against
+/// values precomputed when the credentials are set.
 /// </remarks>
 internal sealed partial class IceAgent
 {
@@ -23,7 +28,7 @@ internal sealed partial class IceAgent
     public const int MaxQueuedRequests = 100;
 
     private readonly IConnectivityCheckCodec _codec;
-    private readonly Random? _rng;
+    private readonly Action<Span<byte>> _random;
     private readonly ILogger _log;
     private readonly Checklist _checklist = new();
     private readonly List<Candidate> _localCandidates = new();      // as signalled (events)
@@ -32,33 +37,39 @@ internal sealed partial class IceAgent
     private readonly List<Candidate> _remoteCandidates = new();
     private readonly Dictionary<TransactionId, Outstanding> _outstanding = new();
     private readonly HashSet<IPEndPoint> _discoveredSources = new();
-    private readonly Queue<IceTransmit> _transmits = new();
+    private readonly CheckTransmitQueue _transmits = new();
     private readonly Queue<IceEvent> _events = new();
     private readonly Queue<QueuedRequest> _queuedRequests = new();
-    private byte[] _localKey;
-    private byte[] _remoteKey = [];
+    private CheckIntegrityKey _localKey;
+    private CheckIntegrityKey? _remoteKey;
+    private byte[] _localUfragPrefix = [];     // "<our ufrag>:" (UTF-8): requests for us start with it
+    private byte[] _expectedUsername = [];     // "<our ufrag>:<peer ufrag>": USERNAME of the peer's requests
+    private byte[] _requestUsername = [];      // "<peer ufrag>:<our ufrag>": USERNAME of our requests
     private CandidatePair? _selected;
-    private DateTime _lastNow = DateTime.MinValue;
-    private DateTime _nextPacedCheck = DateTime.MinValue;
+    private TimeSpan _lastNow;
+    private TimeSpan _nextPacedCheck = TimeSpan.MinValue;
 
     /// <summary>Creates an agent.</summary>
     /// <param name="role">Initial role (Firezone client: controlling; gateway: controlled).</param>
     /// <param name="localCredentials">Our ufrag/password.</param>
+    /// <param name="random">Randomness for transaction ids and the tie-breaker (<see cref="RandomSource.Secure"/> in
+    /// production, a seeded source in simulations).</param>
     /// <param name="codec">STUN Binding codec.</param>
-    /// <param name="tieBreaker">Role-conflict tie-breaker; random when null.</param>
-    /// <param name="rng">Randomness for transaction ids (simulations); cryptographic when null.</param>
+    /// <param name="tieBreaker">Role-conflict tie-breaker; drawn from <paramref name="random"/> when null.</param>
     /// <param name="logger">Optional logger.</param>
-    public IceAgent(IceRole role, IceCredentials localCredentials, IConnectivityCheckCodec? codec = null, ulong? tieBreaker = null,
-        Random? rng = null, ILogger? logger = null)
+    public IceAgent(IceRole role, IceCredentials localCredentials, Action<Span<byte>> random, IConnectivityCheckCodec? codec = null,
+        ulong? tieBreaker = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(localCredentials);
+        ArgumentNullException.ThrowIfNull(random);
         Role = role;
-        LocalCredentials = localCredentials;
-        _localKey = StunCredentials.ShortTermKey(localCredentials.Password);
+        _random = random;
         _codec = codec ?? StunConnectivityCheckCodec.Instance;
-        _rng = rng;
         _log = logger ?? NullLogger.Instance;
-        TieBreaker = tieBreaker ?? RandomTieBreaker(rng);
+        TieBreaker = tieBreaker ?? RandomSource.NextUInt64(random);
+        LocalCredentials = localCredentials;
+        _localKey = new CheckIntegrityKey(localCredentials.Password);
+        UpdateUsernames();
     }
 
     /// <summary>Current role.</summary>
@@ -91,7 +102,10 @@ internal sealed partial class IceAgent
     /// <summary>Remote candidates, including peer-reflexive ones learnt from checks.</summary>
     public IReadOnlyList<Candidate> RemoteCandidates => _remoteCandidates;
 
-    /// <summary>Datagrams dropped because they were malformed, unauthenticated or unexpected.</summary>
+    /// <summary>
+    /// STUN datagrams refused: malformed, not for this agent (<see cref="HandleInput"/> returned false), or for this
+    /// agent but unexpected (e.g. a response from the wrong address).
+    /// </summary>
     public long Dropped { get; private set; }
 
     /// <summary>Connectivity-check requests answered.</summary>
@@ -108,7 +122,7 @@ internal sealed partial class IceAgent
     /// Sets the peer's credentials. New credentials after earlier ones mean the peer restarted ICE: remote candidates
     /// and pairs are dropped. Requests queued while the credentials were unknown are processed now.
     /// </summary>
-    public void SetRemoteCredentials(IceCredentials remote, DateTime now)
+    public void SetRemoteCredentials(IceCredentials remote, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(remote);
         if (RemoteCredentials is not null && RemoteCredentials != remote)
@@ -116,8 +130,14 @@ internal sealed partial class IceAgent
             ClearRemote();
         }
 
-        RemoteCredentials = remote;
-        _remoteKey = StunCredentials.ShortTermKey(remote.Password);
+        if (RemoteCredentials != remote)
+        {
+            RemoteCredentials = remote;
+            _remoteKey?.Dispose();
+            _remoteKey = new CheckIntegrityKey(remote.Password);
+            UpdateUsernames();
+        }
+
         _lastNow = Max(_lastNow, now);
         while (_queuedRequests.TryDequeue(out QueuedRequest q))
         {
@@ -136,9 +156,12 @@ internal sealed partial class IceAgent
     {
         ArgumentNullException.ThrowIfNull(newLocal);
         LocalCredentials = newLocal;
-        _localKey = StunCredentials.ShortTermKey(newLocal.Password);
+        _localKey.Dispose();
+        _localKey = new CheckIntegrityKey(newLocal.Password);
         RemoteCredentials = null;
-        _remoteKey = [];
+        _remoteKey?.Dispose();
+        _remoteKey = null;
+        UpdateUsernames();
         _queuedRequests.Clear();
         ClearRemote();
         foreach (Candidate c in _localCandidates)
@@ -242,8 +265,9 @@ internal sealed partial class IceAgent
             if (existing.Kind == CandidateKind.PeerReflexive && remote.Kind != CandidateKind.PeerReflexive)
             {
                 _remoteCandidates[i] = remote;
-                foreach (CandidatePair p in _checklist.Pairs)
+                for (int j = 0; j < _checklist.Count; j++)
                 {
+                    CandidatePair p = _checklist[j];
                     if (ReferenceEquals(p.Remote, existing))
                     {
                         p.ReplaceRemote(remote, Role);
@@ -296,10 +320,13 @@ internal sealed partial class IceAgent
     /// <summary>
     /// Handles a received datagram. <paramref name="local"/> is the address it arrived on: a host address, or our
     /// relayed address for datagrams that came through our relay (with <paramref name="from"/> = the peer as the
-    /// relay saw it). Returns false when the datagram is not STUN (not for the agent); STUN that is malformed,
-    /// unauthenticated or unexpected is consumed, dropped and counted.
+    /// relay saw it). Returns true when the datagram was for this agent: a Binding request with our ufrag and valid
+    /// integrity under our password (also when it is then refused, e.g. for a wrong peer ufrag, or queued until the
+    /// peer's credentials arrive), or a response to one of our outstanding checks with valid integrity. Returns
+    /// false for anything else: not STUN (hand it to WireGuard), malformed STUN, or STUN for someone else (another
+    /// agent, a TURN client); refused STUN is counted in <see cref="Dropped"/>.
     /// </summary>
-    public bool HandleInput(ReadOnlySpan<byte> datagram, IPEndPoint from, IPEndPoint local, DateTime now)
+    public bool HandleInput(ReadOnlySpan<byte> datagram, IPEndPoint from, IPEndPoint local, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(local);
@@ -312,17 +339,16 @@ internal sealed partial class IceAgent
         if (!_codec.TryDecode(datagram, out ConnectivityCheck check))
         {
             Dropped++;
-            return true;
+            return false;
         }
 
-        switch (check.Kind)
+        bool accepted = check.Kind == CheckMessageKind.Request
+            ? HandleRequest(datagram, in check, from, local, now)
+            : HandleResponse(datagram, in check, from, local, now);
+        if (!accepted)
         {
-            case CheckMessageKind.Request:
-                HandleRequest(datagram, in check, from, local, now);
-                break;
-            default:
-                HandleResponse(datagram, in check, from, local, now);
-                break;
+            Dropped++;
+            return false;
         }
 
         RunChecks(now);
@@ -330,7 +356,7 @@ internal sealed partial class IceAgent
     }
 
     /// <summary>Advances timers: sends due checks, fails unanswered pairs, updates nomination and state.</summary>
-    public void HandleTimeout(DateTime now)
+    public void HandleTimeout(TimeSpan now)
     {
         _lastNow = Max(_lastNow, now);
         while (_queuedRequests.Count > 0 && now - _queuedRequests.Peek().At > Timings.IceTimeout)
@@ -341,19 +367,21 @@ internal sealed partial class IceAgent
         RunChecks(now);
     }
 
-    /// <summary>Next datagram to send, if any.</summary>
-    public bool PollTransmit(out IceTransmit transmit) => _transmits.TryDequeue(out transmit);
-
-    /// <summary>Next datagram to send, or null.</summary>
-    public IceTransmit? PollTransmit() => _transmits.TryDequeue(out IceTransmit t) ? t : null;
+    /// <summary>
+    /// The next datagram to send, or null. <see cref="Transmit.Source"/> is the local base (never null): a host
+    /// address, or a relayed address (then wrap the payload in ChannelData towards that relay). The payload stays
+    /// valid until the next call of this method.
+    /// </summary>
+    public Transmit? PollTransmit() => _transmits.TryDequeue(out Transmit t) ? t : null;
 
     /// <summary>Next event, if any.</summary>
     public IceEvent? PollEvent() => _events.TryDequeue(out IceEvent? e) ? e : null;
 
     /// <summary>
-    /// When <see cref="HandleTimeout"/> must run next; may be in the past (call now); null when nothing is scheduled.
+    /// When <see cref="HandleTimeout"/> must run next; may be in the past (call now; while output is pending it is the
+    /// latest instant seen); null when nothing is scheduled.
     /// </summary>
-    public DateTime? PollTimeout()
+    public TimeSpan? PollTimeout()
     {
         if (_transmits.Count > 0 || _events.Count > 0)
         {
@@ -365,538 +393,46 @@ internal sealed partial class IceAgent
             return _queuedRequests.Count > 0 ? _queuedRequests.Peek().At + Timings.IceTimeout : null;
         }
 
-        DateTime? earliest = null;
+        TimeSpan? earliest = null;
         if (_checklist.HasTriggered)
         {
             earliest = Max(_lastNow, _nextPacedCheck);
         }
 
-        foreach (CandidatePair p in _checklist.Pairs)
+        for (int i = 0; i < _checklist.Count; i++)
         {
-            earliest = Min(earliest, p.FailAt(Timings));
+            CandidatePair p = _checklist[i];
+            earliest = Deadline.Min(earliest, p.FailAt(Timings));
             if (p.Unanswered < Timings.MaxRetransmits)
             {
-                DateTime? next = p.NextCheckAt(Timings);
+                TimeSpan? next = p.NextCheckAt(Timings);
                 if (next is { } n && p.Attempts == 0)
                 {
-                    n = Max(n, _nextPacedCheck);
-                    next = n;
+                    next = Max(n, _nextPacedCheck);
                 }
 
-                earliest = Min(earliest, next);
+                earliest = Deadline.Min(earliest, next);
             }
 
             if (p.State == CandidatePairState.Frozen)
             {
-                earliest = Min(earliest, Max(_lastNow, _nextPacedCheck));
+                earliest = Deadline.Min(earliest, Max(_lastNow, _nextPacedCheck));
             }
         }
 
         return earliest is { } e && e < _lastNow ? _lastNow : earliest;
     }
 
-    private void HandleRequest(ReadOnlySpan<byte> datagram, in ConnectivityCheck check, IPEndPoint from, IPEndPoint local, DateTime now)
+    private void UpdateUsernames()
     {
-        // USERNAME = "<our ufrag>:<peer ufrag>"; integrity keyed with our password.
-        string? username = check.Username;
-        int colon = username is null ? -1 : username.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0 || !username.AsSpan(0, colon).SequenceEqual(LocalCredentials.Ufrag)
-            || !_codec.VerifyIntegrity(datagram, _localKey))
-        {
-            Dropped++;
-            return;
-        }
-
-        if (RemoteCredentials is null)
-        {
-            if (_queuedRequests.Count >= MaxQueuedRequests)
-            {
-                _queuedRequests.Dequeue();
-            }
-
-            _queuedRequests.Enqueue(new QueuedRequest(datagram.ToArray(), from, local, now));
-            return;
-        }
-
-        if (!username.AsSpan(colon + 1).SequenceEqual(RemoteCredentials.Ufrag))
-        {
-            Dropped++;
-            return;
-        }
-
-        Candidate? localCandidate = FindLocalForDestination(local);
-        if (localCandidate is null)
-        {
-            Dropped++;
-            return;
-        }
-
-        // Role conflict (RFC 8445 §7.3.1.1).
-        if (check.Controlling == true && Role == IceRole.Controlling)
-        {
-            if (TieBreaker >= check.TieBreaker)
-            {
-                SendRoleConflict(in check, from, local);
-                return;
-            }
-
-            SwitchRole(IceRole.Controlled);
-        }
-        else if (check.Controlling == false && Role == IceRole.Controlled)
-        {
-            if (TieBreaker >= check.TieBreaker)
-            {
-                SwitchRole(IceRole.Controlling);
-            }
-            else
-            {
-                SendRoleConflict(in check, from, local);
-                return;
-            }
-        }
-
-        var response = new ConnectivityCheck
-        {
-            Kind = CheckMessageKind.Success,
-            TransactionId = check.TransactionId,
-            MappedAddress = from,
-        };
-        _transmits.Enqueue(new IceTransmit(local, from, _codec.Encode(in response, _localKey)));
-        RequestsAnswered++;
-        Discovered(from);
-
-        Candidate? remote = FindRemote(from);
-        if (remote is null)
-        {
-            uint priority = check.Priority != 0
-                ? check.Priority
-                : CandidatePriority.Compute(CandidatePriority.TypePreference(CandidateKind.PeerReflexive), 0);
-            remote = Candidate.PeerReflexive(from, from, priority);
-            _remoteCandidates.Add(remote);
-            _events.Enqueue(new PeerReflexiveCandidateDiscovered(remote));
-        }
-
-        CandidatePair? pair = _checklist.Find(localCandidate.Base, from);
-        if (pair is null && localCandidate.Address.AddressFamily == from.AddressFamily)
-        {
-            pair = _checklist.Add(new CandidatePair(localCandidate, remote, Role, Timings.MaxRetransmits + 4));
-        }
-
-        if (pair is null)
-        {
-            UpdateState();
-            return;
-        }
-
-        // Triggered check (RFC 8445 §7.3.1.4): not for pairs that already work, unless nominated now.
-        if (pair.State == CandidatePairState.Failed)
-        {
-            pair.Restart();
-            _checklist.Trigger(pair);
-        }
-        else if (pair.State != CandidatePairState.Succeeded)
-        {
-            _checklist.Trigger(pair);
-        }
-
-        if (check.UseCandidate && Role == IceRole.Controlled)
-        {
-            pair.NominatedAt = now;
-            if (!pair.Nominated || !ReferenceEquals(_selected, pair))
-            {
-                pair.Nominated = true;
-                if (pair.State == CandidatePairState.Succeeded)
-                {
-                    _checklist.Trigger(pair);
-                }
-
-                Select(pair);
-            }
-        }
-
-        UpdateState();
+        string local = LocalCredentials.Ufrag;
+        string? remote = RemoteCredentials?.Ufrag;
+        _localUfragPrefix = Encoding.UTF8.GetBytes(local + ":");
+        _expectedUsername = remote is null ? [] : Encoding.UTF8.GetBytes(local + ":" + remote);
+        _requestUsername = remote is null ? [] : Encoding.UTF8.GetBytes(remote + ":" + local);
     }
 
-    private void HandleResponse(ReadOnlySpan<byte> datagram, in ConnectivityCheck check, IPEndPoint from, IPEndPoint local, DateTime now)
-    {
-        if (!_outstanding.TryGetValue(check.TransactionId, out Outstanding sent) || RemoteCredentials is null
-            || !_codec.VerifyIntegrity(datagram, _remoteKey))
-        {
-            Dropped++;
-            return;
-        }
-
-        _outstanding.Remove(check.TransactionId);
-        CandidatePair pair = sent.Pair;
-        if (!_checklist.Pairs.Contains(pair))
-        {
-            return;
-        }
-
-        // Responses must come back symmetrically (RFC 8445 §7.2.5.2.1).
-        if (!from.Equals(pair.Remote.Address) || !local.Equals(pair.Local.Base))
-        {
-            Dropped++;
-            return;
-        }
-
-        Discovered(from);
-        if (check.Kind == CheckMessageKind.Error)
-        {
-            if (check.ErrorCode == 487)
-            {
-                if (sent.Role == Role)
-                {
-                    SwitchRole(Role == IceRole.Controlling ? IceRole.Controlled : IceRole.Controlling);
-                }
-
-                _checklist.Trigger(pair);
-            }
-            else
-            {
-                FailPair(pair);
-            }
-
-            UpdateNomination();
-            UpdateState();
-            return;
-        }
-
-        if (check.MappedAddress is { } mapped && !IsKnownLocal(mapped))
-        {
-            // A new local peer-reflexive candidate (RFC 8445 §7.2.5.3.1). Checks keep going from the base, so the
-            // valid pair is the checked pair itself.
-            _localPeerReflexive.Add(Candidate.PeerReflexive(mapped, pair.Local.Base,
-                CandidatePriority.Compute(CandidatePriority.TypePreference(CandidateKind.PeerReflexive),
-                    CandidatePriority.InternalLocalPreference(CandidateKind.PeerReflexive, mapped.AddressFamily, _localPeerReflexive.Count))));
-        }
-
-        bool wasSucceeded = pair.State == CandidatePairState.Succeeded;
-        pair.RecordAnswered(now);
-        if (!wasSucceeded)
-        {
-            _checklist.UnfreezeFoundation(pair.Foundation);
-        }
-
-        UpdateNomination();
-        UpdateState();
-    }
-
-    private void RunChecks(DateTime now)
-    {
-        if (RemoteCredentials is null)
-        {
-            return;
-        }
-
-        // Fail pairs whose checks all went unanswered.
-        for (int i = 0; i < _checklist.Pairs.Count; i++)
-        {
-            CandidatePair p = _checklist.Pairs[i];
-            if (p.FailAt(Timings) is { } failAt && failAt <= now)
-            {
-                FailPair(p);
-            }
-        }
-
-        // Triggered checks first, then new checks, paced by Ta (0 = no pacing); retransmissions and consent checks
-        // follow each pair's own schedule.
-        while (now >= _nextPacedCheck)
-        {
-            CandidatePair? next = _checklist.DequeueTriggered() ?? _checklist.NextOrdinary();
-            if (next is null)
-            {
-                break;
-            }
-
-            if (next.State == CandidatePairState.Failed)
-            {
-                next.Restart();
-            }
-
-            SendCheck(next, now);
-            if (Timings.Ta > TimeSpan.Zero)
-            {
-                _nextPacedCheck = now + Timings.Ta;
-            }
-        }
-
-        foreach (CandidatePair p in _checklist.Pairs)
-        {
-            if (p.Attempts > 0 && p.Unanswered < Timings.MaxRetransmits && p.NextCheckAt(Timings) is { } due && due <= now)
-            {
-                SendCheck(p, now);
-            }
-        }
-
-        UpdateNomination();
-        UpdateState();
-    }
-
-    private void SendCheck(CandidatePair pair, DateTime now)
-    {
-        IceCredentials remote = RemoteCredentials!;
-        TransactionId id = NewTransactionId();
-        uint localPref = (pair.Local.Priority >> 8) & 0xFFFF;
-        var request = new ConnectivityCheck
-        {
-            Kind = CheckMessageKind.Request,
-            TransactionId = id,
-            Username = remote.Ufrag + ":" + LocalCredentials.Ufrag,
-            Priority = CandidatePriority.Compute(CandidatePriority.TypePreference(CandidateKind.PeerReflexive), localPref),
-            Controlling = Role == IceRole.Controlling,
-            TieBreaker = TieBreaker,
-            UseCandidate = Role == IceRole.Controlling && pair.Nominated,
-        };
-        _transmits.Enqueue(new IceTransmit(pair.Local.Base, pair.Remote.Address, _codec.Encode(in request, _remoteKey)));
-        _outstanding[id] = new Outstanding(pair, Role);
-        if (pair.RecordSent(id, now) is { } evicted)
-        {
-            _outstanding.Remove(evicted);
-        }
-    }
-
-    private void SendRoleConflict(in ConnectivityCheck request, IPEndPoint from, IPEndPoint local)
-    {
-        var error = new ConnectivityCheck
-        {
-            Kind = CheckMessageKind.Error,
-            TransactionId = request.TransactionId,
-            ErrorCode = 487,
-        };
-        _transmits.Enqueue(new IceTransmit(local, from, _codec.Encode(in error, _localKey)));
-        LogRoleConflictAnswered(_log, from);
-    }
-
-    private void SwitchRole(IceRole role)
-    {
-        if (Role == role)
-        {
-            return;
-        }
-
-        Role = role;
-        foreach (CandidatePair p in _checklist.Pairs)
-        {
-            p.UpdatePriority(role);
-            p.Nominated = false;
-        }
-
-        _checklist.Resort();
-        _selected = null;
-        _events.Enqueue(new RoleChanged(role));
-        LogRoleSwitched(_log, role);
-    }
-
-    private void UpdateNomination()
-    {
-        if (_selected is not null && (_selected.State == CandidatePairState.Failed || !_checklist.Pairs.Contains(_selected)))
-        {
-            _selected.Nominated = false;
-            _selected = null;
-        }
-
-        if (Role == IceRole.Controlling)
-        {
-            CandidatePair? best = _checklist.BestSucceeded();
-            if (best is not null && !ReferenceEquals(best, _selected))
-            {
-                if (_selected is not null)
-                {
-                    _selected.Nominated = false;
-                }
-
-                best.Nominated = true;
-                _checklist.Trigger(best); // USE-CANDIDATE goes out right away
-                Select(best);
-            }
-        }
-        else if (_selected is null)
-        {
-            CandidatePair? latest = null;
-            foreach (CandidatePair p in _checklist.Pairs)
-            {
-                if (p.Nominated && p.State != CandidatePairState.Failed && (latest is null || p.NominatedAt > latest.NominatedAt))
-                {
-                    latest = p;
-                }
-            }
-
-            if (latest is not null)
-            {
-                Select(latest);
-            }
-        }
-    }
-
-    private void Select(CandidatePair pair)
-    {
-        if (ReferenceEquals(_selected, pair))
-        {
-            return;
-        }
-
-        _selected = pair;
-        _events.Enqueue(new PairNominated(pair.Local.Base, pair.Remote.Address, pair.Local.Kind, pair.Remote.Kind));
-        LogNominated(_log, Role, pair.Local.Base, pair.Remote.Address);
-    }
-
-    private void UpdateState()
-    {
-        IceConnectionState state;
-        if (_selected is not null)
-        {
-            state = IceConnectionState.Connected;
-        }
-        else if (_remoteCandidates.Count > 0 && !_checklist.AnyAlive())
-        {
-            state = IceConnectionState.Disconnected;
-        }
-        else
-        {
-            state = IceConnectionState.Checking;
-        }
-
-        if (state != State)
-        {
-            State = state;
-            _events.Enqueue(new ConnectionStateChanged(state));
-            LogStateChanged(_log, state);
-        }
-    }
-
-    private void FailPair(CandidatePair pair)
-    {
-        pair.State = CandidatePairState.Failed;
-        foreach (TransactionId id in pair.RecentTransactions)
-        {
-            _outstanding.Remove(id);
-        }
-
-        if (ReferenceEquals(_selected, pair))
-        {
-            pair.Nominated = false;
-            _selected = null;
-        }
-    }
-
-    private void RemovePairs(Predicate<CandidatePair> predicate)
-    {
-        foreach (CandidatePair p in _checklist.RemoveWhere(predicate))
-        {
-            FailPair(p);
-        }
-
-        UpdateNomination();
-        UpdateState();
-    }
-
-    private void ClearRemote()
-    {
-        _remoteCandidates.Clear();
-        _checklist.Clear();
-        _outstanding.Clear();
-        _localPeerReflexive.Clear();
-        _discoveredSources.Clear();
-        _selected = null;
-        UpdateState();
-    }
-
-    private void TryFormPair(Candidate local, Candidate remote)
-    {
-        if (local.Address.AddressFamily != remote.Address.AddressFamily)
-        {
-            return;
-        }
-
-        _checklist.Add(new CandidatePair(local, remote, Role, Timings.MaxRetransmits + 4));
-    }
-
-    private Candidate? FindLocalForDestination(IPEndPoint local)
-    {
-        foreach (Candidate c in _localPaired)
-        {
-            if (c.Address.Equals(local))
-            {
-                return c;
-            }
-        }
-
-        return null;
-    }
-
-    private Candidate? FindRemote(IPEndPoint address)
-    {
-        foreach (Candidate c in _remoteCandidates)
-        {
-            if (c.Address.Equals(address))
-            {
-                return c;
-            }
-        }
-
-        return null;
-    }
-
-    private bool IsKnownLocal(IPEndPoint address)
-    {
-        foreach (Candidate c in _localCandidates)
-        {
-            if (c.Address.Equals(address))
-            {
-                return true;
-            }
-        }
-
-        foreach (Candidate c in _localPeerReflexive)
-        {
-            if (c.Address.Equals(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private void Discovered(IPEndPoint source)
-    {
-        if (_discoveredSources.Add(source))
-        {
-            _events.Enqueue(new DiscoveredRecv(source));
-        }
-    }
-
-    private TransactionId NewTransactionId()
-    {
-        if (_rng is null)
-        {
-            return TransactionId.NewRandom();
-        }
-
-        Span<byte> b = stackalloc byte[TransactionId.Length];
-        _rng.NextBytes(b);
-        return new TransactionId(b);
-    }
-
-    private static ulong RandomTieBreaker(Random? rng)
-    {
-        Span<byte> b = stackalloc byte[8];
-        if (rng is null)
-        {
-            System.Security.Cryptography.RandomNumberGenerator.Fill(b);
-        }
-        else
-        {
-            rng.NextBytes(b);
-        }
-
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(b);
-    }
-
-    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
-
-    private static DateTime? Min(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a < b ? a : b);
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "ICE: selected pair {Source} -> {Destination} as {Role}")]
     private static partial void LogNominated(ILogger logger, IceRole role, IPEndPoint source, IPEndPoint destination);
@@ -912,5 +448,5 @@ internal sealed partial class IceAgent
 
     private readonly record struct Outstanding(CandidatePair Pair, IceRole Role);
 
-    private readonly record struct QueuedRequest(byte[] Datagram, IPEndPoint From, IPEndPoint Local, DateTime At);
+    private readonly record struct QueuedRequest(byte[] Datagram, IPEndPoint From, IPEndPoint Local, TimeSpan At);
 }

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Firezone.Snownet.SansIo;
 
 namespace Firezone.Snownet.Ice;
 
@@ -10,24 +10,27 @@ internal sealed record IceCredentials(string Ufrag, string Password)
 {
     private const string IceChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-    /// <summary>Fresh random credentials: a 4-char ufrag and a 22-char password from the ice-char alphabet.</summary>
-    public static IceCredentials Random() => new(RandomString(4), RandomString(22));
+    /// <summary>Fresh credentials from the OS CSPRNG (<see cref="RandomSource.Secure"/>), for callers without a source.</summary>
+    public static IceCredentials Random() => Random(RandomSource.Secure);
 
-    /// <summary>Fresh credentials from a caller-seeded generator (deterministic tests and simulations).</summary>
-    public static IceCredentials Random(System.Random rng)
+    /// <summary>
+    /// Fresh credentials from an injected random source (simulations pass a seeded one): a 4-char ufrag and a 22-char
+    /// password from the 64 ice-chars, each char from one random byte (64 divides 256, so the draw is uniform).
+    /// </summary>
+    public static IceCredentials Random(Action<Span<byte>> random)
     {
-        ArgumentNullException.ThrowIfNull(rng);
-        return new(RandomString(rng, 4), RandomString(rng, 22));
+        ArgumentNullException.ThrowIfNull(random);
+        return new(RandomString(random, 4), RandomString(random, 22));
     }
 
-    private static string RandomString(int length) => RandomNumberGenerator.GetString(IceChars, length);
-
-    private static string RandomString(System.Random rng, int length)
+    private static string RandomString(Action<Span<byte>> random, int length)
     {
+        Span<byte> bytes = stackalloc byte[length];
+        random(bytes);
         Span<char> s = stackalloc char[length];
         for (int i = 0; i < length; i++)
         {
-            s[i] = IceChars[rng.Next(IceChars.Length)];
+            s[i] = IceChars[bytes[i] & 63];
         }
 
         return new string(s);

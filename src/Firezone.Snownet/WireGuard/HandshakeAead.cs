@@ -4,7 +4,8 @@ using System.Security.Cryptography;
 namespace Firezone.Snownet.WireGuard;
 
 /// <summary>
-/// AEAD helpers for handshakes: ChaCha20-Poly1305 (System.Security.Cryptography) with a zero counter, and
+/// AEAD helpers for handshakes: ChaCha20-Poly1305 with a zero counter (sealing with System.Security.Cryptography,
+/// opening with NSec so that a failed authentication is a return value, never an exception), and
 /// XChaCha20-Poly1305 (NSec) for cookie replies.
 /// </summary>
 internal static class HandshakeAead
@@ -18,23 +19,18 @@ internal static class HandshakeAead
         aead.Encrypt(nonce, plaintext, output[..plaintext.Length], output.Slice(plaintext.Length, MessageFormat.TagLength), aad);
     }
 
-    /// <summary>Opens AEAD(key, 0, ..., aad); false on authentication failure.</summary>
+    /// <summary>
+    /// Opens AEAD(key, 0, ..., aad); false on authentication failure, without an exception (NSec/libsodium returns
+    /// false; the BCL would throw, which a forged handshake message with a valid mac1 could otherwise provoke).
+    /// </summary>
     public static bool Open(ReadOnlySpan<byte> key, ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> aad, Span<byte> plaintext)
     {
         Span<byte> nonce = stackalloc byte[12];
         nonce.Clear();
         var length = sealedData.Length - MessageFormat.TagLength;
-        if (length < 0) return false;
-        using var aead = new ChaCha20Poly1305(key);
-        try
-        {
-            aead.Decrypt(nonce, sealedData[..length], sealedData[length..], plaintext[..length], aad);
-            return true;
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return false;
-        }
+        if (length < 0 || plaintext.Length < length) return false;
+        using var k = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.ChaCha20Poly1305, key, NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
+        return NSec.Cryptography.AeadAlgorithm.ChaCha20Poly1305.Decrypt(k, nonce, aad, sealedData, plaintext[..length]);
     }
 
     /// <summary>Writes the 12-byte transport nonce: 4 zero bytes then the little-endian counter.</summary>

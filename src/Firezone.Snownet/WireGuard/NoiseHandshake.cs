@@ -28,6 +28,7 @@ internal enum HandshakeError
 internal sealed class NoiseHandshake
 {
     private readonly StaticKeys _keys;
+    private readonly Action<Span<byte>> _random;
 
     // Pending initiation (we are the initiator and wait for a response).
     private bool _initiationPending;
@@ -44,17 +45,25 @@ internal sealed class NoiseHandshake
     private uint _lastSentIndex;
     private bool _haveSentMac1;
     private readonly byte[] _cookie = new byte[16];
-    private DateTime _cookieReceivedAt;
+    private TimeSpan _cookieReceivedAt;
     private bool _haveCookie;
 
-    /// <summary>Creates the handshake state for a tunnel.</summary>
-    public NoiseHandshake(StaticKeys keys) => _keys = keys;
+    /// <summary>Creates the handshake state for a tunnel; ephemeral private keys are drawn from <paramref name="random"/>.</summary>
+    public NoiseHandshake(StaticKeys keys, Action<Span<byte>> random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        _keys = keys;
+        _random = random;
+    }
 
     /// <summary>True while an initiation we sent awaits its response.</summary>
     public bool InitiationPending => _initiationPending;
 
     /// <summary>Our index of the pending initiation.</summary>
     public uint PendingIndex => _pendingIndex;
+
+    /// <summary>The TAI64N timestamp of the last initiation accepted from the peer (zeros before the first).</summary>
+    public ReadOnlySpan<byte> LastTimestamp => _lastTimestamp;
 
     /// <summary>Forgets the pending initiation (e.g. after REKEY_ATTEMPT_TIME).</summary>
     public void ClearPending()
@@ -63,8 +72,12 @@ internal sealed class NoiseHandshake
         CryptographicOperations.ZeroMemory(_pendingEphemeralPrivate);
     }
 
-    /// <summary>Writes a 148-byte initiation with sender index <paramref name="localIndex"/> into <paramref name="message"/>.</summary>
-    public void CreateInitiation(uint localIndex, DateTime now, Span<byte> message)
+    /// <summary>
+    /// Writes a 148-byte initiation with sender index <paramref name="localIndex"/> and TAI64N
+    /// <paramref name="timestamp"/> into <paramref name="message"/>; <paramref name="now"/> decides whether a
+    /// cookie still goes into mac2.
+    /// </summary>
+    public void CreateInitiation(uint localIndex, DateTimeOffset timestamp, TimeSpan now, Span<byte> message)
     {
         Span<byte> ck = _pendingChainingKey, h = _pendingHash;
         Span<byte> key = stackalloc byte[32];
@@ -74,7 +87,7 @@ internal sealed class NoiseHandshake
         _keys.InitiatorHash.CopyTo(h);
         NoiseConstants.InitialChainingKey.CopyTo(ck);
 
-        X25519.GenerateKeyPair(_pendingEphemeralPrivate, ephemeralPublic);
+        X25519.GenerateKeyPair(_random, _pendingEphemeralPrivate, ephemeralPublic);
         MessageFormat.WriteType(message, MessageFormat.TypeInitiation);
         MessageFormat.WriteIndex(message, MessageFormat.InitSender, localIndex);
         ephemeralPublic.CopyTo(message[MessageFormat.InitEphemeral..]);
@@ -91,10 +104,10 @@ internal sealed class NoiseHandshake
         Blake2s.Hash(h, encStatic, h);
 
         Hkdf.Kdf2(ck, _keys.StaticStatic, ck, key);
-        Span<byte> timestamp = stackalloc byte[Tai64N.Length];
-        Tai64N.Write(now, timestamp);
+        Span<byte> tai64n = stackalloc byte[Tai64N.Length];
+        Tai64N.Write(timestamp, tai64n);
         var encTimestamp = message.Slice(MessageFormat.InitTimestamp, Tai64N.Length + 16);
-        HandshakeAead.Seal(key, timestamp, h, encTimestamp);
+        HandshakeAead.Seal(key, tai64n, h, encTimestamp);
         Blake2s.Hash(h, encTimestamp, h);
 
         _initiationPending = true;
@@ -153,7 +166,7 @@ internal sealed class NoiseHandshake
     /// Consumes an initiation from our peer and writes the 92-byte response with sender index
     /// <paramref name="localIndex"/>; our keypair comes back in <paramref name="keys"/>.
     /// </summary>
-    public HandshakeError ConsumeInitiationAndRespond(ReadOnlySpan<byte> initiation, uint localIndex, DateTime now, Span<byte> response, out SessionKeys? keys)
+    public HandshakeError ConsumeInitiationAndRespond(ReadOnlySpan<byte> initiation, uint localIndex, TimeSpan now, Span<byte> response, out SessionKeys? keys)
     {
         keys = null;
         Span<byte> ck = stackalloc byte[32], h = stackalloc byte[32], dh = stackalloc byte[32], key = stackalloc byte[32];
@@ -182,7 +195,7 @@ internal sealed class NoiseHandshake
             _haveTimestamp = true;
 
             // Response.
-            X25519.GenerateKeyPair(ephemeralPrivate, ephemeralPublic);
+            X25519.GenerateKeyPair(_random, ephemeralPrivate, ephemeralPublic);
             MessageFormat.WriteType(response, MessageFormat.TypeResponse);
             MessageFormat.WriteIndex(response, MessageFormat.RespSender, localIndex);
             var peerIndex = MessageFormat.ReadIndex(initiation, MessageFormat.InitSender);
@@ -216,7 +229,7 @@ internal sealed class NoiseHandshake
     }
 
     /// <summary>Consumes a cookie reply to our last handshake message; the cookie goes into mac2 for 120 s.</summary>
-    public HandshakeError ConsumeCookieReply(ReadOnlySpan<byte> message, DateTime now)
+    public HandshakeError ConsumeCookieReply(ReadOnlySpan<byte> message, TimeSpan now)
     {
         var receiver = MessageFormat.ReadIndex(message, MessageFormat.CookieReceiver);
         if (!_haveSentMac1 || receiver != _lastSentIndex) return HandshakeError.WrongIndex;
@@ -231,9 +244,9 @@ internal sealed class NoiseHandshake
     }
 
     /// <summary>True if a cookie from the peer is held and younger than COOKIE_EXPIRATION.</summary>
-    public bool HasValidCookie(DateTime now) => _haveCookie && now - _cookieReceivedAt < WireGuardTimers.CookieExpiration;
+    public bool HasValidCookie(TimeSpan now) => _haveCookie && now - _cookieReceivedAt < WireGuardTimers.CookieExpiration;
 
-    private void WriteMacs(Span<byte> message, int mac1Offset, uint senderIndex, DateTime now)
+    private void WriteMacs(Span<byte> message, int mac1Offset, uint senderIndex, TimeSpan now)
     {
         var mac1 = message.Slice(mac1Offset, 16);
         Blake2s.Mac(_keys.PeerMac1Key, message[..mac1Offset], mac1);

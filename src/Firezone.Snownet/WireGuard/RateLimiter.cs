@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Firezone.Snownet.SansIo;
 
 namespace Firezone.Snownet.WireGuard;
 
@@ -20,7 +21,8 @@ internal enum RateLimitVerdict
 /// spec §4.8): verifies mac1 of incoming initiations and responses; above <c>limit</c> handshakes per reset window
 /// only messages whose mac2 carries a valid cookie are accepted, the rest get a 64-byte cookie reply
 /// (XChaCha20-Poly1305). The owner calls <see cref="ResetCount"/> every second. The counter is atomic; the
-/// cookie secret rotation is not, so verification belongs on the node's single event-loop thread.
+/// cookie secret rotation is not, so verification belongs on the node's single event-loop thread. Time is the
+/// tunnels' monotonic <c>now</c>; the cookie secret and cookie-reply nonces come from the injected random source.
 /// </summary>
 internal sealed class RateLimiter
 {
@@ -31,13 +33,19 @@ internal sealed class RateLimiter
     private readonly byte[] _cookieKey = new byte[32];
     private readonly byte[] _secret = new byte[32];
     private readonly int _limit;
-    private DateTime _secretCreated = DateTime.MinValue;
+    private readonly Action<Span<byte>> _random;
+    private TimeSpan _secretCreated;
+    private bool _haveSecret;
     private int _count;
 
-    /// <summary>Creates a limiter for our static public key.</summary>
-    public RateLimiter(ReadOnlySpan<byte> ourPublicKey, int limit = DefaultLimit)
+    /// <summary>
+    /// Creates a limiter for our static public key. <paramref name="random"/> draws the cookie secret and the
+    /// cookie-reply nonces (<see cref="RandomSource.Secure"/> when null; simulations pass a seeded source).
+    /// </summary>
+    public RateLimiter(ReadOnlySpan<byte> ourPublicKey, int limit = DefaultLimit, Action<Span<byte>>? random = null)
     {
         if (ourPublicKey.Length != 32) throw new ArgumentException("A public key is 32 bytes.", nameof(ourPublicKey));
+        _random = random ?? RandomSource.Secure;
         Blake2s.Hash(NoiseConstants.LabelMac1, ourPublicKey, _mac1Key);
         Blake2s.Hash(NoiseConstants.LabelCookie, ourPublicKey, _cookieKey);
         _limit = limit;
@@ -54,7 +62,7 @@ internal sealed class RateLimiter
     /// address bytes the cookie is bound to (may be empty). On <see cref="RateLimitVerdict.CookieReply"/> a
     /// 64-byte reply is in <paramref name="destination"/>.
     /// </summary>
-    public RateLimitVerdict Verify(ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> message, Span<byte> destination, DateTime now)
+    public RateLimitVerdict Verify(ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> message, Span<byte> destination, TimeSpan now)
     {
         var mac1Offset = message.Length - 32;
         Span<byte> mac = stackalloc byte[16];
@@ -74,17 +82,18 @@ internal sealed class RateLimiter
         var senderIndex = MessageFormat.ReadIndex(message, 4);
         MessageFormat.WriteIndex(destination, MessageFormat.CookieReceiver, senderIndex);
         var nonce = destination.Slice(MessageFormat.CookieNonce, 24);
-        RandomNumberGenerator.Fill(nonce);
+        _random(nonce);
         HandshakeAead.XSeal(_cookieKey, nonce, cookie, message.Slice(mac1Offset, 16), destination.Slice(MessageFormat.CookieEncrypted, 32));
         return RateLimitVerdict.CookieReply;
     }
 
-    private void ComputeCookie(ReadOnlySpan<byte> sourceAddress, DateTime now, Span<byte> cookie)
+    private void ComputeCookie(ReadOnlySpan<byte> sourceAddress, TimeSpan now, Span<byte> cookie)
     {
-        if (now - _secretCreated >= WireGuardTimers.CookieExpiration || now < _secretCreated)
+        if (!_haveSecret || now - _secretCreated >= WireGuardTimers.CookieExpiration || now < _secretCreated)
         {
-            RandomNumberGenerator.Fill(_secret);
+            _random(_secret);
             _secretCreated = now;
+            _haveSecret = true;
         }
         Blake2s.Mac(_secret, sourceAddress, cookie);
     }

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using AeadAlgorithm = NSec.Cryptography.AeadAlgorithm;
+using Key = NSec.Cryptography.Key;
+using KeyBlobFormat = NSec.Cryptography.KeyBlobFormat;
 
 namespace Firezone.Snownet.WireGuard;
 
@@ -22,23 +25,32 @@ internal enum DecryptStatus
 /// One WireGuard keypair (whitepaper §5.4.6): indices, ChaCha20-Poly1305 send and receive keys, the send counter
 /// and the receive replay window. Encrypt and decrypt write into caller buffers and allocate nothing.
 /// Transport plaintext is not padded (as in boringtun); receivers cut the packet to its IP length.
+/// <para>
+/// Sending uses System.Security.Cryptography (OpenSSL). Receiving uses NSec (libsodium), whose decrypt returns false
+/// on a bad tag: the BCL throws <see cref="AuthenticationTagMismatchException"/>, so every forged datagram with a
+/// valid receiver index cost an exception (about 2.3 µs). libsodium also checks the tag before decrypting, so a forged
+/// datagram costs one Poly1305 pass; valid 1280-byte packets decrypt about 7 % slower than with OpenSSL, small ones
+/// (keepalives, ACKs) over twice as fast (ForgedPacketBenchmarks).
+/// </para>
 /// </summary>
 internal sealed class Session : IDisposable
 {
+    private static readonly AeadAlgorithm ReceiveAead = AeadAlgorithm.ChaCha20Poly1305;
+
     private readonly ChaCha20Poly1305 _send;
-    private readonly ChaCha20Poly1305 _receive;
+    private readonly Key _receive;
     private readonly ReplayWindow _replay = new();
     private ulong _sendCounter;
 
     /// <summary>Creates a session from handshake output, established at <paramref name="now"/>.</summary>
-    public Session(SessionKeys keys, DateTime now)
+    public Session(SessionKeys keys, TimeSpan now)
     {
         LocalIndex = keys.LocalIndex;
         RemoteIndex = keys.RemoteIndex;
         IsInitiator = keys.IsInitiator;
         EstablishedAt = now;
         _send = new ChaCha20Poly1305(keys.SendKey);
-        _receive = new ChaCha20Poly1305(keys.ReceiveKey);
+        _receive = Key.Import(ReceiveAead, keys.ReceiveKey, KeyBlobFormat.RawSymmetricKey);
         CryptographicOperations.ZeroMemory(keys.SendKey);
         CryptographicOperations.ZeroMemory(keys.ReceiveKey);
     }
@@ -50,12 +62,12 @@ internal sealed class Session : IDisposable
     /// <summary>True if we initiated the handshake that made this session.</summary>
     public bool IsInitiator { get; }
     /// <summary>When the keys were derived.</summary>
-    public DateTime EstablishedAt { get; }
+    public TimeSpan EstablishedAt { get; }
     /// <summary>Next send counter.</summary>
     public ulong SendCounter => _sendCounter;
 
     /// <summary>True if the session may still send at <paramref name="now"/>.</summary>
-    public bool CanSend(DateTime now) =>
+    public bool CanSend(TimeSpan now) =>
         now - EstablishedAt < WireGuardTimers.RejectAfterTime && _sendCounter < WireGuardTimers.RejectAfterMessages;
 
     /// <summary>Encrypts <paramref name="packet"/> as a transport message into <paramref name="destination"/>; returns its length.</summary>
@@ -74,8 +86,12 @@ internal sealed class Session : IDisposable
         return length;
     }
 
-    /// <summary>Decrypts a transport message (already matched to this session by index) into <paramref name="destination"/>.</summary>
-    public DecryptStatus Decrypt(ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now, out int length)
+    /// <summary>
+    /// Decrypts a transport message (already matched to this session by index) into <paramref name="destination"/>.
+    /// Never throws for any datagram content: a forged or corrupted message is <see cref="DecryptStatus.AuthenticationFailed"/>
+    /// and leaves the replay window untouched.
+    /// </summary>
+    public DecryptStatus Decrypt(ReadOnlySpan<byte> datagram, Span<byte> destination, TimeSpan now, out int length)
     {
         length = datagram.Length - MessageFormat.DataOverhead;
         if (destination.Length < length) return DecryptStatus.BufferTooSmall;
@@ -84,17 +100,8 @@ internal sealed class Session : IDisposable
         if (!_replay.MayAccept(counter)) return DecryptStatus.Replayed;
         Span<byte> nonce = stackalloc byte[12];
         HandshakeAead.WriteNonce(nonce, counter);
-        try
-        {
-            _receive.Decrypt(nonce,
-                datagram.Slice(MessageFormat.DataHeaderLength, length),
-                datagram.Slice(MessageFormat.DataHeaderLength + length, MessageFormat.TagLength),
-                destination[..length]);
-        }
-        catch (AuthenticationTagMismatchException)
-        {
+        if (!ReceiveAead.Decrypt(_receive, nonce, ReadOnlySpan<byte>.Empty, datagram[MessageFormat.DataHeaderLength..], destination[..length]))
             return DecryptStatus.AuthenticationFailed;
-        }
         return _replay.Accept(counter) ? DecryptStatus.Ok : DecryptStatus.Replayed;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Firezone.Snownet.SansIo;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -7,22 +8,36 @@ namespace Firezone.Snownet.WireGuard;
 /// <summary>
 /// A sans-IO WireGuard tunnel to one peer (whitepaper §5–6, spec §4.8): handshakes as initiator and responder,
 /// cookies, transport data with replay protection, keypair rotation (previous/current/next), a queue of up to 256
-/// packets before a session exists, and every timer of the protocol. Time comes only from the <c>now</c>
-/// arguments (UTC); it is also the clock of the TAI64N timestamps in initiations. Not thread-safe.
+/// packets before a session exists, and every timer of the protocol. Not thread-safe.
 /// <para>
-/// Calls write into caller buffers. After a <see cref="Decapsulate"/> that returned
-/// <see cref="TunnelResultKind.WriteToNetwork"/>, send it and call <see cref="Decapsulate"/> again with an empty
-/// datagram until it returns <see cref="TunnelResultKind.Done"/> (flushes queued packets). The same empty call
-/// flushes queued packets whenever <see cref="CanFlushQueue"/> is true.
+/// Contract (the Snownet README's sans-IO contract): <see cref="Encapsulate"/> and <see cref="Decapsulate"/> write
+/// what they can answer at once into the caller's buffer; <see cref="HandleTimeout"/> runs the timers and remembers
+/// what they want sent; after every call, drain <see cref="PollTransmit"/> until it returns
+/// <see cref="TunnelResultKind.Done"/> (timer datagrams, handshake answers that did not fit the caller's buffer,
+/// then packets queued before the session existed) and re-read <see cref="PollTimeout"/>. Buffers are the caller's,
+/// at least packet + 32 and at least 148 bytes; nothing is allocated per packet.
+/// </para>
+/// <para>
+/// Time: every <c>now</c> is monotonic (a <see cref="TimeSpan"/> since the driver's origin); every timer uses only it.
+/// The TAI64N timestamp of an initiation is <c>wallClockAtZero + now</c>, with the wall-clock anchor given at
+/// construction (the wall-clock time at <c>now</c> = 0), so a wall-clock jump during the tunnel's life shifts no timer
+/// and never makes the timestamps go backwards (which the peer would refuse as a replay).
+/// </para>
+/// <para>
+/// Randomness comes from the injected source: the 32-byte private scalars of ephemeral keys (initiations and
+/// responses) and the REKEY_TIMEOUT jitter. Production passes the OS CSPRNG; simulations pass a seeded source and
+/// replay a run byte for byte (together with a <see cref="RateLimiter"/> given the same kind of source).
 /// </para>
 /// </summary>
-internal sealed class Tunnel : IDisposable
+internal sealed partial class Tunnel : IDisposable
 {
     private readonly StaticKeys _keys;
     private readonly NoiseHandshake _handshake;
     private readonly RateLimiter _rateLimiter;
     private readonly uint _indexBase;
     private readonly TimeSpan _persistentKeepalive;
+    private readonly DateTimeOffset _wallClockAtZero;
+    private readonly Action<Span<byte>> _random;
     private readonly PacketQueue _queue = new();
     private readonly ILogger _logger;
     private byte _indexCounter;
@@ -31,19 +46,22 @@ internal sealed class Tunnel : IDisposable
     private Session? _current;
     private Session? _next;
 
-    private DateTime _handshakeStarted;
-    private DateTime _lastInitiationSent;
-    private DateTime _lastHandshakeSent;
-    private TimeSpan _retransmitJitter;
-    private DateTime _lastSessionEstablished;
-    private DateTime _lastPacketSent;
-    private DateTime _lastPacketReceived;
-    private DateTime _lastDataSent;
-    private DateTime _lastDataReceived;
-    private DateTime? _newHandshakeDue;
-    private DateTime? _passiveKeepaliveDue;
+    private readonly PendingDatagram _timerInitiation = new(MessageFormat.InitiationLength);
+    private readonly PendingDatagram _timerKeepalive = new(MessageFormat.DataOverhead);
+    private readonly PendingDatagram _reply = new(MessageFormat.InitiationLength);
+    private readonly byte[] _answerScratch = new byte[MessageFormat.InitiationLength];
 
-    /// <summary>Creates a tunnel. <paramref name="index24"/> comes from the node's <see cref="IndexGenerator"/>.</summary>
+    /// <summary>Creates a tunnel.</summary>
+    /// <param name="privateKey">Our static private key (32 bytes).</param>
+    /// <param name="peerPublicKey">The peer's static public key (32 bytes).</param>
+    /// <param name="presharedKey">The preshared key (32 bytes, or empty for none).</param>
+    /// <param name="persistentKeepalive">Persistent keepalive interval, or null for none.</param>
+    /// <param name="index24">Our 24-bit index prefix, from the node's <see cref="IndexGenerator"/>.</param>
+    /// <param name="rateLimiter">The handshake rate limiter shared by every tunnel of the node.</param>
+    /// <param name="now">The monotonic instant of creation.</param>
+    /// <param name="wallClockAtZero">The wall-clock time at <c>now</c> = 0: TAI64N timestamps are this plus <c>now</c>.</param>
+    /// <param name="random">Randomness for ephemeral keys and the retransmission jitter.</param>
+    /// <param name="logger">Optional logger (nothing above Trace per packet).</param>
     public Tunnel(
         ReadOnlySpan<byte> privateKey,
         ReadOnlySpan<byte> peerPublicKey,
@@ -51,20 +69,25 @@ internal sealed class Tunnel : IDisposable
         TimeSpan? persistentKeepalive,
         uint index24,
         RateLimiter rateLimiter,
-        DateTime now,
+        TimeSpan now,
+        DateTimeOffset wallClockAtZero,
+        Action<Span<byte>> random,
         ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(rateLimiter);
+        ArgumentNullException.ThrowIfNull(random);
         _logger = logger ?? NullLogger.Instance;
+        _random = random;
         _keys = new StaticKeys(privateKey, peerPublicKey, presharedKey);
-        _handshake = new NoiseHandshake(_keys);
+        _handshake = new NoiseHandshake(_keys, random);
         _rateLimiter = rateLimiter;
         _indexBase = (index24 & 0xFF_FFFF) << 8;
         _persistentKeepalive = persistentKeepalive ?? TimeSpan.Zero;
+        _wallClockAtZero = wallClockAtZero;
+        _lastNow = now;
         _lastSessionEstablished = now;
         _lastPacketSent = now;
         _lastPacketReceived = now;
-        _lastDataSent = DateTime.MinValue;
-        _lastDataReceived = DateTime.MinValue;
     }
 
     /// <summary>Counters of this tunnel.</summary>
@@ -91,13 +114,17 @@ internal sealed class Tunnel : IDisposable
     /// <summary>Packets waiting for a session.</summary>
     public int QueuedPackets => _queue.Count;
 
-    /// <summary>True if queued packets can be sent now (a current session exists): call decapsulate with an empty datagram.</summary>
-    public bool CanFlushQueue => _queue.Count > 0 && _current is not null;
+    /// <summary>The TAI64N timestamp of the last initiation accepted from the peer (zeros before the first).</summary>
+    internal ReadOnlySpan<byte> LastPeerTimestamp => _handshake.LastTimestamp;
+
+    /// <summary>Time since the current session was established; null without a current session.</summary>
+    public TimeSpan? TimeSinceLastHandshake(TimeSpan now) => _current is null ? null : now - _lastSessionEstablished;
 
     /// <summary>Encrypts an IP packet for the peer, or queues it and starts a handshake if no session exists.</summary>
-    public TunnelResult Encapsulate(ReadOnlySpan<byte> packet, Span<byte> destination, DateTime now)
+    public TunnelResult Encapsulate(ReadOnlySpan<byte> packet, Span<byte> destination, TimeSpan now)
     {
         if (destination.Length < packet.Length + MessageFormat.DataOverhead) return TunnelResult.Fail(WireGuardError.DestinationBufferTooSmall);
+        if (now > _lastNow) _lastNow = now;
         var session = _current;
         if (session is not null && session.CanSend(now))
         {
@@ -107,29 +134,40 @@ internal sealed class Tunnel : IDisposable
         }
 
         if (!packet.IsEmpty && !_queue.TryEnqueue(packet)) Stats.DroppedQueued++;
-        return FormatHandshakeInitiation(destination, force: false, now);
+        if (!MayInitiate(now)) return TunnelResult.Done;
+        if (destination.Length < MessageFormat.InitiationLength)
+        {
+            CreateInitiation(_timerInitiation.Buffer, now);
+            _timerInitiation.Set(MessageFormat.InitiationLength);
+            return TunnelResult.Done;
+        }
+        return CreateInitiation(destination, now);
     }
 
     /// <summary>
     /// Writes a handshake initiation unless one is in progress (or we answered a handshake less than
     /// REKEY_TIMEOUT ago) and <paramref name="force"/> is false.
     /// </summary>
-    public TunnelResult FormatHandshakeInitiation(Span<byte> destination, bool force, DateTime now)
+    public TunnelResult FormatHandshakeInitiation(Span<byte> destination, bool force, TimeSpan now)
     {
         if (destination.Length < MessageFormat.InitiationLength) return TunnelResult.Fail(WireGuardError.DestinationBufferTooSmall);
-        if (!force && _handshake.InitiationPending) return TunnelResult.Done;
-        if (!force && _lastHandshakeSent != default && _next is not null && now - _lastHandshakeSent < WireGuardTimers.RekeyTimeout)
-            return TunnelResult.Done; // we just responded; the peer's first transport message will give us a session
+        if (now > _lastNow) _lastNow = now;
+        if (!force && !MayInitiate(now)) return TunnelResult.Done;
         return CreateInitiation(destination, now);
     }
 
-    private TunnelResult CreateInitiation(Span<byte> destination, DateTime now)
+    /// <summary>False while an initiation is pending, or shortly after we answered one (the peer's first transport message will give us a session).</summary>
+    private bool MayInitiate(TimeSpan now) =>
+        !_handshake.InitiationPending
+        && !(_lastHandshakeSent is { } sent && _next is not null && now - sent < WireGuardTimers.RekeyTimeout);
+
+    private TunnelResult CreateInitiation(Span<byte> destination, TimeSpan now)
     {
         if (!_handshake.InitiationPending) _handshakeStarted = now;
-        _handshake.CreateInitiation(NextLocalIndex(), now, destination);
+        _handshake.CreateInitiation(NextLocalIndex(), _wallClockAtZero + now, now, destination);
         _lastInitiationSent = now;
         _lastHandshakeSent = now;
-        _retransmitJitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)WireGuardTimers.MaxJitter.TotalMilliseconds + 1));
+        _retransmitJitter = TimeSpan.FromMilliseconds(RandomSource.NextInt(_random, (int)WireGuardTimers.MaxJitter.TotalMilliseconds + 1));
         Stats.InitiationsSent++;
         WireGuardLog.InitiationSent(_logger, _handshake.PendingIndex);
         OnSent(now, data: false);
@@ -144,19 +182,21 @@ internal sealed class Tunnel : IDisposable
 
     /// <summary>
     /// Processes a datagram from the peer. <paramref name="sourceAddress"/> (may be empty) binds cookies to the
-    /// sender when the rate limiter is over its limit. An empty datagram flushes one queued packet.
+    /// sender when the rate limiter is over its limit. Returns a packet for the TUN device, an answer to send
+    /// (a handshake response, cookie reply or keepalive), <see cref="TunnelResultKind.Done"/> or an error. Never throws
+    /// for any datagram content: garbage, truncated, replayed and forged datagrams are dropped and counted.
+    /// An answer that does not fit <paramref name="destination"/> comes from <see cref="PollTransmit"/>.
     /// </summary>
-    public TunnelResult Decapsulate(ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
+    public TunnelResult Decapsulate(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> sourceAddress, Span<byte> destination, TimeSpan now)
     {
-        var result = DecapsulateCore(sourceAddress, datagram, destination, now);
+        if (now > _lastNow) _lastNow = now;
+        var result = DecapsulateCore(datagram, sourceAddress, destination, now);
         if (result.Kind == TunnelResultKind.Error && _logger.IsEnabled(LogLevel.Trace)) WireGuardLog.Dropped(_logger, result.Error);
         return result;
     }
 
-    private TunnelResult DecapsulateCore(ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
+    private TunnelResult DecapsulateCore(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> sourceAddress, Span<byte> destination, TimeSpan now)
     {
-        if (datagram.IsEmpty) return FlushQueued(destination, now);
-
         var type = MessageFormat.Classify(datagram);
         switch (type)
         {
@@ -165,8 +205,11 @@ internal sealed class Tunnel : IDisposable
             case MessageFormat.TypeInitiation:
             case MessageFormat.TypeResponse:
             {
-                if (destination.Length < MessageFormat.InitiationLength) return TunnelResult.Fail(WireGuardError.DestinationBufferTooSmall);
-                switch (_rateLimiter.Verify(sourceAddress, datagram, destination, now))
+                // Answers go into the caller's buffer when it is large enough, else through a scratch buffer into the
+                // reply slot (a failed message must not clobber an answer still waiting there).
+                var direct = destination.Length >= MessageFormat.InitiationLength;
+                var answer = direct ? destination : _answerScratch;
+                switch (_rateLimiter.Verify(sourceAddress, datagram, answer, now))
                 {
                     case RateLimitVerdict.InvalidMac:
                         Stats.DroppedInvalidMac++;
@@ -177,9 +220,10 @@ internal sealed class Tunnel : IDisposable
                     case RateLimitVerdict.CookieReply:
                         Stats.CookieRepliesSent++;
                         WireGuardLog.CookieReplySent(_logger);
-                        return TunnelResult.Network(MessageFormat.CookieReplyLength);
+                        return Answer(direct, MessageFormat.CookieReplyLength);
                 }
-                return type == MessageFormat.TypeInitiation ? HandleInitiation(datagram, destination, now) : HandleResponse(datagram, destination, now);
+                var result = type == MessageFormat.TypeInitiation ? HandleInitiation(datagram, answer, now) : HandleResponse(datagram, answer, now);
+                return result.Kind == TunnelResultKind.WriteToNetwork ? Answer(direct, result.Length) : result;
             }
             case MessageFormat.TypeCookieReply:
                 if (_handshake.ConsumeCookieReply(datagram, now) != HandshakeError.None)
@@ -195,7 +239,15 @@ internal sealed class Tunnel : IDisposable
         }
     }
 
-    private TunnelResult HandleInitiation(ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
+    /// <summary>An answer of <paramref name="length"/> bytes: in the caller's buffer, or kept in the reply slot for <see cref="PollTransmit"/>.</summary>
+    private TunnelResult Answer(bool direct, int length)
+    {
+        if (direct) return TunnelResult.Network(length);
+        _reply.Store(_answerScratch.AsSpan(0, length));
+        return TunnelResult.Done;
+    }
+
+    private TunnelResult HandleInitiation(ReadOnlySpan<byte> datagram, Span<byte> destination, TimeSpan now)
     {
         var error = _handshake.ConsumeInitiationAndRespond(datagram, NextLocalIndex(), now, destination, out var keys);
         if (error != HandshakeError.None || keys is null)
@@ -212,7 +264,7 @@ internal sealed class Tunnel : IDisposable
         return TunnelResult.Network(MessageFormat.ResponseLength);
     }
 
-    private TunnelResult HandleResponse(ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
+    private TunnelResult HandleResponse(ReadOnlySpan<byte> datagram, Span<byte> destination, TimeSpan now)
     {
         var error = _handshake.ConsumeResponse(datagram, out var keys);
         if (error != HandshakeError.None || keys is null)
@@ -226,7 +278,7 @@ internal sealed class Tunnel : IDisposable
         _current = session;
         WireGuardLog.SessionEstablished(_logger, "initiator", session.LocalIndex, session.RemoteIndex);
         // A pending responder keypair (_next) is kept: with crossing initiations the peer may send on it.
-        _lastSessionEstablished = now;
+        OnSessionEstablished(now);
         Stats.HandshakesCompleted++;
         OnAuthenticatedReceive(now, data: false);
 
@@ -245,7 +297,7 @@ internal sealed class Tunnel : IDisposable
         return null;
     }
 
-    private TunnelResult DecapsulateData(ReadOnlySpan<byte> datagram, Span<byte> destination, DateTime now)
+    private TunnelResult DecapsulateData(ReadOnlySpan<byte> datagram, Span<byte> destination, TimeSpan now)
     {
         var receiver = MessageFormat.ReadIndex(datagram, MessageFormat.DataReceiver);
         var session = FindSession(receiver);
@@ -278,14 +330,14 @@ internal sealed class Tunnel : IDisposable
             _current = session;
             _next = null;
             WireGuardLog.SessionEstablished(_logger, "responder", session.LocalIndex, session.RemoteIndex);
-            _lastSessionEstablished = now;
+            OnSessionEstablished(now);
         }
 
         if (length == 0)
         {
             Stats.KeepalivesReceived++;
             OnAuthenticatedReceive(now, data: false);
-            return FlushQueued(destination, now);
+            return TunnelResult.Done;
         }
 
         OnAuthenticatedReceive(now, data: true);
@@ -313,8 +365,19 @@ internal sealed class Tunnel : IDisposable
         return TunnelResult.Fail(WireGuardError.InvalidTunnelPacket);
     }
 
-    private TunnelResult FlushQueued(Span<byte> destination, DateTime now)
+    /// <summary>
+    /// Writes the next datagram the tunnel wants sent into <paramref name="destination"/>: a handshake initiation or
+    /// keepalive decided by <see cref="HandleTimeout"/>, a handshake answer that did not fit the caller's buffer,
+    /// then packets queued before the session existed (encrypted now). <see cref="TunnelResultKind.Done"/> when there
+    /// is nothing (or queued packets still wait for a session).
+    /// </summary>
+    public TunnelResult PollTransmit(Span<byte> destination, TimeSpan now)
     {
+        if (now > _lastNow) _lastNow = now;
+        if (_timerInitiation.TryTake(destination, out var result)) return result;
+        if (_timerKeepalive.TryTake(destination, out result)) return result;
+        if (_reply.TryTake(destination, out result)) return result;
+
         var session = _current;
         if (_queue.Count == 0 || session is null || !session.CanSend(now)) return TunnelResult.Done;
         var packet = _queue.Peek();
@@ -325,7 +388,13 @@ internal sealed class Tunnel : IDisposable
         return TunnelResult.Network(length);
     }
 
-    private void OnSent(DateTime now, bool data)
+    private void OnSessionEstablished(TimeSpan now)
+    {
+        _lastSessionEstablished = now;
+        IsExpired = false;
+    }
+
+    private void OnSent(TimeSpan now, bool data)
     {
         _lastPacketSent = now;
         _passiveKeepaliveDue = null;
@@ -337,7 +406,7 @@ internal sealed class Tunnel : IDisposable
         }
     }
 
-    private void OnAuthenticatedReceive(DateTime now, bool data)
+    private void OnAuthenticatedReceive(TimeSpan now, bool data)
     {
         _lastPacketReceived = now;
         _newHandshakeDue = null;
@@ -346,77 +415,6 @@ internal sealed class Tunnel : IDisposable
             _lastDataReceived = now;
             _passiveKeepaliveDue ??= now + WireGuardTimers.KeepaliveTimeout;
         }
-    }
-
-    /// <summary>
-    /// Runs the protocol timers: initiation retransmission and give-up, session expiry, rekeying, passive and
-    /// persistent keepalives. Returns at most one datagram to send, or
-    /// <see cref="WireGuardError.ConnectionExpired"/>.
-    /// </summary>
-    public TunnelResult UpdateTimers(Span<byte> destination, DateTime now)
-    {
-        if (destination.Length < MessageFormat.InitiationLength) return TunnelResult.Fail(WireGuardError.DestinationBufferTooSmall);
-
-        ExpireSessions(now);
-
-        if (_handshake.InitiationPending)
-        {
-            if (now - _handshakeStarted >= WireGuardTimers.RekeyAttemptTime)
-            {
-                _handshake.ClearPending();
-                Stats.DroppedQueued += _queue.Clear();
-                WireGuardLog.ConnectionExpired(_logger);
-                return TunnelResult.Fail(WireGuardError.ConnectionExpired);
-            }
-            if (now - _lastInitiationSent >= WireGuardTimers.RekeyTimeout + _retransmitJitter)
-                return CreateInitiation(destination, now);
-        }
-        else if (now - _lastSessionEstablished >= WireGuardTimers.ExpiryTime)
-        {
-            ClearAll();
-            _lastSessionEstablished = now;
-            WireGuardLog.ConnectionExpired(_logger);
-            return TunnelResult.Fail(WireGuardError.ConnectionExpired);
-        }
-        else
-        {
-            var needHandshake = false;
-            if (_current is { IsInitiator: true } c)
-            {
-                var age = now - c.EstablishedAt;
-                if (_lastDataSent > c.EstablishedAt && age >= WireGuardTimers.RekeyAfterTime) needHandshake = true;
-                if (_lastDataReceived > c.EstablishedAt && age >= WireGuardTimers.RekeyOnReceiveTime) needHandshake = true;
-                if (c.SendCounter >= WireGuardTimers.RekeyAfterMessages) needHandshake = true;
-            }
-            if (_newHandshakeDue is { } due && now >= due)
-            {
-                _newHandshakeDue = null;
-                needHandshake = true;
-            }
-            if (_current is null && _queue.Count > 0 && now - _lastHandshakeSent >= WireGuardTimers.RekeyTimeout) needHandshake = true;
-            if (needHandshake) return CreateInitiation(destination, now);
-        }
-
-        if (_current is { } session && session.CanSend(now))
-        {
-            var keepalive = _passiveKeepaliveDue is { } passive && now >= passive;
-            if (_persistentKeepalive > TimeSpan.Zero && now - _lastPacketSent >= _persistentKeepalive) keepalive = true;
-            if (keepalive)
-            {
-                var length = session.Encrypt(ReadOnlySpan<byte>.Empty, destination);
-                Stats.KeepalivesSent++;
-                OnSent(now, data: false);
-                return TunnelResult.Network(length);
-            }
-        }
-        return TunnelResult.Done;
-    }
-
-    private void ExpireSessions(DateTime now)
-    {
-        if (_previous is { } p && now - p.EstablishedAt >= WireGuardTimers.RejectAfterTime) { p.Dispose(); _previous = null; }
-        if (_next is { } n && now - n.EstablishedAt >= WireGuardTimers.RejectAfterTime) { n.Dispose(); _next = null; }
-        if (_current is { } c && now - c.EstablishedAt >= WireGuardTimers.RejectAfterTime) { c.Dispose(); _current = null; }
     }
 
     private void ClearAll()
@@ -429,6 +427,7 @@ internal sealed class Tunnel : IDisposable
         Stats.DroppedQueued += _queue.Clear();
         _newHandshakeDue = null;
         _passiveKeepaliveDue = null;
+        _timerKeepalive.Clear();
     }
 
     /// <summary>Releases the sessions and queued buffers and zeroes the static secrets.</summary>

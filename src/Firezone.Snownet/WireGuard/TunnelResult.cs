@@ -5,7 +5,7 @@ internal enum TunnelResultKind : byte
 {
     /// <summary>Nothing to do.</summary>
     Done,
-    /// <summary>Send the first <see cref="TunnelResult.Length"/> bytes to the peer; after a decapsulate, call decapsulate again with an empty datagram.</summary>
+    /// <summary>Send the first <see cref="TunnelResult.Length"/> bytes to the peer (then keep draining <see cref="Tunnel.PollTransmit"/> as after every call).</summary>
     WriteToNetwork,
     /// <summary>An IPv4 packet of <see cref="TunnelResult.Length"/> bytes for the TUN device.</summary>
     WriteToTunnelV4,
@@ -40,8 +40,6 @@ internal enum WireGuardError : byte
     SessionExpired,
     /// <summary>A decrypted packet is neither a valid IPv4 nor IPv6 packet.</summary>
     InvalidTunnelPacket,
-    /// <summary>Handshake attempts for REKEY_ATTEMPT_TIME failed, or no session for 3 × REJECT_AFTER_TIME.</summary>
-    ConnectionExpired,
 }
 
 /// <summary>Result of a <see cref="Tunnel"/> call: a kind, a length in the caller's buffer, an error.</summary>

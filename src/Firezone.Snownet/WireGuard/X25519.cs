@@ -14,7 +14,19 @@ internal static class X25519
 
     private static SharedSecretCreationParameters ExportableSecret => new() { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
 
-    /// <summary>Generates a fresh private key and its public key.</summary>
+    /// <summary>
+    /// Generates a key pair whose 32-byte private scalar comes from <paramref name="random"/> (any 32 bytes are a
+    /// valid X25519 private key: RFC 7748 clamps them when used). Tunnels draw their ephemeral keys this way so that a
+    /// seeded source replays a run exactly; in production <paramref name="random"/> is the OS CSPRNG.
+    /// </summary>
+    public static void GenerateKeyPair(Action<Span<byte>> random, Span<byte> privateKey, Span<byte> publicKey)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        random(privateKey[..KeyLength]);
+        PublicKeyOf(privateKey[..KeyLength], publicKey);
+    }
+
+    /// <summary>Generates a fresh private key (libsodium's CSPRNG) and its public key.</summary>
     public static void GenerateKeyPair(Span<byte> privateKey, Span<byte> publicKey)
     {
         using var key = Key.Create(Algorithm, Exportable);

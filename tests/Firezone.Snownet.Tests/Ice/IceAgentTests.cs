@@ -3,6 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Firezone.Snownet.Ice;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.Stun;
 using Firezone.Snownet.Tests.Ice.Simulation;
 
@@ -11,7 +12,7 @@ namespace Firezone.Snownet.Tests.Ice;
 /// <summary>One agent driven by hand-built STUN messages.</summary>
 public class IceAgentTests
 {
-    private static readonly DateTime T0 = IceSimulation.Start;
+    private static readonly TimeSpan T0 = IceSimulation.Start;
     private static readonly IceCredentials Ours = new("aaaa", "ourpassword-0123456789");
     private static readonly IceCredentials Theirs = new("bbbb", "theirpassword-01234567");
     private static readonly IPEndPoint Local = new(IPAddress.Parse("198.18.1.1"), 5000);
@@ -19,7 +20,7 @@ public class IceAgentTests
 
     private static IceAgent NewAgent(IceRole role = IceRole.Controlling, bool remoteCreds = true, IceCredentials? ours = null)
     {
-        var agent = new IceAgent(role, ours ?? Ours, tieBreaker: 42, rng: new Random(1));
+        var agent = new IceAgent(role, ours ?? Ours, RandomSource.Seeded(1), tieBreaker: 42);
         agent.AddLocalCandidate(Candidate.Host(Local));
         if (remoteCreds)
         {
@@ -64,16 +65,7 @@ public class IceAgentTests
         return b.ToArray();
     }
 
-    private static List<IceTransmit> Drain(IceAgent agent)
-    {
-        var list = new List<IceTransmit>();
-        while (agent.PollTransmit(out IceTransmit t))
-        {
-            list.Add(t);
-        }
-
-        return list;
-    }
+    private static List<SentDatagram> Drain(IceAgent agent) => SentDatagram.Drain(agent);
 
     [Fact]
     public void Outgoing_check_carries_username_priority_role_integrity_and_fingerprint()
@@ -81,7 +73,7 @@ public class IceAgentTests
         IceAgent agent = NewAgent();
         Assert.True(agent.AddRemoteCandidate(Candidate.Host(Remote)));
         agent.HandleTimeout(T0);
-        IceTransmit t = Assert.Single(Drain(agent));
+        SentDatagram t = Assert.Single(Drain(agent));
         Assert.Equal(Local, t.Source);
         Assert.Equal(Remote, t.Destination);
         Assert.True(StunMessage.TryParse(t.Payload, out StunMessage m));
@@ -104,7 +96,7 @@ public class IceAgentTests
         IceAgent agent = NewAgent(IceRole.Controlled);
         var id = TransactionId.NewRandom();
         Assert.True(agent.HandleInput(Request("aaaa:bbbb", Ours.Password, controlling: true, id: id), Remote, Local, T0));
-        IceTransmit answer = Drain(agent).First(t => StunMessage.TryParse(t.Payload, out StunMessage x) && x.Class == StunClass.SuccessResponse);
+        SentDatagram answer = Drain(agent).First(t => StunMessage.TryParse(t.Payload, out StunMessage x) && x.Class == StunClass.SuccessResponse);
         Assert.Equal(Local, answer.Source);
         Assert.Equal(Remote, answer.Destination);
         Assert.True(StunMessage.TryParse(answer.Payload, out StunMessage m));
@@ -122,14 +114,14 @@ public class IceAgentTests
     {
         // RFC 5769 §2.1: USERNAME "evtj:h6vY" (space-padded), ICE-CONTROLLED, PRIORITY, SOFTWARE, MI, FINGERPRINT.
         var ours = new IceCredentials("evtj", "VOkJxbRl1RmTxUk/WvJxBt");
-        var agent = new IceAgent(IceRole.Controlling, ours, tieBreaker: 1, rng: new Random(4));
+        var agent = new IceAgent(IceRole.Controlling, ours, RandomSource.Seeded(4), tieBreaker: 1);
         var local = new IPEndPoint(IPAddress.Parse("192.0.2.10"), 3478);
         agent.AddLocalCandidate(Candidate.Host(local));
         agent.SetRemoteCredentials(new IceCredentials("h6vY", "unused-remote-password"), T0);
         var from = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 32853); // the address of the RFC 5769 §2.2 response
         Assert.True(agent.HandleInput(Firezone.Snownet.Tests.Stun.Rfc5769Tests.SampleRequest, from, local, T0));
         Assert.Equal(0, agent.Dropped);
-        IceTransmit answer = Drain(agent).First(t => StunMessage.TryParse(t.Payload, out StunMessage m) && m.Class == StunClass.SuccessResponse);
+        SentDatagram answer = Drain(agent).First(t => StunMessage.TryParse(t.Payload, out StunMessage m) && m.Class == StunClass.SuccessResponse);
         Assert.True(StunMessage.TryParse(answer.Payload, out StunMessage response));
         Assert.True(response.TryGetAttributeValue(0x0020, out ReadOnlySpan<byte> xorMapped));
         Assert.Equal(Convert.FromHexString("0001a147e112a643"), xorMapped.ToArray());
@@ -145,21 +137,24 @@ public class IceAgentTests
         Candidate prflx = Assert.Single(agent.RemoteCandidates);
         Assert.Equal(CandidateKind.PeerReflexive, prflx.Kind);
         Assert.Equal(1862270719u, prflx.Priority);
-        List<IceTransmit> sent = Drain(agent);
+        List<SentDatagram> sent = Drain(agent);
         Assert.Equal(2, sent.Count); // the response and the triggered check
         Assert.Contains(sent, t => StunMessage.TryParse(t.Payload, out StunMessage m) && m.Class == StunClass.Request && m.Username == "bbbb:aaaa");
         Assert.Contains(agent.Pairs, p => p.Remote.Address.Equals(Remote));
     }
 
     [Theory]
-    [InlineData("aaaa:zzzz", "ourpassword-0123456789")]   // wrong remote ufrag
-    [InlineData("xxxx:bbbb", "ourpassword-0123456789")]   // not our ufrag
-    [InlineData("aaaa:bbbb", "theirpassword-01234567")]   // keyed with the wrong password
-    [InlineData("aaaabbbb", "ourpassword-0123456789")]    // no colon
-    public void Unauthenticated_requests_are_dropped_silently(string username, string password)
+    [InlineData("aaaa:zzzz", "ourpassword-0123456789", true)]   // ours (our ufrag and password), wrong remote ufrag
+    [InlineData("xxxx:bbbb", "ourpassword-0123456789", false)]  // not our ufrag: maybe another agent's
+    [InlineData("aaaa:bbbb", "theirpassword-01234567", false)]  // keyed with the wrong password
+    [InlineData("aaaabbbb", "ourpassword-0123456789", false)]   // no colon
+    [InlineData("aaaaa:bbbb", "ourpassword-0123456789", false)] // our ufrag is only a prefix of theirs
+    [InlineData("aaaa:bbbbb", "ourpassword-0123456789", true)]  // the peer ufrag extended by a byte
+    [InlineData("aaaa:bbb", "ourpassword-0123456789", true)]    // the peer ufrag cut by a byte
+    public void Unauthenticated_requests_are_dropped_silently_and_claimed_only_when_addressed_to_us(string username, string password, bool claimed)
     {
         IceAgent agent = NewAgent();
-        Assert.True(agent.HandleInput(Request(username, password), Remote, Local, T0));
+        Assert.Equal(claimed, agent.HandleInput(Request(username, password), Remote, Local, T0));
         Assert.Empty(Drain(agent));
         Assert.Equal(1, agent.Dropped);
         Assert.Empty(agent.RemoteCandidates);
@@ -171,7 +166,7 @@ public class IceAgentTests
         IceAgent agent = NewAgent(IceRole.Controlled);
         byte[] request = Request("aaaa:bbbb", Ours.Password, controlling: true);
         request[^1] ^= 0xFF;
-        Assert.True(agent.HandleInput(request, Remote, Local, T0));
+        Assert.False(agent.HandleInput(request, Remote, Local, T0));
         Assert.Empty(Drain(agent));
         Assert.Equal(1, agent.Dropped);
     }
@@ -182,7 +177,7 @@ public class IceAgentTests
         // ufrags of 3 and 4 characters: USERNAME "abc:defg" is 8 bytes, a multiple of 4, and str0m appends a
         // zero-type, zero-length attribute (spec §11 item 20).
         var ours = new IceCredentials("abc", Ours.Password);
-        var agent = new IceAgent(IceRole.Controlled, ours, tieBreaker: 1, rng: new Random(2));
+        var agent = new IceAgent(IceRole.Controlled, ours, RandomSource.Seeded(2), tieBreaker: 1);
         agent.AddLocalCandidate(Candidate.Host(Local));
         agent.SetRemoteCredentials(new IceCredentials("defg", Theirs.Password), T0);
         Drain(agent);
@@ -194,12 +189,12 @@ public class IceAgentTests
     [Fact]
     public void Our_usernames_use_rfc_padding()
     {
-        var agent = new IceAgent(IceRole.Controlling, new IceCredentials("abc", Ours.Password), tieBreaker: 1, rng: new Random(2));
+        var agent = new IceAgent(IceRole.Controlling, new IceCredentials("abc", Ours.Password), RandomSource.Seeded(2), tieBreaker: 1);
         agent.AddLocalCandidate(Candidate.Host(Local));
         agent.SetRemoteCredentials(new IceCredentials("defg", Theirs.Password), T0);
         agent.AddRemoteCandidate(Candidate.Host(Remote));
         agent.HandleTimeout(T0);
-        IceTransmit t = Assert.Single(Drain(agent));
+        SentDatagram t = Assert.Single(Drain(agent));
         // Header 20 + USERNAME 4+8 + ICE-CONTROLLING 4+8 + PRIORITY 4+4 + MI 4+20 + FINGERPRINT 4+4: no extra bytes.
         Assert.Equal(20 + 12 + 12 + 8 + 24 + 8, t.Payload.Length);
         Assert.True(StunMessage.TryParse(t.Payload, out StunMessage m));
@@ -240,12 +235,12 @@ public class IceAgentTests
     }
 
     [Fact]
-    public void Responses_with_unknown_transaction_or_bad_integrity_are_dropped()
+    public void Responses_with_unknown_transaction_or_bad_integrity_are_dropped_and_not_claimed()
     {
         IceAgent agent = NewAgent();
         agent.AddRemoteCandidate(Candidate.Host(Remote));
         agent.HandleTimeout(T0);
-        IceTransmit check = Assert.Single(Drain(agent));
+        SentDatagram check = Assert.Single(Drain(agent));
         Assert.True(StunMessage.TryParse(check.Payload, out StunMessage req));
         TransactionId id = req.TransactionId;
 
@@ -259,12 +254,12 @@ public class IceAgentTests
             return b.ToArray();
         }
 
-        agent.HandleInput(Response(TransactionId.NewRandom(), Theirs.Password), Remote, Local, T0);
-        agent.HandleInput(Response(id, Ours.Password), Remote, Local, T0);
+        Assert.False(agent.HandleInput(Response(TransactionId.NewRandom(), Theirs.Password), Remote, Local, T0));
+        Assert.False(agent.HandleInput(Response(id, Ours.Password), Remote, Local, T0));
         Assert.Equal(2, agent.Dropped);
         Assert.Equal(IceConnectionState.Checking, agent.State);
 
-        agent.HandleInput(Response(id, Theirs.Password), Remote, Local, T0 + TimeSpan.FromMilliseconds(20));
+        Assert.True(agent.HandleInput(Response(id, Theirs.Password), Remote, Local, T0 + TimeSpan.FromMilliseconds(20)));
         Assert.Equal(IceConnectionState.Connected, agent.State);
         PairNominated nominated = Assert.Single(Events(agent).OfType<PairNominated>());
         Assert.Equal(Local, nominated.Source);
@@ -330,7 +325,7 @@ public class IceAgentTests
     [Fact]
     public void Local_candidates_are_validated_and_srflx_is_signalled_but_not_paired()
     {
-        var agent = new IceAgent(IceRole.Controlling, Ours, rng: new Random(3));
+        var agent = new IceAgent(IceRole.Controlling, Ours, RandomSource.Seeded(3));
         Assert.False(agent.AddLocalCandidate(Candidate.Host(new IPEndPoint(IPAddress.Parse("224.0.0.5"), 1))));
         Assert.True(agent.AddLocalCandidate(Candidate.Host(Local)));
         Assert.False(agent.AddLocalCandidate(Candidate.Host(Local)));

@@ -19,7 +19,7 @@ public class IceFailureTests
         sim.RunFor(TimeSpan.FromSeconds(30));
         for (int i = 0; i < 2; i++)
         {
-            DateTime? failed = sim.FirstState(i, IceConnectionState.Disconnected);
+            TimeSpan? failed = sim.FirstState(i, IceConnectionState.Disconnected);
             Assert.NotNull(failed);
             // Fresh pairs are checked at 0, .25, .75, 1.75, 3.25, 4.75, 6.25, 7.75 s and pruned at 9.25 s.
             Assert.Equal(TimeSpan.FromMilliseconds(9250), failed.Value - IceSimulation.Start);
@@ -58,12 +58,12 @@ public class IceFailureTests
         sim.RunFor(TimeSpan.FromSeconds(20));
         Assert.Equal(IceConnectionState.Connected, sim.A.State);
         Assert.Equal(IceConnectionState.Connected, sim.B.State);
-        DateTime partition = sim.Now;
+        TimeSpan partition = sim.Now;
         sim.Network.Partitioned = true;
         sim.RunFor(TimeSpan.FromSeconds(30));
         for (int i = 0; i < 2; i++)
         {
-            DateTime failed = sim.FirstState(i, IceConnectionState.Disconnected) ?? DateTime.MaxValue;
+            TimeSpan failed = sim.FirstState(i, IceConnectionState.Disconnected) ?? TimeSpan.MaxValue;
             TimeSpan detection = failed - partition;
             Assert.InRange(detection, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(12));
         }
@@ -85,12 +85,12 @@ public class IceFailureTests
         Assert.InRange(perSecond, 3.0 / 60, 5.0 / 60);
         Assert.Equal(IceConnectionState.Connected, sim.A.State);
 
-        DateTime partition = sim.Now;
+        TimeSpan partition = sim.Now;
         sim.Network.Partitioned = true;
         sim.RunFor(TimeSpan.FromMinutes(10));
         for (int i = 0; i < 2; i++)
         {
-            DateTime failed = sim.FirstState(i, IceConnectionState.Disconnected) ?? DateTime.MaxValue;
+            TimeSpan failed = sim.FirstState(i, IceConnectionState.Disconnected) ?? TimeSpan.MaxValue;
             Assert.InRange(failed - partition, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5));
         }
     }
@@ -101,14 +101,14 @@ public class IceFailureTests
         var sim = new IceSimulation(T(NatType.Blocked, true, NatType.Blocked, true));
         sim.RunFor(TimeSpan.FromSeconds(12)); // the blocked host pairs have failed by now
         Assert.Equal(IceConnectionState.Connected, sim.A.State);
-        DateTime invalidated = sim.Now;
+        TimeSpan invalidated = sim.Now;
         Candidate relayA = sim.A.LocalCandidates.Single(c => c.Kind == CandidateKind.Relayed);
         Assert.True(sim.A.InvalidateLocalCandidate(relayA));
         Assert.All(sim.A.Pairs, p => Assert.Equal(CandidatePairState.Failed, p.State));
         Assert.DoesNotContain(sim.A.Pairs, p => p.Local.Kind == CandidateKind.Relayed);
         Assert.Equal(IceConnectionState.Disconnected, sim.A.State);
         sim.RunFor(TimeSpan.FromSeconds(20));
-        DateTime failedB = sim.FirstState(1, IceConnectionState.Disconnected) ?? DateTime.MaxValue;
+        TimeSpan failedB = sim.FirstState(1, IceConnectionState.Disconnected) ?? TimeSpan.MaxValue;
         Assert.InRange(failedB - invalidated, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(12));
     }
 

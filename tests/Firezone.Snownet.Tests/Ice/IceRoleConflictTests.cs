@@ -50,16 +50,12 @@ public class IceRoleConflictTests
         }
 
         sim2.B.HandleTimeout(sim2.Now);
-        var requests = new List<IceTransmit>();
-        while (sim2.B.PollTransmit(out IceTransmit t))
-        {
-            requests.Add(t);
-        }
+        List<SentDatagram> requests = SentDatagram.Drain(sim2.B);
 
         // Deliver B's request straight to A on A's relay (always reachable): A must answer 487 and keep its role.
-        IceTransmit toRelay = requests.First(t => t.Destination.Equals(sim2.Relayed[0]));
+        SentDatagram toRelay = requests.First(t => t.Destination.Equals(sim2.Relayed[0]));
         Assert.True(sim2.A.HandleInput(toRelay.Payload, new System.Net.IPEndPoint(System.Net.IPAddress.Parse("198.18.21.1"), 40000), sim2.Relayed[0]!, sim2.Now));
-        Assert.True(sim2.A.PollTransmit(out IceTransmit answer));
+        SentDatagram answer = SentDatagram.Drain(sim2.A).First();
         Assert.True(Firezone.Snownet.Stun.StunMessage.TryParse(answer.Payload, out Firezone.Snownet.Stun.StunMessage msg));
         Assert.Equal(Firezone.Snownet.Stun.StunClass.ErrorResponse, msg.Class);
         Assert.Equal(487, msg.ErrorCode);

@@ -49,8 +49,8 @@ public class IceTopologyProperties
         else
         {
             TimeSpan limit = TimeSpan.FromSeconds(12) + TimeSpan.FromMilliseconds(topology.SignalDelayMs);
-            DateTime? failA = sim.FirstState(0, IceConnectionState.Disconnected);
-            DateTime? failB = sim.FirstState(1, IceConnectionState.Disconnected);
+            TimeSpan? failA = sim.FirstState(0, IceConnectionState.Disconnected);
+            TimeSpan? failB = sim.FirstState(1, IceConnectionState.Disconnected);
             ok = failA is { } a && a - IceSimulation.Start <= limit && failB is { } b && b - IceSimulation.Start <= limit
                 && sim.FirstNomination(0) is null && sim.FirstNomination(1) is null;
             why = $"no path expected; A failed at {failA - IceSimulation.Start}, B at {failB - IceSimulation.Start}; A={sim.A.State} B={sim.B.State}";

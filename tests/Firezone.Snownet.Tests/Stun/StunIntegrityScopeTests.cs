@@ -239,20 +239,22 @@ public class StunIntegrityScopeTests
         {
             Kind = CheckMessageKind.Request,
             TransactionId = TransactionId.NewRandom(),
-            Username = "remote:local",
+            Username = "remote:local"u8.ToArray(),
             Controlling = true,
             TieBreaker = 7,
             Priority = 100,
             UseCandidate = false,
         };
-        byte[] key = [5, 6, 7];
-        var encoded = StunConnectivityCheckCodec.Instance.Encode(check, key);
+        using var key = new CheckIntegrityKey("key-5-6-7");
+        var buffer = new byte[ConnectivityCheck.MaxEncodedLength];
+        var encoded = buffer.AsSpan(0, StunConnectivityCheckCodec.Instance.Encode(check, key, buffer)).ToArray();
         var withoutFingerprint = encoded.AsSpan(0, encoded.Length - 8).ToArray();
         BinaryPrimitives.WriteUInt16BigEndian(withoutFingerprint.AsSpan(2), (ushort)(withoutFingerprint.Length - StunHeader.Size));
         var forged = Append(withoutFingerprint, [new Attr(StunAttributeType.UseCandidate, []), new Attr(StunAttributeType.Priority, [0xFF, 0xFF, 0xFF, 0xFF])]);
 
-        Assert.True(StunConnectivityCheckCodec.Instance.VerifyIntegrity(forged, key)); // the replay still carries a valid MI
         Assert.True(StunConnectivityCheckCodec.Instance.TryDecode(forged, out var decoded));
+        Assert.True(StunConnectivityCheckCodec.Instance.VerifyIntegrity(forged, in decoded, key)); // the replay still carries a valid MI
+        Assert.True(StunMessage.TryParse(forged, out var parsed) && parsed.VerifyMessageIntegrity("key-5-6-7"u8)); // and the STUN codec agrees
         Assert.False(decoded.UseCandidate);
         Assert.Equal(100u, decoded.Priority);
     }

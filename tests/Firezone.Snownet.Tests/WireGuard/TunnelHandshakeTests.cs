@@ -1,11 +1,16 @@
 using System.Net;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.WireGuard;
 
 namespace Firezone.Snownet.Tests.WireGuard;
 
 public class TunnelHandshakeTests
 {
-    internal static readonly DateTime T0 = new(2026, 11, 24, 12, 0, 0, DateTimeKind.Utc);
+    /// <summary>Monotonic time of the tests' tunnels (an arbitrary origin: 0 is a valid instant too).</summary>
+    internal static readonly TimeSpan T0 = TimeSpan.FromSeconds(1000);
+
+    /// <summary>The wall-clock anchor: TAI64N timestamps are <c>Wall + now</c>.</summary>
+    internal static readonly DateTimeOffset Wall = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
     internal sealed class Peer
     {
@@ -19,8 +24,8 @@ public class TunnelHandshakeTests
         var a = new Peer();
         var b = new Peer();
         psk ??= new byte[32];
-        var ta = new Tunnel(a.Private, b.Public, psk, keepalive, indexA, new RateLimiter(a.Public), T0);
-        var tb = new Tunnel(b.Private, a.Public, psk, keepalive, indexB, new RateLimiter(b.Public, limitB), T0);
+        var ta = new Tunnel(a.Private, b.Public, psk, keepalive, indexA, new RateLimiter(a.Public), T0, Wall, RandomSource.Secure);
+        var tb = new Tunnel(b.Private, a.Public, psk, keepalive, indexB, new RateLimiter(b.Public, limitB), T0, Wall, RandomSource.Secure);
         return (ta, tb);
     }
 
@@ -49,7 +54,7 @@ public class TunnelHandshakeTests
         Assert.Equal(TunnelResultKind.Done, a.Encapsulate(Ping(2), buf, T0).Kind);
         Assert.Equal(2, a.QueuedPackets);
 
-        r = b.Decapsulate(default, initiation, buf, T0);
+        r = b.Decapsulate(initiation, default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
         Assert.Equal(MessageFormat.ResponseLength, r.Length);
         var response = Copy(buf, r);
@@ -57,46 +62,46 @@ public class TunnelHandshakeTests
         Assert.Equal(0x12345601u, MessageFormat.ReadIndex(response, 8));
         Assert.False(b.HasCurrentSession); // responder waits for the first transport message
 
-        r = a.Decapsulate(default, response, buf, T0);
+        r = a.Decapsulate(response, default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
         Assert.Equal(32, r.Length); // immediate keepalive
         Assert.True(a.HasCurrentSession);
         var keepalive = Copy(buf, r);
 
         var queued = new List<byte[]>();
-        while ((r = a.Decapsulate(default, default, buf, T0)).Kind == TunnelResultKind.WriteToNetwork) queued.Add(Copy(buf, r));
+        while ((r = a.PollTransmit(buf, T0)).Kind == TunnelResultKind.WriteToNetwork) queued.Add(Copy(buf, r));
         Assert.Equal(2, queued.Count);
         Assert.Equal(0, a.QueuedPackets);
 
-        Assert.Equal(TunnelResultKind.Done, b.Decapsulate(default, keepalive, buf, T0).Kind);
+        Assert.Equal(TunnelResultKind.Done, b.Decapsulate(keepalive, default, buf, T0).Kind);
         Assert.True(b.HasCurrentSession);
         Assert.Equal(a.CurrentLocalIndex, b.CurrentRemoteIndex);
         Assert.Equal(b.CurrentLocalIndex, a.CurrentRemoteIndex);
 
-        r = b.Decapsulate(default, queued[0], buf, T0);
+        r = b.Decapsulate(queued[0], default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToTunnelV4, r.Kind);
         Assert.Equal(packet, Copy(buf, r));
-        r = b.Decapsulate(default, queued[1], buf, T0);
+        r = b.Decapsulate(queued[1], default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToTunnelV4, r.Kind);
 
         // And back.
         r = b.Encapsulate(packet, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
         Assert.Equal(packet.Length + 32, r.Length);
-        r = a.Decapsulate(default, Copy(buf, r), buf, T0);
+        r = a.Decapsulate(Copy(buf, r), default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToTunnelV4, r.Kind);
         Assert.Equal(packet, Copy(buf, r));
     }
 
-    internal static void Establish(Tunnel initiator, Tunnel responder, DateTime now)
+    internal static void Establish(Tunnel initiator, Tunnel responder, TimeSpan now)
     {
         var buf = new byte[2048];
         var r = initiator.FormatHandshakeInitiation(buf, force: true, now);
-        r = responder.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, now);
+        r = responder.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
-        r = initiator.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, now);
+        r = initiator.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
-        r = responder.Decapsulate(default, buf.AsSpan(0, r.Length).ToArray(), buf, now);
+        r = responder.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
         Assert.NotEqual(TunnelResultKind.Error, r.Kind);
         Assert.True(initiator.HasCurrentSession && responder.HasCurrentSession);
     }
@@ -106,15 +111,15 @@ public class TunnelHandshakeTests
     {
         var a = new Peer();
         var b = new Peer();
-        var ta = new Tunnel(a.Private, b.Public, new byte[32], null, 1, new RateLimiter(a.Public), T0);
+        var ta = new Tunnel(a.Private, b.Public, new byte[32], null, 1, new RateLimiter(a.Public), T0, Wall, RandomSource.Secure);
         var pskB = new byte[32];
         pskB[0] = 1;
-        var tb = new Tunnel(b.Private, a.Public, pskB, null, 2, new RateLimiter(b.Public), T0);
+        var tb = new Tunnel(b.Private, a.Public, pskB, null, 2, new RateLimiter(b.Public), T0, Wall, RandomSource.Secure);
         var buf = new byte[256];
         var r = ta.FormatHandshakeInitiation(buf, true, T0);
-        r = tb.Decapsulate(default, buf[..r.Length], buf, T0);
+        r = tb.Decapsulate(buf[..r.Length], default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind); // the responder cannot tell yet
-        r = ta.Decapsulate(default, buf[..r.Length], buf, T0);
+        r = ta.Decapsulate(buf[..r.Length], default, buf, T0);
         Assert.Equal(WireGuardError.HandshakeFailed, r.Error);
         Assert.Equal(1, ta.Stats.DroppedHandshake);
         Assert.False(ta.HasCurrentSession);
@@ -126,11 +131,11 @@ public class TunnelHandshakeTests
         var a = new Peer();
         var b = new Peer();
         var mallory = new Peer();
-        var tm = new Tunnel(mallory.Private, b.Public, new byte[32], null, 1, new RateLimiter(mallory.Public), T0);
-        var tb = new Tunnel(b.Private, a.Public, new byte[32], null, 2, new RateLimiter(b.Public), T0);
+        var tm = new Tunnel(mallory.Private, b.Public, new byte[32], null, 1, new RateLimiter(mallory.Public), T0, Wall, RandomSource.Secure);
+        var tb = new Tunnel(b.Private, a.Public, new byte[32], null, 2, new RateLimiter(b.Public), T0, Wall, RandomSource.Secure);
         var buf = new byte[256];
         var r = tm.FormatHandshakeInitiation(buf, true, T0);
-        r = tb.Decapsulate(default, buf[..r.Length], buf, T0);
+        r = tb.Decapsulate(buf[..r.Length], default, buf, T0);
         Assert.Equal(WireGuardError.HandshakeFailed, r.Error);
         Assert.Equal(1, tb.Stats.DroppedHandshake);
     }
@@ -142,8 +147,8 @@ public class TunnelHandshakeTests
         var buf = new byte[256];
         var r = a.FormatHandshakeInitiation(buf, true, T0);
         var initiation = buf[..r.Length];
-        Assert.Equal(TunnelResultKind.WriteToNetwork, b.Decapsulate(default, initiation, buf, T0).Kind);
-        r = b.Decapsulate(default, initiation, buf, T0.AddSeconds(1));
+        Assert.Equal(TunnelResultKind.WriteToNetwork, b.Decapsulate(initiation, default, buf, T0).Kind);
+        r = b.Decapsulate(initiation, default, buf, T0 + TimeSpan.FromSeconds(1));
         Assert.Equal(WireGuardError.HandshakeFailed, r.Error);
         Assert.Equal(1, b.Stats.DroppedHandshake);
     }
@@ -156,7 +161,7 @@ public class TunnelHandshakeTests
         var r = a.FormatHandshakeInitiation(buf, true, T0);
         var initiation = buf[..r.Length];
         initiation[MessageFormat.InitMac1] ^= 0x80;
-        r = b.Decapsulate(default, initiation, buf, T0);
+        r = b.Decapsulate(initiation, default, buf, T0);
         Assert.Equal(WireGuardError.InvalidMac, r.Error);
         Assert.Equal(1, b.Stats.DroppedInvalidMac);
     }
@@ -168,7 +173,7 @@ public class TunnelHandshakeTests
         var buf = new byte[256];
         var source = new byte[] { 198, 18, 4, 2, 0xCA, 0xFE };
         var r = a.FormatHandshakeInitiation(buf, true, T0);
-        r = b.Decapsulate(source, buf[..r.Length], buf, T0);
+        r = b.Decapsulate(buf[..r.Length], source, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
         Assert.Equal(MessageFormat.CookieReplyLength, r.Length);
         Assert.Equal(3, buf[0]);
@@ -179,25 +184,25 @@ public class TunnelHandshakeTests
         Assert.Equal(TunnelResultKind.WriteToNetwork, again.Kind);
 
         // A's last sent message is now the second initiation; a cookie reply for the first one is refused.
-        r = a.Decapsulate(default, buf[..MessageFormat.CookieReplyLength], buf, T0);
+        r = a.Decapsulate(buf[..MessageFormat.CookieReplyLength], default, buf, T0);
         Assert.Equal(WireGuardError.HandshakeFailed, r.Error);
 
         // Fresh round: initiation, cookie reply, consumed, retransmission carries a valid mac2.
-        r = a.FormatHandshakeInitiation(buf, true, T0.AddSeconds(1));
-        r = b.Decapsulate(source, buf[..r.Length], buf, T0.AddSeconds(1));
+        r = a.FormatHandshakeInitiation(buf, true, T0 + TimeSpan.FromSeconds(1));
+        r = b.Decapsulate(buf[..r.Length], source, buf, T0 + TimeSpan.FromSeconds(1));
         Assert.Equal(MessageFormat.CookieReplyLength, r.Length);
-        Assert.Equal(TunnelResultKind.Done, a.Decapsulate(default, buf[..r.Length], buf, T0.AddSeconds(1)).Kind);
+        Assert.Equal(TunnelResultKind.Done, a.Decapsulate(buf[..r.Length], default, buf, T0 + TimeSpan.FromSeconds(1)).Kind);
         Assert.Equal(1, a.Stats.CookieRepliesReceived);
 
-        r = a.UpdateTimers(buf, T0.AddSeconds(7)); // REKEY_TIMEOUT retransmission
+        r = a.Tick(buf, T0 + TimeSpan.FromSeconds(7)); // REKEY_TIMEOUT retransmission
         Assert.Equal(MessageFormat.InitiationLength, r.Length);
         Assert.False(buf.AsSpan(MessageFormat.InitMac2, 16).SequenceEqual(new byte[16]));
-        r = b.Decapsulate(source, buf[..r.Length], buf, T0.AddSeconds(7));
+        r = b.Decapsulate(buf[..r.Length], source, buf, T0 + TimeSpan.FromSeconds(7));
         Assert.Equal(MessageFormat.ResponseLength, r.Length);
 
         // Over the limit with no source address: dropped and counted.
-        r = a.FormatHandshakeInitiation(buf, true, T0.AddSeconds(8));
-        Assert.Equal(WireGuardError.UnderLoad, b.Decapsulate(default, buf[..r.Length], buf, T0.AddSeconds(8)).Error);
+        r = a.FormatHandshakeInitiation(buf, true, T0 + TimeSpan.FromSeconds(8));
+        Assert.Equal(WireGuardError.UnderLoad, b.Decapsulate(buf[..r.Length], default, buf, T0 + TimeSpan.FromSeconds(8)).Error);
         Assert.Equal(1, b.Stats.DroppedUnderLoad);
     }
 
@@ -209,22 +214,22 @@ public class TunnelHandshakeTests
         var p = new Peer();
         var q = new Peer();
         var limiter = new RateLimiter(n.Public, limit: 1);
-        var toP = new Tunnel(n.Private, p.Public, new byte[32], null, 1, limiter, T0);
-        var toQ = new Tunnel(n.Private, q.Public, new byte[32], null, 2, limiter, T0);
-        var fromP = new Tunnel(p.Private, n.Public, new byte[32], null, 3, new RateLimiter(p.Public), T0);
-        var fromQ = new Tunnel(q.Private, n.Public, new byte[32], null, 4, new RateLimiter(q.Public), T0);
+        var toP = new Tunnel(n.Private, p.Public, new byte[32], null, 1, limiter, T0, Wall, RandomSource.Secure);
+        var toQ = new Tunnel(n.Private, q.Public, new byte[32], null, 2, limiter, T0, Wall, RandomSource.Secure);
+        var fromP = new Tunnel(p.Private, n.Public, new byte[32], null, 3, new RateLimiter(p.Public), T0, Wall, RandomSource.Secure);
+        var fromQ = new Tunnel(q.Private, n.Public, new byte[32], null, 4, new RateLimiter(q.Public), T0, Wall, RandomSource.Secure);
         var buf = new byte[256];
         var source = new byte[] { 198, 18, 4, 9, 0, 1 };
 
         var r = fromP.FormatHandshakeInitiation(buf, true, T0);
-        Assert.Equal(MessageFormat.ResponseLength, toP.Decapsulate(source, buf[..r.Length], buf, T0).Length);
+        Assert.Equal(MessageFormat.ResponseLength, toP.Decapsulate(buf[..r.Length], source, buf, T0).Length);
         r = fromQ.FormatHandshakeInitiation(buf, true, T0);
-        Assert.Equal(MessageFormat.CookieReplyLength, toQ.Decapsulate(source, buf[..r.Length], buf, T0).Length);
+        Assert.Equal(MessageFormat.CookieReplyLength, toQ.Decapsulate(buf[..r.Length], source, buf, T0).Length);
         Assert.Equal(2, limiter.Count);
 
         limiter.ResetCount();
-        r = fromQ.FormatHandshakeInitiation(buf, true, T0.AddSeconds(1));
-        Assert.Equal(MessageFormat.ResponseLength, toQ.Decapsulate(source, buf[..r.Length], buf, T0.AddSeconds(1)).Length);
+        r = fromQ.FormatHandshakeInitiation(buf, true, T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(MessageFormat.ResponseLength, toQ.Decapsulate(buf[..r.Length], source, buf, T0 + TimeSpan.FromSeconds(1)).Length);
     }
 
     [Fact]
@@ -237,25 +242,25 @@ public class TunnelHandshakeTests
         var ib = b.Encapsulate(Ping(2), buf, T0);
         var initB = buf[..ib.Length];
 
-        var respB = b.Decapsulate(default, initA, buf, T0);
+        var respB = b.Decapsulate(initA, default, buf, T0);
         var responseFromB = buf[..respB.Length];
-        var respA = a.Decapsulate(default, initB, buf, T0);
+        var respA = a.Decapsulate(initB, default, buf, T0);
         var responseFromA = buf[..respA.Length];
 
-        var ka = a.Decapsulate(default, responseFromB, buf, T0);
+        var ka = a.Decapsulate(responseFromB, default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, ka.Kind);
         var keepaliveA = buf[..ka.Length];
-        var kb = b.Decapsulate(default, responseFromA, buf, T0);
+        var kb = b.Decapsulate(responseFromA, default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToNetwork, kb.Kind);
         var keepaliveB = buf[..kb.Length];
-        Assert.NotEqual(TunnelResultKind.Error, b.Decapsulate(default, keepaliveA, buf, T0).Kind);
-        Assert.NotEqual(TunnelResultKind.Error, a.Decapsulate(default, keepaliveB, buf, T0).Kind);
+        Assert.NotEqual(TunnelResultKind.Error, b.Decapsulate(keepaliveA, default, buf, T0).Kind);
+        Assert.NotEqual(TunnelResultKind.Error, a.Decapsulate(keepaliveB, default, buf, T0).Kind);
 
         // Whatever each side ends up sending on, the other can read it.
         var r = a.Encapsulate(Ping(3), buf, T0);
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(default, buf[..r.Length], buf, T0).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(buf[..r.Length], default, buf, T0).Kind);
         r = b.Encapsulate(Ping(4), buf, T0);
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, a.Decapsulate(default, buf[..r.Length], buf, T0).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, a.Decapsulate(buf[..r.Length], default, buf, T0).Kind);
     }
 
     [Fact]

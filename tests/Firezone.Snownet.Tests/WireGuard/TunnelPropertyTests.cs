@@ -8,10 +8,13 @@ using static Firezone.Snownet.Tests.WireGuard.TunnelHandshakeTests;
 
 namespace Firezone.Snownet.Tests.WireGuard;
 
-/// <summary>Two of our tunnels over a simulated lossy, duplicating, reordering network with simulated time.</summary>
+/// <summary>
+/// Two of our tunnels over a simulated lossy, duplicating, reordering network with simulated time, driven by the
+/// sans-IO contract (timers at PollTimeout, PollTransmit drained after every call).
+/// </summary>
 public class TunnelPropertyTests
 {
-    private sealed record InFlight(DateTime At, long Order, byte[] Bytes, uint SenderLocal, uint SenderRemote);
+    private sealed record InFlight(TimeSpan At, long Order, byte[] Bytes, uint SenderLocal, uint SenderRemote);
 
     private sealed class Simulation
     {
@@ -33,18 +36,18 @@ public class TunnelPropertyTests
             _tunnels = [a, b];
         }
 
-        public DateTime Now { get; private set; } = T0;
+        public TimeSpan Now { get; private set; } = T0;
 
-        private void Emit(int from, TunnelResult r, DateTime now)
+        private void Emit(int from, TunnelResult r, TimeSpan now)
         {
             if (r.Kind != TunnelResultKind.WriteToNetwork) return;
             var t = _tunnels[from];
             var bytes = _buf.AsSpan(0, r.Length).ToArray();
             (uint Local, uint Remote) item = (t.CurrentLocalIndex, t.CurrentRemoteIndex);
             if (_rng.Next(100) >= _lossPct)
-                _toward[1 - from].Add(new InFlight(now.AddMilliseconds(_rng.Next(_maxDelayMs + 1)), _order++, bytes, item.Local, item.Remote));
+                _toward[1 - from].Add(new InFlight(now + TimeSpan.FromMilliseconds(_rng.Next(_maxDelayMs + 1)), _order++, bytes, item.Local, item.Remote));
             if (_rng.Next(100) < _dupPct)
-                _toward[1 - from].Add(new InFlight(now.AddMilliseconds(_rng.Next(_maxDelayMs + 1)), _order++, bytes, item.Local, item.Remote));
+                _toward[1 - from].Add(new InFlight(now + TimeSpan.FromMilliseconds(_rng.Next(_maxDelayMs + 1)), _order++, bytes, item.Local, item.Remote));
             if (_rng.Next(100) < _garbagePct)
             {
                 var mangled = (byte[])bytes.Clone();
@@ -53,14 +56,17 @@ public class TunnelPropertyTests
             }
         }
 
-        private void Flush(int side, DateTime now)
+        /// <summary>Drains <see cref="Tunnel.PollTransmit"/>, as the contract asks after every call.</summary>
+        private void Flush(int side, TimeSpan now)
         {
             for (var i = 0; i < 300; i++)
             {
-                var more = _tunnels[side].Decapsulate(default, default, _buf, now);
-                if (more.Kind != TunnelResultKind.WriteToNetwork) return;
+                var more = _tunnels[side].PollTransmit(_buf, now);
+                if (more.Kind == TunnelResultKind.Done) return;
+                if (more.Kind != TunnelResultKind.WriteToNetwork) { Violation ??= $"PollTransmit: {more.Error}"; return; }
                 Emit(side, more, now);
             }
+            Violation ??= "PollTransmit never ran dry";
         }
 
         public void SendPacket(int side, ulong id)
@@ -69,7 +75,7 @@ public class TunnelPropertyTests
             BinaryPrimitives.WriteUInt64BigEndian(packet.AsSpan(28), id);
             Sent.Add(id);
             Emit(side, _tunnels[side].Encapsulate(packet, _buf, Now), Now);
-            if (_tunnels[side].CanFlushQueue) Flush(side, Now);
+            Flush(side, Now);
         }
 
         public void Step(TimeSpan dt, bool tick)
@@ -90,10 +96,17 @@ public class TunnelPropertyTests
                     if (garbage.Length > 0) garbage[0] = (byte)_rng.Next(0, 6);
                     Deliver(side, new InFlight(Now, _order++, garbage, 0, 0));
                 }
-                if (tick)
+                // Timers run when the tunnel asks (PollTimeout) and, to test that early calls are harmless, on ticks.
+                if (tick || _tunnels[side].PollTimeout() <= Now)
                 {
-                    var r = _tunnels[side].UpdateTimers(_buf, Now);
-                    Emit(side, r, Now);
+                    _tunnels[side].HandleTimeout(Now);
+                    Flush(side, Now);
+                    if (_tunnels[side].PollTimeout() <= Now)
+                    {
+                        _tunnels[side].HandleTimeout(Now); // one expiry may uncover another at the same instant
+                        Flush(side, Now);
+                        if (_tunnels[side].PollTimeout() <= Now) Violation ??= $"PollTimeout stuck at {_tunnels[side].PollTimeout()} (now {Now})";
+                    }
                 }
             }
         }
@@ -101,12 +114,11 @@ public class TunnelPropertyTests
         private void Deliver(int side, InFlight d)
         {
             var t = _tunnels[side];
-            var r = t.Decapsulate(default, d.Bytes, _buf, Now);
+            var r = t.Decapsulate(d.Bytes, default, _buf, Now);
             switch (r.Kind)
             {
                 case TunnelResultKind.WriteToNetwork:
                     Emit(side, r, Now);
-                    Flush(side, Now);
                     break;
                 case TunnelResultKind.WriteToTunnelV4:
                     if (r.Length < 36) { Violation ??= "short packet"; break; }
@@ -115,12 +127,12 @@ public class TunnelPropertyTests
                     if (!Delivered.Add(id)) Violation ??= $"packet {id} delivered twice";
                     if (t.LastReceiveSession != (d.SenderRemote, d.SenderLocal))
                         Violation ??= $"session mismatch: receiver {t.LastReceiveSession}, sender ({d.SenderLocal:X}, {d.SenderRemote:X})";
-                    if (t.CanFlushQueue) Flush(side, Now);
                     break;
                 case TunnelResultKind.WriteToTunnelV6:
                     Violation ??= "unexpected IPv6 packet";
                     break;
             }
+            Flush(side, Now);
         }
 
         public int InFlightCount => _toward[0].Count + _toward[1].Count;
@@ -178,8 +190,8 @@ public class TunnelPropertyTests
             datagram[1] = datagram[2] = datagram[3] = 0;
             if (type % 4 == 3) BinaryPrimitives.WriteUInt32LittleEndian(datagram.AsSpan(4), b.CurrentLocalIndex);
         }
-        var r = b.Decapsulate(new byte[] { 1, 2, 3, 4 }, datagram, buf, T0);
-        var r2 = b.Decapsulate(default, datagram, buf.AsSpan(0, 10).ToArray(), T0); // tiny destination buffer
+        var r = b.Decapsulate(datagram, new byte[] { 1, 2, 3, 4 }, buf, T0);
+        var r2 = b.Decapsulate(datagram, default, buf.AsSpan(0, 10).ToArray(), T0); // tiny destination buffer
         return r.Kind is TunnelResultKind.Error or TunnelResultKind.Done
             && r2.Kind is TunnelResultKind.Error or TunnelResultKind.Done
             && b.HasCurrentSession;

@@ -5,7 +5,7 @@ namespace Firezone.Snownet.Tests.WireGuard;
 
 public class TunnelTransportTests
 {
-    private static byte[] Seal(Tunnel from, byte[] packet, DateTime now)
+    private static byte[] Seal(Tunnel from, byte[] packet, TimeSpan now)
     {
         var buf = new byte[2048];
         var r = from.Encapsulate(packet, buf, now);
@@ -20,25 +20,25 @@ public class TunnelTransportTests
         Establish(a, b, T0);
         var buf = new byte[2048];
         var datagram = Seal(a, Ping(1), T0);
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(default, datagram, buf, T0).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(datagram, default, buf, T0).Kind);
 
-        Assert.Equal(WireGuardError.ReplayedCounter, b.Decapsulate(default, datagram, buf, T0).Error);
+        Assert.Equal(WireGuardError.ReplayedCounter, b.Decapsulate(datagram, default, buf, T0).Error);
         Assert.Equal(1, b.Stats.DroppedReplayed);
 
         var tampered = Seal(a, Ping(2), T0);
         tampered[40] ^= 1;
-        Assert.Equal(WireGuardError.DecryptionFailed, b.Decapsulate(default, tampered, buf, T0).Error);
+        Assert.Equal(WireGuardError.DecryptionFailed, b.Decapsulate(tampered, default, buf, T0).Error);
         Assert.Equal(1, b.Stats.DroppedDecryptionFailed);
         // A forged datagram must not burn its counter: the genuine one still arrives later.
         tampered[40] ^= 1;
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(default, tampered, buf, T0).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(tampered, default, buf, T0).Kind);
 
         var wrong = Seal(a, Ping(3), T0);
         wrong[4] ^= 0xFF;
-        Assert.Equal(WireGuardError.WrongIndex, b.Decapsulate(default, wrong, buf, T0).Error);
+        Assert.Equal(WireGuardError.WrongIndex, b.Decapsulate(wrong, default, buf, T0).Error);
         Assert.Equal(1, b.Stats.DroppedWrongIndex);
 
-        Assert.Equal(WireGuardError.InvalidPacket, b.Decapsulate(default, [4, 0, 0, 0, 1], buf, T0).Error);
+        Assert.Equal(WireGuardError.InvalidPacket, b.Decapsulate([4, 0, 0, 0, 1], default, buf, T0).Error);
         Assert.Equal(1, b.Stats.DroppedMalformed);
     }
 
@@ -49,21 +49,21 @@ public class TunnelTransportTests
         Establish(a, b, T0);
         var buf = new byte[2048];
         var padded = Ping(1).Concat(new byte[13]).ToArray();
-        var r = b.Decapsulate(default, Seal(a, padded, T0), buf, T0);
+        var r = b.Decapsulate(Seal(a, padded, T0), default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToTunnelV4, r.Kind);
         Assert.Equal(Ping(1).Length, r.Length);
 
         var v6 = new byte[60];
         v6[0] = 0x60;
         v6[5] = 20; // payload length
-        r = b.Decapsulate(default, Seal(a, v6, T0), buf, T0);
+        r = b.Decapsulate(Seal(a, v6, T0), default, buf, T0);
         Assert.Equal(TunnelResultKind.WriteToTunnelV6, r.Kind);
         Assert.Equal(60, r.Length);
 
-        r = b.Decapsulate(default, Seal(a, [0x12, 0x34, 0x56], T0), buf, T0);
+        r = b.Decapsulate(Seal(a, [0x12, 0x34, 0x56], T0), default, buf, T0);
         Assert.Equal(WireGuardError.InvalidTunnelPacket, r.Error);
         var truncated = Ping(1)[..30];
-        r = b.Decapsulate(default, Seal(a, truncated, T0), buf, T0);
+        r = b.Decapsulate(Seal(a, truncated, T0), default, buf, T0);
         Assert.Equal(WireGuardError.InvalidTunnelPacket, r.Error);
         Assert.Equal(2, b.Stats.DroppedInvalidTunnelPacket);
     }
@@ -74,23 +74,25 @@ public class TunnelTransportTests
         var (a, _) = Pair();
         var buf = new byte[2048];
         Assert.Equal(MessageFormat.InitiationLength, a.Encapsulate(Ping(1), buf, T0).Length);
-        Assert.Equal(TunnelResultKind.Done, a.UpdateTimers(buf, T0.AddSeconds(4.9)).Kind);
+        Assert.Equal(TunnelResultKind.Done, a.Tick(buf, T0 + TimeSpan.FromSeconds(4.9)).Kind);
+        Assert.InRange(a.PollTimeout()!.Value - T0, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.333));
+
+        // Driven by PollTimeout alone, as a real driver would: every wake-up is exact.
         var retransmissions = 0;
         var t = T0;
-        TunnelResult r = default;
-        for (var step = 0; step < 1000; step++)
+        for (var step = 0; step < 100 && !a.IsExpired; step++)
         {
-            t = t.AddMilliseconds(100);
-            r = a.UpdateTimers(buf, t);
-            if (r.Kind == TunnelResultKind.Error) break;
-            if (r.Kind == TunnelResultKind.WriteToNetwork)
+            t = a.PollTimeout()!.Value;
+            a.HandleTimeout(t);
+            TunnelResult r;
+            while ((r = a.PollTransmit(buf, t)).Kind == TunnelResultKind.WriteToNetwork)
             {
                 Assert.Equal(MessageFormat.InitiationLength, r.Length);
                 retransmissions++;
             }
         }
-        Assert.Equal(WireGuardError.ConnectionExpired, r.Error);
-        Assert.InRange(t - T0, TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(90.1));
+        Assert.True(a.IsExpired);
+        Assert.Equal(T0 + WireGuardTimers.RekeyAttemptTime, t);
         // 90 s at 5–5.333 s per retry.
         Assert.InRange(retransmissions, 16, 17);
         Assert.Equal(0, a.QueuedPackets);
@@ -115,25 +117,25 @@ public class TunnelTransportTests
         Establish(a, b, T0);
         var buf = new byte[2048];
         var oldIndex = a.CurrentLocalIndex;
-        var t = T0.AddSeconds(119);
+        var t = T0 + TimeSpan.FromSeconds(119);
         var inFlight = Seal(a, Ping(1), t);
-        Assert.NotEqual(TunnelResultKind.WriteToNetwork, a.UpdateTimers(buf, t).Kind);
-        Assert.NotEqual(MessageFormat.InitiationLength, b.UpdateTimers(buf, t).Length);
+        Assert.NotEqual(TunnelResultKind.WriteToNetwork, a.Tick(buf, t).Kind);
+        Assert.NotEqual(MessageFormat.InitiationLength, b.Tick(buf, t).Length);
 
-        t = T0.AddSeconds(120);
-        var r = a.UpdateTimers(buf, t);
+        t = T0 + TimeSpan.FromSeconds(120);
+        var r = a.Tick(buf, t);
         Assert.Equal(MessageFormat.InitiationLength, r.Length);
         Assert.Equal(0x12345602u, MessageFormat.ReadIndex(buf, 4)); // counter byte advanced
-        r = b.Decapsulate(default, buf[..r.Length], buf, t);
-        r = a.Decapsulate(default, buf[..r.Length], buf, t);
+        r = b.Decapsulate(buf[..r.Length], default, buf, t);
+        r = a.Decapsulate(buf[..r.Length], default, buf, t);
         Assert.NotEqual(oldIndex, a.CurrentLocalIndex);
-        r = b.Decapsulate(default, buf[..r.Length], buf, t); // keepalive promotes B's new keypair
+        r = b.Decapsulate(buf[..r.Length], default, buf, t); // keepalive promotes B's new keypair
         Assert.Equal(a.CurrentLocalIndex, b.CurrentRemoteIndex);
 
         // A packet sent on the previous keypair before the rekey still arrives.
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(default, inFlight, buf, t).Kind);
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(default, Seal(a, Ping(2), t), buf, t).Kind);
-        Assert.Equal(TunnelResultKind.WriteToTunnelV4, a.Decapsulate(default, Seal(b, Ping(3), t), buf, t).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(inFlight, default, buf, t).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, b.Decapsulate(Seal(a, Ping(2), t), default, buf, t).Kind);
+        Assert.Equal(TunnelResultKind.WriteToTunnelV4, a.Decapsulate(Seal(b, Ping(3), t), default, buf, t).Kind);
     }
 
     [Fact]
@@ -142,23 +144,23 @@ public class TunnelTransportTests
         var (a, b) = Pair();
         Establish(a, b, T0);
         var buf = new byte[2048];
-        var t = T0.AddSeconds(130);
+        var t = T0 + TimeSpan.FromSeconds(130);
         // B (responder) sends; A receives and answers so nobody waits for a reply.
-        a.Decapsulate(default, Seal(b, Ping(1), t), buf, t);
-        b.Decapsulate(default, Seal(a, Ping(2), t), buf, t);
-        var r = b.UpdateTimers(buf, t);
+        a.Decapsulate(Seal(b, Ping(1), t), default, buf, t);
+        b.Decapsulate(Seal(a, Ping(2), t), default, buf, t);
+        var r = b.Tick(buf, t);
         Assert.False(r.Kind == TunnelResultKind.WriteToNetwork && r.Length == MessageFormat.InitiationLength);
-        r = a.UpdateTimers(buf, t); // A has sent data too, at 130 s ≥ 120 s
+        r = a.Tick(buf, t); // A has sent data too, at 130 s ≥ 120 s
         Assert.Equal(MessageFormat.InitiationLength, r.Length);
 
         var (c, d) = Pair();
         Establish(c, d, T0);
-        t = T0.AddSeconds(164);
-        c.Decapsulate(default, Seal(d, Ping(1), t), buf, t);
-        Assert.NotEqual(MessageFormat.InitiationLength, c.UpdateTimers(buf, t).Length);
-        t = T0.AddSeconds(165);
-        c.Decapsulate(default, Seal(d, Ping(1), t), buf, t);
-        Assert.Equal(MessageFormat.InitiationLength, c.UpdateTimers(buf, t).Length);
+        t = T0 + TimeSpan.FromSeconds(164);
+        c.Decapsulate(Seal(d, Ping(1), t), default, buf, t);
+        Assert.NotEqual(MessageFormat.InitiationLength, c.Tick(buf, t).Length);
+        t = T0 + TimeSpan.FromSeconds(165);
+        c.Decapsulate(Seal(d, Ping(1), t), default, buf, t);
+        Assert.Equal(MessageFormat.InitiationLength, c.Tick(buf, t).Length);
     }
 
     [Fact]
@@ -167,10 +169,10 @@ public class TunnelTransportTests
         var (a, b) = Pair();
         Establish(a, b, T0);
         var buf = new byte[2048];
-        var t = T0.AddSeconds(179.9);
+        var t = T0 + TimeSpan.FromSeconds(179.9);
         var late = Seal(a, Ping(1), t);
-        t = T0.AddSeconds(180);
-        Assert.Equal(WireGuardError.SessionExpired, b.Decapsulate(default, late, buf, t).Error);
+        t = T0 + TimeSpan.FromSeconds(180);
+        Assert.Equal(WireGuardError.SessionExpired, b.Decapsulate(late, default, buf, t).Error);
         Assert.Equal(1, b.Stats.DroppedExpiredSession);
         var r = a.Encapsulate(Ping(2), buf, t);
         Assert.Equal(MessageFormat.InitiationLength, r.Length);
@@ -183,15 +185,15 @@ public class TunnelTransportTests
         var (a, b) = Pair();
         Establish(a, b, T0);
         var buf = new byte[2048];
-        var t = T0.AddSeconds(1);
-        b.Decapsulate(default, Seal(a, Ping(1), t), buf, t);
-        Assert.Equal(TunnelResultKind.Done, b.UpdateTimers(buf, t.AddSeconds(9.9)).Kind);
-        var r = b.UpdateTimers(buf, t.AddSeconds(10));
+        var t = T0 + TimeSpan.FromSeconds(1);
+        b.Decapsulate(Seal(a, Ping(1), t), default, buf, t);
+        Assert.Equal(TunnelResultKind.Done, b.Tick(buf, t + TimeSpan.FromSeconds(9.9)).Kind);
+        var r = b.Tick(buf, t + TimeSpan.FromSeconds(10));
         Assert.Equal(TunnelResultKind.WriteToNetwork, r.Kind);
         Assert.Equal(32, r.Length);
         Assert.Equal(1, b.Stats.KeepalivesSent);
-        Assert.Equal(TunnelResultKind.Done, b.UpdateTimers(buf, t.AddSeconds(11)).Kind); // only once
-        Assert.Equal(TunnelResultKind.Done, a.Decapsulate(default, buf[..32], buf, t.AddSeconds(11)).Kind);
+        Assert.Equal(TunnelResultKind.Done, b.Tick(buf, t + TimeSpan.FromSeconds(11)).Kind); // only once
+        Assert.Equal(TunnelResultKind.Done, a.Decapsulate(buf[..32], default, buf, t + TimeSpan.FromSeconds(11)).Kind);
         Assert.Equal(1, a.Stats.KeepalivesReceived);
     }
 
@@ -201,11 +203,11 @@ public class TunnelTransportTests
         var (a, b) = Pair(keepalive: WireGuardTimers.FirezonePersistentKeepalive);
         Establish(a, b, T0);
         var buf = new byte[2048];
-        Assert.Equal(TunnelResultKind.Done, a.UpdateTimers(buf, T0.AddSeconds(24.9)).Kind);
-        var r = a.UpdateTimers(buf, T0.AddSeconds(25));
+        Assert.Equal(TunnelResultKind.Done, a.Tick(buf, T0 + TimeSpan.FromSeconds(24.9)).Kind);
+        var r = a.Tick(buf, T0 + TimeSpan.FromSeconds(25));
         Assert.Equal(32, r.Length);
-        Assert.Equal(TunnelResultKind.Done, a.UpdateTimers(buf, T0.AddSeconds(49.9)).Kind);
-        Assert.Equal(32, a.UpdateTimers(buf, T0.AddSeconds(50)).Length);
+        Assert.Equal(TunnelResultKind.Done, a.Tick(buf, T0 + TimeSpan.FromSeconds(49.9)).Kind);
+        Assert.Equal(32, a.Tick(buf, T0 + TimeSpan.FromSeconds(50)).Length);
     }
 
     [Fact]
@@ -214,10 +216,10 @@ public class TunnelTransportTests
         var (a, b) = Pair();
         Establish(a, b, T0);
         var buf = new byte[2048];
-        var t = T0.AddSeconds(2);
+        var t = T0 + TimeSpan.FromSeconds(2);
         Seal(b, Ping(1), t); // lost
-        Assert.Equal(TunnelResultKind.Done, b.UpdateTimers(buf, t.AddSeconds(14.9)).Kind);
-        var r = b.UpdateTimers(buf, t.AddSeconds(15));
+        Assert.Equal(TunnelResultKind.Done, b.Tick(buf, t + TimeSpan.FromSeconds(14.9)).Kind);
+        var r = b.Tick(buf, t + TimeSpan.FromSeconds(15));
         Assert.Equal(MessageFormat.InitiationLength, r.Length);
         Assert.True(b.IsHandshakeInProgress);
     }
@@ -228,10 +230,15 @@ public class TunnelTransportTests
         var (a, b) = Pair();
         Establish(a, b, T0);
         var buf = new byte[2048];
-        Assert.NotEqual(TunnelResultKind.Error, a.UpdateTimers(buf, T0.AddSeconds(539)).Kind);
+        Assert.NotEqual(TunnelResultKind.Error, a.Tick(buf, T0 + TimeSpan.FromSeconds(539)).Kind);
+        Assert.False(a.IsExpired);
         Assert.False(a.HasCurrentSession); // rejected after 180 s
-        Assert.Equal(WireGuardError.ConnectionExpired, a.UpdateTimers(buf, T0.AddSeconds(540)).Error);
-        Assert.Equal(WireGuardError.ConnectionExpired, b.UpdateTimers(buf, T0.AddSeconds(540)).Error);
+        Assert.Equal(T0 + WireGuardTimers.ExpiryTime, a.PollTimeout());
+        a.HandleTimeout(T0 + TimeSpan.FromSeconds(540));
+        b.HandleTimeout(T0 + TimeSpan.FromSeconds(540));
+        Assert.True(a.IsExpired);
+        Assert.True(b.IsExpired);
+        Assert.Equal(TunnelResultKind.Done, a.PollTransmit(buf, T0 + TimeSpan.FromSeconds(540)).Kind);
     }
 }
 
@@ -248,14 +255,14 @@ public class TunnelSteadyStateTests
         for (var i = 0; i < 100; i++) // warm up (JIT, tiering)
         {
             var r = a.Encapsulate(packet, wire, T0);
-            b.Decapsulate(default, wire.AsSpan(0, r.Length), plain, T0);
+            b.Decapsulate(wire.AsSpan(0, r.Length), default, plain, T0);
         }
         var before = GC.GetAllocatedBytesForCurrentThread();
         var delivered = 0;
         for (var i = 0; i < 1000; i++)
         {
             var r = a.Encapsulate(packet, wire, T0);
-            if (b.Decapsulate(default, wire.AsSpan(0, r.Length), plain, T0).Kind == TunnelResultKind.WriteToTunnelV4) delivered++;
+            if (b.Decapsulate(wire.AsSpan(0, r.Length), default, plain, T0).Kind == TunnelResultKind.WriteToTunnelV4) delivered++;
         }
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(1000, delivered);
@@ -270,7 +277,7 @@ public class TunnelSteadyStateTests
         var lows = new List<uint>();
         for (var i = 0; i < 257; i++)
         {
-            var r = a.FormatHandshakeInitiation(buf, force: true, T0.AddSeconds(i));
+            var r = a.FormatHandshakeInitiation(buf, force: true, T0 + TimeSpan.FromSeconds(i));
             var index = MessageFormat.ReadIndex(buf, MessageFormat.InitSender);
             Assert.Equal(0xC0FFEEu, index >> 8);
             lows.Add(index & 0xFF);

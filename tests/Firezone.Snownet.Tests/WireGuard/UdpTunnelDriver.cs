@@ -1,13 +1,17 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Firezone.Snownet.SansIo;
 using Firezone.Snownet.WireGuard;
 
 namespace Firezone.Snownet.Tests.WireGuard;
 
 /// <summary>
 /// Test IO driver around our sans-IO <see cref="Tunnel"/>: one UDP socket, one loop thread that owns the tunnel,
-/// a clock that tests can move forward. Decrypted ICMP echo requests are answered; echo replies are counted.
+/// a monotonic clock (a <see cref="Stopwatch"/>) that tests can move forward, the wall clock read once as the
+/// tunnel's TAI64N anchor, the OS CSPRNG. It follows the contract: wake at <see cref="Tunnel.PollTimeout"/>, drain
+/// <see cref="Tunnel.PollTransmit"/> after every call. Decrypted ICMP echo requests are answered; echo replies are counted.
 /// </summary>
 internal sealed class UdpTunnelDriver : IDisposable
 {
@@ -17,6 +21,7 @@ internal sealed class UdpTunnelDriver : IDisposable
     private readonly byte[] _rx = new byte[2048];
     private readonly byte[] _tx = new byte[2048];
     private readonly byte[] _sourceBytes = new byte[18];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private volatile bool _stop;
     private long _clockOffsetTicks;
 
@@ -30,7 +35,7 @@ internal sealed class UdpTunnelDriver : IDisposable
     public readonly ConcurrentQueue<string> Errors = new();
     public Exception? LoopFailure;
 
-    public DateTime Now => DateTime.UtcNow + TimeSpan.FromTicks(Interlocked.Read(ref _clockOffsetTicks));
+    public TimeSpan Now => _clock.Elapsed + TimeSpan.FromTicks(Interlocked.Read(ref _clockOffsetTicks));
 
     public UdpTunnelDriver(IPAddress bindAddress, byte[] privateKey, byte[] peerPublicKey, uint index24, int handshakeLimit = RateLimiter.DefaultLimit)
     {
@@ -39,7 +44,7 @@ internal sealed class UdpTunnelDriver : IDisposable
         LocalEndpoint = (IPEndPoint)_socket.LocalEndPoint!;
         var publicKey = new byte[32];
         X25519.PublicKeyOf(privateKey, publicKey);
-        Tunnel = new Tunnel(privateKey, peerPublicKey, new byte[32], null, index24, new RateLimiter(publicKey, handshakeLimit), Now);
+        Tunnel = new Tunnel(privateKey, peerPublicKey, new byte[32], null, index24, new RateLimiter(publicKey, handshakeLimit), Now, DateTimeOffset.UtcNow, RandomSource.Secure);
         _thread = new Thread(Loop) { IsBackground = true, Name = "wg-test-driver" };
         _thread.Start();
     }
@@ -80,7 +85,6 @@ internal sealed class UdpTunnelDriver : IDisposable
         try
         {
             EndPoint from = new IPEndPoint(IPAddress.Any, 0);
-            var nextTick = DateTime.MinValue;
             while (!_stop)
             {
                 while (_actions.TryDequeue(out var action)) action();
@@ -96,14 +100,14 @@ internal sealed class UdpTunnelDriver : IDisposable
                     var sourceBytes = _sourceBytes.AsSpan();
                     source.Address.TryWriteBytes(sourceBytes, out var addressLength);
                     System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(sourceBytes[addressLength..], (ushort)source.Port);
-                    var r = Tunnel.Decapsulate(sourceBytes[..(addressLength + 2)], datagram, _tx, Now);
+                    var r = Tunnel.Decapsulate(datagram, sourceBytes[..(addressLength + 2)], _tx, Now);
                     if (r.Kind == TunnelResultKind.WriteToNetwork) Remote = from; // the peer answered from here
                     Handle(r, _tx);
                 }
-                if (Now >= nextTick)
+                if (Tunnel.PollTimeout() is { } due && due <= Now)
                 {
-                    nextTick = Now.AddMilliseconds(250);
-                    Handle(Tunnel.UpdateTimers(_tx, Now), _tx);
+                    Tunnel.HandleTimeout(Now);
+                    Handle(TunnelResult.Done, _tx);
                 }
             }
         }
@@ -119,13 +123,6 @@ internal sealed class UdpTunnelDriver : IDisposable
         {
             case TunnelResultKind.WriteToNetwork:
                 SendTo(buffer.AsSpan(0, r.Length));
-                // Flush queued packets as the protocol asks.
-                for (var i = 0; i < 300; i++)
-                {
-                    var more = Tunnel.Decapsulate(default, default, buffer, Now);
-                    if (more.Kind != TunnelResultKind.WriteToNetwork) break;
-                    SendTo(buffer.AsSpan(0, more.Length));
-                }
                 break;
             case TunnelResultKind.WriteToTunnelV4:
                 var packet = buffer.AsSpan(0, r.Length);
@@ -148,14 +145,12 @@ internal sealed class UdpTunnelDriver : IDisposable
                 Errors.Enqueue(r.Error.ToString());
                 break;
         }
-        if (Tunnel.CanFlushQueue && r.Kind != TunnelResultKind.WriteToNetwork)
+        // After every call: whatever the timers, answers and queue want sent.
+        for (var i = 0; i < 300; i++)
         {
-            for (var i = 0; i < 300 && Tunnel.CanFlushQueue; i++)
-            {
-                var more = Tunnel.Decapsulate(default, default, buffer, Now);
-                if (more.Kind != TunnelResultKind.WriteToNetwork) break;
-                SendTo(buffer.AsSpan(0, more.Length));
-            }
+            var more = Tunnel.PollTransmit(buffer, Now);
+            if (more.Kind != TunnelResultKind.WriteToNetwork) break;
+            SendTo(buffer.AsSpan(0, more.Length));
         }
     }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Firezone.Snownet.Ice;
+using Firezone.Snownet.SansIo;
 
 namespace Firezone.Snownet.Tests.Ice.Interop;
 
@@ -70,10 +71,10 @@ public class LibniceInteropTests
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             var local = (IPEndPoint)socket.LocalEndPoint!;
+            // Monotonic time since this driver started, as the sans-IO contract asks; production randomness.
             var clock = Stopwatch.StartNew();
-            DateTime start = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-            DateTime Now() => start + clock.Elapsed;
-            var agent = new IceAgent(weAreControlling ? IceRole.Controlling : IceRole.Controlled, IceCredentials.Random());
+            TimeSpan Now() => clock.Elapsed;
+            var agent = new IceAgent(weAreControlling ? IceRole.Controlling : IceRole.Controlled, IceCredentials.Random(), RandomSource.Secure);
             Assert.True(agent.AddLocalCandidate(Candidate.Host(local)));
             agent.SetRemoteCredentials(new IceCredentials(ufrag!, pwd!), Now());
             foreach (string sdp in theirCandidates)
@@ -103,9 +104,9 @@ public class LibniceInteropTests
             agent.HandleTimeout(Now());
             while (DateTime.UtcNow < deadline && !(ours is not null && theirs is not null && theyAreReady))
             {
-                while (agent.PollTransmit(out IceTransmit t))
+                while (agent.PollTransmit() is { } t)
                 {
-                    socket.SendTo(t.Payload, t.Destination);
+                    socket.SendTo(t.Payload.Span, t.Destination);
                 }
 
                 while (agent.PollEvent() is { } e)
@@ -128,7 +129,7 @@ public class LibniceInteropTests
                     }
                 }
 
-                DateTime? wake = agent.PollTimeout();
+                TimeSpan? wake = agent.PollTimeout();
                 TimeSpan wait = wake is null ? TimeSpan.FromMilliseconds(20) : wake.Value - Now();
                 wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > TimeSpan.FromMilliseconds(20) ? TimeSpan.FromMilliseconds(20) : wait;
                 if (socket.Poll((int)wait.TotalMicroseconds, SelectMode.SelectRead))

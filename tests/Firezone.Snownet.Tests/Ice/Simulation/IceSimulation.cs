@@ -1,5 +1,6 @@
 using System.Net;
 using Firezone.Snownet.Ice;
+using Firezone.Snownet.SansIo;
 
 namespace Firezone.Snownet.Tests.Ice.Simulation;
 
@@ -10,14 +11,15 @@ namespace Firezone.Snownet.Tests.Ice.Simulation;
 /// </summary>
 public sealed class IceSimulation
 {
-    public static readonly DateTime Start = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    /// <summary>The simulation's origin of monotonic time (the agents only ever see <see cref="TimeSpan"/>s).</summary>
+    public static readonly TimeSpan Start = TimeSpan.Zero;
     private static readonly IPEndPoint StunServer = new(IPAddress.Parse("198.18.99.1"), 3478);
 
     private readonly SimNetwork _net;
     private readonly IceAgent[] _agents = new IceAgent[2];
-    private readonly List<(DateTime At, IceEvent Event)>[] _events = [new(), new()];
+    private readonly List<(TimeSpan At, IceEvent Event)>[] _events = [new(), new()];
     private readonly IceCredentials[] _creds = new IceCredentials[2];
-    private readonly List<(DateTime At, int To, Candidate Candidate)> _pendingSignals = new();
+    private readonly List<(TimeSpan At, int To, Candidate Candidate)> _pendingSignals = new();
 
     internal IceSimulation(Topology topology, IceRole roleA = IceRole.Controlling, IceRole roleB = IceRole.Controlled,
         ulong? tieBreakerA = null, ulong? tieBreakerB = null, bool signalCandidates = true, TimeSpan signalDelay = default)
@@ -26,15 +28,15 @@ public sealed class IceSimulation
         Topology = topology;
         _net = new SimNetwork(topology.Seed, topology.Loss, TimeSpan.FromMilliseconds(topology.MinDelayMs),
             TimeSpan.FromMilliseconds(Math.Max(topology.MinDelayMs, topology.MaxDelayMs)));
-        var rng = new Random(topology.Seed);
+        Action<Span<byte>> credentialRandom = RandomSource.Seeded(topology.Seed);
         IceRole[] roles = [roleA, roleB];
         ulong?[] tieBreakers = [tieBreakerA, tieBreakerB];
         PeerSpec[] specs = [topology.A, topology.B];
         SimNat? sharedNat = topology.SameLan ? _net.AddNat(topology.A.Nat == NatType.None ? NatType.PortRestricted : topology.A.Nat, IPAddress.Parse("198.18.20.1")) : null;
         for (int i = 0; i < 2; i++)
         {
-            _creds[i] = IceCredentials.Random(rng);
-            _agents[i] = new IceAgent(roles[i], _creds[i], tieBreaker: tieBreakers[i], rng: new Random(topology.Seed * 7 + i));
+            _creds[i] = IceCredentials.Random(credentialRandom);
+            _agents[i] = new IceAgent(roles[i], _creds[i], RandomSource.Seeded(topology.Seed * 7 + i), tieBreaker: tieBreakers[i]);
             SimNat? nat = sharedNat;
             IPEndPoint host;
             if (sharedNat is not null)
@@ -79,13 +81,16 @@ public sealed class IceSimulation
 
     public Topology Topology { get; }
 
-    public DateTime Now { get; private set; }
+    public TimeSpan Now { get; private set; }
 
     public SimNetwork Network => _net;
 
     public IPEndPoint[] Host { get; } = new IPEndPoint[2];
 
     public IPEndPoint?[] Relayed { get; } = new IPEndPoint?[2];
+
+    /// <summary>Datagrams each agent did not claim (HandleInput returned false).</summary>
+    public long[] Unclaimed { get; } = new long[2];
 
     /// <summary>Delay of the signalling channel for trickled candidates (0: delivered at once).</summary>
     public TimeSpan SignalDelay { get; }
@@ -99,14 +104,14 @@ public sealed class IceSimulation
 
     internal IceAgent Agent(int i) => _agents[i];
 
-    internal IReadOnlyList<(DateTime At, IceEvent Event)> Events(int i) => _events[i];
+    internal IReadOnlyList<(TimeSpan At, IceEvent Event)> Events(int i) => _events[i];
 
     internal IceCredentials Credentials(int i) => _creds[i];
 
     /// <summary>First time agent <paramref name="i"/> reported <paramref name="state"/> (null: never).</summary>
-    internal DateTime? FirstState(int i, IceConnectionState state)
+    internal TimeSpan? FirstState(int i, IceConnectionState state)
     {
-        foreach ((DateTime at, IceEvent e) in _events[i])
+        foreach ((TimeSpan at, IceEvent e) in _events[i])
         {
             if (e is ConnectionStateChanged s && s.State == state)
             {
@@ -117,9 +122,9 @@ public sealed class IceSimulation
         return null;
     }
 
-    internal DateTime? FirstNomination(int i)
+    internal TimeSpan? FirstNomination(int i)
     {
-        foreach ((DateTime at, IceEvent e) in _events[i])
+        foreach ((TimeSpan at, IceEvent e) in _events[i])
         {
             if (e is PairNominated)
             {
@@ -131,15 +136,15 @@ public sealed class IceSimulation
     }
 
     /// <summary>Runs until <paramref name="until"/> (bounded in steps).</summary>
-    public void RunUntil(DateTime until, int maxSteps = 2_000_000)
+    public void RunUntil(TimeSpan until, int maxSteps = 2_000_000)
     {
         for (int step = 0; step < maxSteps; step++)
         {
             Pump();
-            DateTime? next = Min(Min(_agents[0].PollTimeout(), _agents[1].PollTimeout()), _net.NextDelivery);
-            foreach ((DateTime at, _, _) in _pendingSignals)
+            TimeSpan? next = Deadline.Min(Deadline.Min(_agents[0].PollTimeout(), _agents[1].PollTimeout()), _net.NextDelivery);
+            foreach ((TimeSpan at, _, _) in _pendingSignals)
             {
-                next = Min(next, at);
+                next = Deadline.Min(next, at);
             }
 
             if (next is null || next > until)
@@ -164,9 +169,10 @@ public sealed class IceSimulation
 
             while (_net.TryDeliver(Now, out SimNetwork.Delivery d))
             {
+                // Only STUN travels here; an agent claims what is for it (stale transactions are not).
                 if (!_agents[d.Peer].HandleInput(d.Payload, d.From, d.Local, Now))
                 {
-                    throw new InvalidOperationException("agent refused a STUN datagram");
+                    Unclaimed[d.Peer]++;
                 }
             }
 
@@ -193,9 +199,10 @@ public sealed class IceSimulation
             more = false;
             for (int i = 0; i < 2; i++)
             {
-                while (_agents[i].PollTransmit(out IceTransmit t))
+                while (_agents[i].PollTransmit() is { } t)
                 {
-                    _net.Send(i, t.Source, t.Destination, t.Payload, Now);
+                    // The payload is the agent's until its next PollTransmit: the network keeps a copy.
+                    _net.Send(i, t.Source!, t.Destination, t.Payload.ToArray(), Now);
                 }
 
                 while (_agents[i].PollEvent() is { } e)
@@ -240,5 +247,4 @@ public sealed class IceSimulation
         return ok;
     }
 
-    private static DateTime? Min(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a < b ? a : b);
 }

@@ -9,7 +9,7 @@ namespace Firezone.Snownet.Tests.Ice.Simulation;
 public sealed class SimNetwork(int seed, double loss, TimeSpan minDelay, TimeSpan maxDelay)
 {
     private readonly Random _rng = new(seed);
-    private readonly PriorityQueue<Delivery, (DateTime, long)> _queue = new();
+    private readonly PriorityQueue<Delivery, (TimeSpan, long)> _queue = new();
     private readonly Dictionary<IPAddress, SimNat> _natsByIp = new();
     private readonly Dictionary<IPEndPoint, (int Peer, SimNat? Nat)> _hosts = new();
     private readonly Dictionary<IPEndPoint, int> _relayed = new();
@@ -44,7 +44,7 @@ public sealed class SimNetwork(int seed, double loss, TimeSpan minDelay, TimeSpa
     public void AddRelayed(int peer, IPEndPoint relayed) => _relayed[relayed] = peer;
 
     /// <summary>Sends a datagram from a peer's host or relayed address.</summary>
-    public void Send(int peer, IPEndPoint source, IPEndPoint destination, byte[] payload, DateTime now)
+    public void Send(int peer, IPEndPoint source, IPEndPoint destination, byte[] payload, TimeSpan now)
     {
         Sent++;
         if (Partitioned || _rng.NextDouble() < loss || _dropped.Contains((source, destination)))
@@ -62,12 +62,12 @@ public sealed class SimNetwork(int seed, double loss, TimeSpan minDelay, TimeSpa
     }
 
     /// <summary>Next delivery time.</summary>
-    public DateTime? NextDelivery => _queue.TryPeek(out _, out (DateTime At, long) p) ? p.At : null;
+    public TimeSpan? NextDelivery => _queue.TryPeek(out _, out (TimeSpan At, long) p) ? p.At : null;
 
     /// <summary>Pops a delivery due at or before <paramref name="now"/>.</summary>
-    public bool TryDeliver(DateTime now, out Delivery delivery)
+    public bool TryDeliver(TimeSpan now, out Delivery delivery)
     {
-        while (_queue.TryPeek(out delivery!, out (DateTime At, long) p) && p.At <= now)
+        while (_queue.TryPeek(out delivery!, out (TimeSpan At, long) p) && p.At <= now)
         {
             _queue.Dequeue();
             if (Partitioned)
