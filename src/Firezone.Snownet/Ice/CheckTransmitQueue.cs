@@ -11,6 +11,9 @@ namespace Firezone.Snownet.Ice;
 /// </summary>
 internal sealed class CheckTransmitQueue
 {
+    /// <summary>Size of a pooled buffer: any response and any request whose USERNAME is under 100 bytes.</summary>
+    private const int BufferSize = 192;
+
     private readonly Queue<Entry> _queue = new();
     private readonly Stack<byte[]> _free = new();
     private byte[]? _lent;
@@ -21,7 +24,17 @@ internal sealed class CheckTransmitQueue
     /// <summary>Encodes <paramref name="check"/> with <paramref name="codec"/> and queues it.</summary>
     public void Enqueue(IPEndPoint source, IPEndPoint destination, IConnectivityCheckCodec codec, in ConnectivityCheck check, CheckIntegrityKey key)
     {
-        byte[] buffer = _free.TryPop(out byte[]? b) ? b : new byte[ConnectivityCheck.MaxEncodedLength];
+        int needed = check.EncodedLengthBound;
+        if (!_free.TryPop(out byte[]? buffer) || buffer.Length < needed)
+        {
+            if (buffer is not null)
+            {
+                _free.Push(buffer);
+            }
+
+            buffer = new byte[Math.Max(needed, BufferSize)];
+        }
+
         int length = codec.Encode(in check, key, buffer);
         _queue.Enqueue(new Entry(source, destination, buffer, length));
     }
@@ -39,16 +52,6 @@ internal sealed class CheckTransmitQueue
         _lent = e.Buffer;
         transmit = new Transmit(e.Source, e.Destination, new ReadOnlyMemory<byte>(e.Buffer, 0, e.Length));
         return true;
-    }
-
-    /// <summary>Drops every queued datagram.</summary>
-    public void Clear()
-    {
-        Recycle();
-        while (_queue.TryDequeue(out Entry e))
-        {
-            _free.Push(e.Buffer);
-        }
     }
 
     private void Recycle()

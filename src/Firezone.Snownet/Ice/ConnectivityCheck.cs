@@ -16,6 +16,13 @@ internal struct ConnectivityCheck
     /// </summary>
     public const int MaxEncodedLength = 640;
 
+    /// <summary>
+    /// An upper bound of the encoded length of this check: header, MESSAGE-INTEGRITY and FINGERPRINT (52 bytes),
+    /// plus USERNAME (padded), ICE-CONTROLLING/ICE-CONTROLLED, PRIORITY and USE-CANDIDATE for requests, or an
+    /// XOR-MAPPED-ADDRESS or an ERROR-CODE with its reason (at most 132 bytes) for responses.
+    /// </summary>
+    public readonly int EncodedLengthBound => 52 + (Kind == CheckMessageKind.Request ? 4 + ((Username.Length + 3) & ~3) + 12 + 8 + 4 : 136);
+
     /// <summary>Request, success or error.</summary>
     public CheckMessageKind Kind;
 

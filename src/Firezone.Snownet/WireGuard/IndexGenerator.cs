@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Firezone.Snownet.SansIo;
 
 namespace Firezone.Snownet.WireGuard;
 
@@ -15,9 +16,15 @@ internal sealed class IndexGenerator
     private uint _state;
     private bool _exhausted;
 
-    /// <summary>Creates a generator from a random seed and mask.</summary>
+    /// <summary>Creates a generator from a random seed and mask (the OS CSPRNG).</summary>
     public IndexGenerator()
         : this((uint)RandomNumberGenerator.GetInt32(1, 1 << 24), (uint)RandomNumberGenerator.GetInt32(0, 1 << 24))
+    {
+    }
+
+    /// <summary>Creates a generator whose seed and mask come from an injected source (simulations replay their indices).</summary>
+    public IndexGenerator(Action<Span<byte>> random)
+        : this(1 + (uint)RandomSource.NextInt(random, (1 << 24) - 1), (uint)RandomSource.NextInt(random, 1 << 24))
     {
     }
 
