@@ -118,6 +118,20 @@ public abstract partial class Node : IDisposable
     /// <summary>The state of a connection (tests and diagnostics), or null when there is no established connection.</summary>
     internal ConnectionState? StateOf(ConnectionId connection) => _connections.TryGetValue(connection, out var c) ? c.State : null;
 
+    /// <summary>The ICE agent of a pending or established connection (tests and diagnostics).</summary>
+    internal IceAgent? AgentOf(ConnectionId connection) =>
+        _initial.TryGetValue(connection, out var i) ? i.Agent : _connections.TryGetValue(connection, out var c) ? c.Agent : null;
+
+    /// <summary>The WireGuard tunnel of an established connection (tests and diagnostics).</summary>
+    internal Tunnel? TunnelOf(ConnectionId connection) => _connections.TryGetValue(connection, out var c) ? c.Tunnel : null;
+
+    /// <summary>The relay a connection sampled (tests and diagnostics).</summary>
+    internal RelayId? RelayOf(ConnectionId connection) =>
+        _initial.TryGetValue(connection, out var i) ? i.Relay : _connections.TryGetValue(connection, out var c) ? c.Relay : null;
+
+    /// <summary>The node's allocation for a relay (tests and diagnostics).</summary>
+    internal Allocation? AllocationOf(RelayId relay) => _allocations.TryGetValue(relay, out var a) ? a : null;
+
     /// <summary>The node's counters (snownet spec §8).</summary>
     public NodeStatistics GetStatistics()
     {
