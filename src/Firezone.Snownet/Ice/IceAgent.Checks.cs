@@ -194,6 +194,23 @@ internal sealed partial class IceAgent
         return true;
     }
 
+    /// <summary>
+    /// Checks the pair from <paramref name="localBase"/> to <paramref name="remote"/> again at the next timeout handling
+    /// when its checks are in progress (sent, unanswered). The Node calls this when the TURN channel a relayed pair
+    /// needs got bound: the pair's earlier checks were dropped for lack of it, and waiting for the next retransmission
+    /// (250 ms, as upstream) would delay relayed connections by that much. True when a check was queued.
+    /// </summary>
+    public bool Recheck(IPEndPoint localBase, IPEndPoint remote)
+    {
+        if (_checklist.Find(localBase, remote) is not { State: CandidatePairState.InProgress } pair)
+        {
+            return false;
+        }
+
+        _checklist.Trigger(pair);
+        return true;
+    }
+
     private void RunChecks(TimeSpan now)
     {
         if (RemoteCredentials is null)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Firezone.Snownet.Ice;
 using Firezone.Snownet.Turn;
 using Microsoft.Extensions.Logging;
@@ -205,6 +206,35 @@ public abstract partial class Node
                         InvalidateRelayCandidate(Candidate.Relayed(address));
                         break;
                 }
+            }
+
+            while (allocation.PollChannelBound() is { } peer)
+            {
+                RecheckThroughChannel(allocation, peer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A channel to <paramref name="peer"/> was just bound: the checks from our relayed address to it were dropped until
+    /// now (payload is never buffered waiting for a channel, spec §6.8), so they go again at once. Upstream waits for
+    /// the next ICE retransmission, 250 ms after the first check, which is most of a relayed setup on a fast network
+    /// (deliberate difference; wire-compatible).
+    /// </summary>
+    private void RecheckThroughChannel(Allocation allocation, IPEndPoint peer)
+    {
+        var relayed = peer.AddressFamily == AddressFamily.InterNetwork ? allocation.RelayedV4 : allocation.RelayedV6;
+        if (relayed is null)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _connections.Count; i++)
+        {
+            var c = _connections.ValueAt(i);
+            if (c.State != ConnectionState.Failed)
+            {
+                c.Agent.Recheck(relayed.Value.Address, peer);
             }
         }
     }
