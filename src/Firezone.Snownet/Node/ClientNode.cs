@@ -32,14 +32,14 @@ public sealed partial class ClientNode : Node
         UpdateLastNow(now);
         RemoveInitial(connection);
         RemoveEstablished(connection);
-        var relay = PickRelay();
-        var credentials = CreateCredentials();
-        var agent = CreateAgent(credentials);
+        var relay = SampleRelay();
+        var credentials = RandomCredentials();
+        var agent = NewAgent(credentials);
         var sessionKey = RandomKey();
         AddInitial(connection, new InitialConnection(agent, sessionKey, relay, now, intentSentAt));
         agent.HandleTimeout(now);
         LogOffer(Logger, connection, relay, now - intentSentAt);
-        return new Offer(sessionKey, Public(credentials));
+        return new Offer(sessionKey, FromIce(credentials));
     }
 
     /// <summary>True while <paramref name="connection"/> waits for the gateway's answer.</summary>
@@ -59,7 +59,7 @@ public sealed partial class ClientNode : Node
             return;
         }
 
-        initial.Agent.SetRemoteCredentials(Ice(answer.Credentials), now);
+        initial.Agent.SetRemoteCredentials(ToIce(answer.Credentials), now);
         Establish(connection, initial.Agent, remotePublicKey, initial.SessionKey, initial.Relay, now);
     }
 

@@ -244,13 +244,13 @@ public abstract partial class Node : IDisposable
 
     private TimeSpan Later(TimeSpan now) => now > _lastNow ? now : _lastNow;
 
-    private static IceCredentials ToIce(Credentials credentials) => new(credentials.Username, credentials.Password);
+    private protected static IceCredentials ToIce(Credentials credentials) => new(credentials.Username, credentials.Password);
 
-    private static Credentials FromIce(IceCredentials credentials) => new(credentials.Ufrag, credentials.Password);
+    private protected static Credentials FromIce(IceCredentials credentials) => new(credentials.Ufrag, credentials.Password);
 
     /// <summary>A relay for a new connection, uniformly among the current allocations.</summary>
     /// <exception cref="NoTurnServersException">No allocation at all.</exception>
-    private RelayId SampleRelay()
+    private protected RelayId SampleRelay()
     {
         if (_allocations.Count == 0)
         {
@@ -260,14 +260,14 @@ public abstract partial class Node : IDisposable
         return _allocations.KeyAt(_random.Next(_allocations.Count));
     }
 
-    private IceAgent NewAgent(IceCredentials local)
+    private protected IceAgent NewAgent(IceCredentials local)
     {
         var agent = new IceAgent(_role, local, _random.Fill);
         agent.SetTimings(IceTimings.Default);
         return agent;
     }
 
-    private IceCredentials RandomCredentials() => IceCredentials.Random(_random.Fill);
+    private protected IceCredentials RandomCredentials() => IceCredentials.Random(_random.Fill);
 
     /// <summary>Creates, seeds and registers an established connection (replacing any with that id, silently).</summary>
     private protected void Establish(ConnectionId id, IceAgent agent, ReadOnlySpan<byte> remotePublicKey, ReadOnlySpan<byte> presharedKey, RelayId relay, TimeSpan now)
@@ -340,22 +340,12 @@ public abstract partial class Node : IDisposable
 
     private protected bool TryGetEstablished(ConnectionId id, out Connection connection) => _connections.TryGetValue(id, out connection);
 
-    private protected IceAgent CreateAgent(IceCredentials local) => NewAgent(local);
-
-    private protected IceCredentials CreateCredentials() => RandomCredentials();
-
-    private protected RelayId PickRelay() => SampleRelay();
-
     private protected byte[] RandomKey()
     {
         var key = new byte[32];
         _random.Fill(key);
         return key;
     }
-
-    private protected static IceCredentials Ice(Credentials credentials) => ToIce(credentials);
-
-    private protected static Credentials Public(IceCredentials credentials) => FromIce(credentials);
 
     private protected void UpdateLastNow(TimeSpan now) => _lastNow = Later(now);
 

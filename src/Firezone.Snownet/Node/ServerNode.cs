@@ -25,13 +25,13 @@ public sealed partial class ServerNode : Node
         ArgumentNullException.ThrowIfNull(offer);
         UpdateLastNow(now);
         RemoveEstablished(connection);
-        var relay = PickRelay();
-        var local = CreateCredentials();
-        var agent = CreateAgent(local);
-        agent.SetRemoteCredentials(Ice(offer.Credentials), now);
+        var relay = SampleRelay();
+        var local = RandomCredentials();
+        var agent = NewAgent(local);
+        agent.SetRemoteCredentials(ToIce(offer.Credentials), now);
         Establish(connection, agent, remotePublicKey, offer.SessionKey.Span, relay, now);
         LogAccepted(Logger, connection, relay);
-        return new Answer(Public(local));
+        return new Answer(FromIce(local));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Accepted connection {Connection} (relay {Relay})")]
