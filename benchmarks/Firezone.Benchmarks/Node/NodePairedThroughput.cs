@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
@@ -68,53 +67,15 @@ public static class NodePairedThroughput
             }
         }
 
-        for (var i = 0; i < 200; i++)
-        {
-            RawBatch();
-            NodeBatch();
-        }
-
-        var raw = new double[Rounds];
-        var node = new double[Rounds];
-        long allocated = 0;
-        var sw = new Stopwatch();
-        for (var round = 0; round < Rounds; round++)
-        {
-            var rawFirst = round % 2 == 0;
-            for (var k = 0; k < 2; k++)
-            {
-                if ((k == 0) == rawFirst)
-                {
-                    sw.Restart();
-                    RawBatch();
-                    raw[round] = sw.Elapsed.TotalSeconds;
-                }
-                else
-                {
-                    var before = GC.GetAllocatedBytesForCurrentThread();
-                    sw.Restart();
-                    NodeBatch();
-                    node[round] = sw.Elapsed.TotalSeconds;
-                    allocated += GC.GetAllocatedBytesForCurrentThread() - before;
-                }
-            }
-        }
-
+        var (raw, node, allocated) = PairedRounds.Run(RawBatch, NodeBatch, Rounds);
         a.Dispose();
         b.Dispose();
         static double Gbps(double seconds) => Batch * PacketSize * 8 / seconds / 1e9;
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted[sorted.Length / 2];
-        }
-
-        var ratios = Enumerable.Range(0, Rounds).Select(i => raw[i] / node[i]);
         var ci = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Format(ci, "Node paired throughput, 1280-byte packets, one core, {0} rounds x {1} packets (ABBA), {2} CPUs", Rounds, Batch, Environment.ProcessorCount));
-        Console.WriteLine(string.Format(ci, "  raw Tunnel pair encapsulate+decapsulate : {0:F2} Gbit/s (median)", Gbps(Median(raw))));
-        Console.WriteLine(string.Format(ci, "  Node pair encapsulate+decapsulate       : {0:F2} Gbit/s (median)", Gbps(Median(node))));
-        Console.WriteLine(string.Format(ci, "  Node / Tunnel (median of round ratios)  : {0:F1} % (target >= 90 %)", Median(ratios) * 100));
+        Console.WriteLine(string.Format(ci, "  raw Tunnel pair encapsulate+decapsulate : {0:F2} Gbit/s (median)", Gbps(PairedRounds.Median(raw))));
+        Console.WriteLine(string.Format(ci, "  Node pair encapsulate+decapsulate       : {0:F2} Gbit/s (median)", Gbps(PairedRounds.Median(node))));
+        Console.WriteLine(string.Format(ci, "  Node / Tunnel (median of round ratios)  : {0:F1} % (target >= 90 %)", PairedRounds.MedianRatio(raw, node) * 100));
         Console.WriteLine(string.Format(ci, "  bytes allocated by {0} Node round trips: {1}", (long)Rounds * Batch, allocated));
         return 0;
     }
