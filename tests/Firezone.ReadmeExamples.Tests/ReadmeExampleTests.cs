@@ -12,12 +12,12 @@ public class ReadmeExampleTests
         "src/Firezone.PhoenixChannel/README.md",
         "src/Firezone.Tun/README.md",
         "src/Firezone.Connlib/README.md",
+        "src/Firezone.Snownet/README.md",
     };
 
     /// <summary>Package READMEs not checked yet, and why: move one to <see cref="CheckedReadmes"/> when its blocks are public API.</summary>
     private static readonly Dictionary<string, string> NotCheckedYet = new()
     {
-        ["src/Firezone.Snownet/README.md"] = "its examples use internal types; they are being rewritten around the public Node",
     };
 
     private static IEnumerable<string> Checked => CheckedReadmes.Select(row => row.Data);

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Firezone.Snownet.SansIo;
@@ -69,47 +68,13 @@ public static class WireGuardPairedThroughput
             }
         }
 
-        for (var i = 0; i < 200; i++) { RawBatch(); TunnelBatch(); } // warm-up and tiering
-
-        var raw = new double[Rounds];
-        var tunnel = new double[Rounds];
-        long allocated = 0;
-        var sw = new Stopwatch();
-        for (var round = 0; round < Rounds; round++)
-        {
-            var rawFirst = round % 2 == 0;
-            for (var k = 0; k < 2; k++)
-            {
-                if ((k == 0) == rawFirst)
-                {
-                    sw.Restart();
-                    RawBatch();
-                    raw[round] = sw.Elapsed.TotalSeconds;
-                }
-                else
-                {
-                    var before = GC.GetAllocatedBytesForCurrentThread();
-                    sw.Restart();
-                    TunnelBatch();
-                    tunnel[round] = sw.Elapsed.TotalSeconds;
-                    allocated += GC.GetAllocatedBytesForCurrentThread() - before;
-                }
-            }
-        }
-
+        var (raw, tunnel, allocated) = PairedRounds.Run(RawBatch, TunnelBatch, Rounds);
         static double Gbps(double seconds) => Batch * PacketSize * 8 / seconds / 1e9;
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.OrderBy(x => x).ToArray();
-            return sorted[sorted.Length / 2];
-        }
-
-        var ratios = Enumerable.Range(0, Rounds).Select(i => raw[i] / tunnel[i]);
         var ci = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Format(ci, "WireGuard paired throughput, 1280-byte packets, one core, {0} rounds x {1} packets (ABBA)", Rounds, Batch));
-        Console.WriteLine(string.Format(ci, "  raw ChaCha20Poly1305 seal+open      : {0:F2} Gbit/s (median)", Gbps(Median(raw))));
-        Console.WriteLine(string.Format(ci, "  tunnel encapsulate+decapsulate      : {0:F2} Gbit/s (median)", Gbps(Median(tunnel))));
-        Console.WriteLine(string.Format(ci, "  tunnel / raw (median of round ratios): {0:F1} % (target >= 85 %)", Median(ratios) * 100));
+        Console.WriteLine(string.Format(ci, "  raw ChaCha20Poly1305 seal+open      : {0:F2} Gbit/s (median)", Gbps(PairedRounds.Median(raw))));
+        Console.WriteLine(string.Format(ci, "  tunnel encapsulate+decapsulate      : {0:F2} Gbit/s (median)", Gbps(PairedRounds.Median(tunnel))));
+        Console.WriteLine(string.Format(ci, "  tunnel / raw (median of round ratios): {0:F1} % (target >= 85 %)", PairedRounds.MedianRatio(raw, tunnel) * 100));
         Console.WriteLine(string.Format(ci, "  bytes allocated by {0} tunnel round trips: {1}", (long)Rounds * Batch, allocated));
     }
 }

@@ -89,6 +89,7 @@ internal sealed partial class IceAgent
         if (pair is null && localCandidate.Address.AddressFamily == from.AddressFamily)
         {
             pair = _checklist.Add(new CandidatePair(localCandidate, remote, Role, Timings.MaxRetransmits + 4));
+            HasFormedPairs = true;
         }
 
         if (pair is null)
@@ -190,6 +191,23 @@ internal sealed partial class IceAgent
 
         UpdateNomination();
         UpdateState();
+        return true;
+    }
+
+    /// <summary>
+    /// Checks the pair from <paramref name="localBase"/> to <paramref name="remote"/> again at the next timeout handling
+    /// when its checks are in progress (sent, unanswered). The Node calls this when the TURN channel a relayed pair
+    /// needs got bound: the pair's earlier checks were dropped for lack of it, and waiting for the next retransmission
+    /// (250 ms, as upstream) would delay relayed connections by that much. True when a check was queued.
+    /// </summary>
+    public bool Recheck(IPEndPoint localBase, IPEndPoint remote)
+    {
+        if (_checklist.Find(localBase, remote) is not { State: CandidatePairState.InProgress } pair)
+        {
+            return false;
+        }
+
+        _checklist.Trigger(pair);
         return true;
     }
 
@@ -361,7 +379,7 @@ internal sealed partial class IceAgent
         {
             state = IceConnectionState.Connected;
         }
-        else if (_remoteCandidates.Count > 0 && !_checklist.AnyAlive())
+        else if (_remoteCandidates.Count > 0 && HasFormedPairs && !_checklist.AnyAlive())
         {
             state = IceConnectionState.Disconnected;
         }
@@ -412,6 +430,7 @@ internal sealed partial class IceAgent
         _localPeerReflexive.Clear();
         _discoveredSources.Clear();
         _selected = null;
+        HasFormedPairs = false;
         UpdateState();
     }
 
@@ -423,6 +442,7 @@ internal sealed partial class IceAgent
         }
 
         _checklist.Add(new CandidatePair(local, remote, Role, Timings.MaxRetransmits + 4));
+        HasFormedPairs = true;
     }
 
     private Candidate? FindLocalForDestination(IPEndPoint local)

@@ -103,6 +103,13 @@ internal sealed partial class IceAgent
     public IReadOnlyList<Candidate> RemoteCandidates => _remoteCandidates;
 
     /// <summary>
+    /// True once a candidate pair was formed (since the last restart). Until then the agent never reports
+    /// <see cref="IceConnectionState.Disconnected"/>: candidates of a matching family may still arrive (a relay
+    /// allocation or a host address the node has not learnt yet), so "no pair possible" is not yet known.
+    /// </summary>
+    public bool HasFormedPairs { get; private set; }
+
+    /// <summary>
     /// STUN datagrams refused: malformed, not for this agent (<see cref="HandleInput"/> returned false), or for this
     /// agent but unexpected (e.g. a response from the wrong address).
     /// </summary>

@@ -83,6 +83,11 @@ internal sealed partial class Allocation
 
             case TurnRequestKind.ChannelBind:
                 _channels.SetBound(request.Request.Channel, now);
+                if (request.Request.Peer is { } bound)
+                {
+                    ReportChannelBound(bound);
+                }
+
                 return;
         }
     }

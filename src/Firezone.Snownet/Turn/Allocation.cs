@@ -42,6 +42,7 @@ internal sealed partial class Allocation
     private readonly Dictionary<TransactionId, InFlightRequest> _inFlight = new();
     private readonly AllocationChannels _channels = new();
     private readonly LinkedList<IPEndPoint> _bufferedChannelBindings = new();
+    private readonly Queue<IPEndPoint> _boundPeers = new();
     private readonly List<TransactionId> _scratchIds = new();
     private readonly List<TransactionId> _scratchInvalidated = new();
     private readonly List<(ushort Number, IPEndPoint Peer)> _scratchChannels = new();
@@ -172,6 +173,25 @@ internal sealed partial class Allocation
 
     /// <summary>Next candidate event, if any.</summary>
     public AllocationEvent? PollEvent() => _events.TryDequeue(out var e) ? e : null;
+
+    /// <summary>
+    /// Next peer whose ChannelBind was just confirmed, if any (the Node re-checks the ICE pairs through it at once
+    /// instead of waiting for their next retransmission). At most <see cref="MaxBoundPeers"/> are kept, oldest dropped.
+    /// </summary>
+    public IPEndPoint? PollChannelBound() => _boundPeers.TryDequeue(out var p) ? p : null;
+
+    /// <summary>Bound of the queue behind <see cref="PollChannelBound"/>.</summary>
+    internal const int MaxBoundPeers = 64;
+
+    private void ReportChannelBound(IPEndPoint peer)
+    {
+        if (_boundPeers.Count == MaxBoundPeers)
+        {
+            _boundPeers.Dequeue();
+        }
+
+        _boundPeers.Enqueue(peer);
+    }
 
     /// <summary>
     /// The next instant <see cref="HandleTimeout"/> must run: request retransmissions, the allocation refresh (while
