@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Firezone.Snownet.WireGuard;
 
-/// <summary>Source-generated log messages of the WireGuard tunnel (nothing above Trace per packet).</summary>
+/// <summary>Source-generated log messages of the WireGuard tunnel (nothing above Trace per packet, nor per handshake message a peer can flood, such as the cookie replies under load).</summary>
 internal static partial class WireGuardLog
 {
     [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "WireGuard handshake initiation sent (index {LocalIndex:X8})")]
@@ -14,7 +14,7 @@ internal static partial class WireGuardLog
     [LoggerMessage(EventId = 4003, Level = LogLevel.Trace, Message = "WireGuard datagram dropped: {Reason}")]
     public static partial void Dropped(ILogger logger, WireGuardError reason);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Debug, Message = "WireGuard under load: cookie reply sent")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Trace, Message = "WireGuard under load: cookie reply sent")]
     public static partial void CookieReplySent(ILogger logger);
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "WireGuard connection expired")]
