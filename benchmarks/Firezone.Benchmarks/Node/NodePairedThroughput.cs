@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
+using Firezone.Benchmarks.WireGuard;
 using Firezone.Snownet;
 using Firezone.Snownet.SansIo;
 using Firezone.Snownet.WireGuard;
@@ -35,7 +36,7 @@ public static class NodePairedThroughput
 
         using var pair = InMemoryNodePair.Connect();
         var now = pair.Now;
-        var (a, b) = RawTunnels(now);
+        var (a, b) = ConnectedTunnels.Create(now, DateTimeOffset.UtcNow);
 
         void RawBatch()
         {
@@ -78,22 +79,6 @@ public static class NodePairedThroughput
         Console.WriteLine(string.Format(ci, "  Node / Tunnel (median of round ratios)  : {0:F1} % (target >= 90 %)", PairedRounds.MedianRatio(raw, node) * 100));
         Console.WriteLine(string.Format(ci, "  bytes allocated by {0} Node round trips: {1}", (long)Rounds * Batch, allocated));
         return 0;
-    }
-
-    private static (Tunnel, Tunnel) RawTunnels(TimeSpan now)
-    {
-        var wall = new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
-        byte[] aPriv = new byte[32], aPub = new byte[32], bPriv = new byte[32], bPub = new byte[32];
-        X25519.GenerateKeyPair(aPriv, aPub);
-        X25519.GenerateKeyPair(bPriv, bPub);
-        var a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), now, wall, RandomSource.Secure);
-        var b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), now, wall, RandomSource.Secure);
-        var buf = new byte[2048];
-        var r = a.FormatHandshakeInitiation(buf, true, now);
-        r = b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
-        r = a.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
-        b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
-        return (a, b);
     }
 
     /// <summary>

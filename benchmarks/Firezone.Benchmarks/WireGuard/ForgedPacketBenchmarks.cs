@@ -49,17 +49,7 @@ public class ForgedPacketBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        byte[] aPriv = new byte[32], aPub = new byte[32], bPriv = new byte[32], bPub = new byte[32];
-        X25519.GenerateKeyPair(aPriv, aPub);
-        X25519.GenerateKeyPair(bPriv, bPub);
-        _a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), Now, Wall, RandomSource.Secure);
-        _b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), Now, Wall, RandomSource.Secure);
-        var buf = new byte[2048];
-        var r = _a.FormatHandshakeInitiation(buf, true, Now);
-        r = _b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
-        r = _a.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
-        _b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
-        if (!_b.HasCurrentSession) throw new InvalidOperationException("no session");
+        (_a, _b) = ConnectedTunnels.Create(Now, Wall);
         _forged = new byte[PerInvoke][];
         for (var i = 0; i < PerInvoke; i++)
         {

@@ -32,16 +32,9 @@ public static class WireGuardPairedThroughput
         var nonce = new byte[12];
         var tag = new byte[16];
 
-        byte[] aPriv = new byte[32], aPub = new byte[32], bPriv = new byte[32], bPub = new byte[32];
-        X25519.GenerateKeyPair(aPriv, aPub);
-        X25519.GenerateKeyPair(bPriv, bPub);
-        using var a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), now, wall, RandomSource.Secure);
-        using var b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), now, wall, RandomSource.Secure);
-        var buf = new byte[2048];
-        var r = a.FormatHandshakeInitiation(buf, true, now);
-        r = b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
-        r = a.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
-        b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, now);
+        var (a, b) = ConnectedTunnels.Create(now, wall);
+        using var disposeA = a;
+        using var disposeB = b;
 
         var key = RandomNumberGenerator.GetBytes(32);
         using var seal = new ChaCha20Poly1305(key);

@@ -42,17 +42,7 @@ public class WireGuardThroughputBenchmarks
         _packet[0] = 0x45;
         BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(2), PacketSize);
 
-        byte[] aPriv = new byte[32], aPub = new byte[32], bPriv = new byte[32], bPub = new byte[32];
-        X25519.GenerateKeyPair(aPriv, aPub);
-        X25519.GenerateKeyPair(bPriv, bPub);
-        _a = new Tunnel(aPriv, bPub, new byte[32], null, 1, new RateLimiter(aPub), Now, Wall, RandomSource.Secure);
-        _b = new Tunnel(bPriv, aPub, new byte[32], null, 2, new RateLimiter(bPub), Now, Wall, RandomSource.Secure);
-        var buf = new byte[2048];
-        var r = _a.FormatHandshakeInitiation(buf, true, Now);
-        r = _b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
-        r = _a.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
-        r = _b.Decapsulate(buf.AsSpan(0, r.Length).ToArray(), default, buf, Now);
-        if (!_a.HasCurrentSession || !_b.HasCurrentSession) throw new InvalidOperationException("handshake failed");
+        (_a, _b) = ConnectedTunnels.Create(Now, Wall);
 
         var key = RandomNumberGenerator.GetBytes(32);
         _seal = new ChaCha20Poly1305(key);
