@@ -64,8 +64,7 @@ internal sealed class ByteRing
     public void Discard(int n)
     {
         _head = (_head + n) % _capacity;
-        Count -= n;
-        if (Count == 0) _head = 0;
+        Count -= n; // the head never jumps back to 0: out-of-order bytes may sit ahead of it
     }
 
     /// <summary>Hands the array back (the ring is unusable afterwards).</summary>
