@@ -86,6 +86,7 @@ internal sealed class TcpConnection
     public RetransmissionTimeout Rto => _rto;
     public int Retries => _retries;
     public int BytesToRead => _receive.Count;
+    public int OutOfOrderRanges => _outOfOrder.Count;
     public int SendSpace => _send.Free;
     public int BytesUnacknowledgedOrUnsent => _send.Count;
     public uint PeerWindow => _sndWnd;
@@ -203,6 +204,8 @@ internal sealed class TcpConnection
                 return;
             }
             if (!seg.Rst) _ackPending = true;
+            // TIME-WAIT: a retransmitted FIN (it lies before RCV.NXT) is acknowledged and restarts the timer.
+            if (State == TcpState.TimeWait && seg.Fin && !seg.Rst) _timeWaitDeadline = now + _options.TimeWait;
             return;
         }
 
@@ -229,6 +232,7 @@ internal sealed class TcpConnection
             if (Gt(seg.Ack, _sndUna) && Le(seg.Ack, _sndMax))
             {
                 State = _finQueued ? TcpState.FinWait1 : TcpState.Established;
+                if (_synRetransmitted) _rto.ResetAfterSynRetransmission();
                 _sndWnd = seg.Window;
                 _sndWl1 = seg.Seq;
                 _sndWl2 = seg.Ack;
@@ -261,11 +265,6 @@ internal sealed class TcpConnection
                 case TcpState.FinWait1: State = TcpState.Closing; break;
                 case TcpState.FinWait2: EnterTimeWait(now); break;
             }
-        }
-        else if (seg.Fin && State == TcpState.TimeWait)
-        {
-            _ackPending = true; // a retransmitted FIN: ACK it again and restart the 2·MSL stand-in
-            _timeWaitDeadline = now + _options.TimeWait;
         }
         else if (seg.Fin && _finReceived)
         {
@@ -303,6 +302,7 @@ internal sealed class TcpConnection
             _sndWl2 = seg.Ack;
             State = _finQueued ? TcpState.FinWait1 : TcpState.Established;
             _ackPending = true;
+            if (_synRetransmitted) _rto.ResetAfterSynRetransmission();
             _owner.Emit(this, TcpEventKind.Connected);
             if (seg.Payload.Length > 0) ReceiveText(seg.Seq + 1, seg.Payload);
         }
@@ -526,7 +526,6 @@ internal sealed class TcpConnection
             byte flags = State == TcpState.SynSent ? TcpSegment.FlagSyn : (byte)(TcpSegment.FlagSyn | TcpSegment.FlagAck);
             int len = Write(destination, _iss, State == TcpState.SynSent ? 0 : _rcvNxt, flags, OurMss, default, now);
             OccupySequence(_iss, 1, now);
-            if (_synRetransmitted) _rto.ResetAfterSynRetransmission();
             return len;
         }
         if (State is TcpState.SynSent or TcpState.SynReceived)
