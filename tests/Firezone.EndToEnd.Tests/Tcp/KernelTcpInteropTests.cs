@@ -90,6 +90,28 @@ public sealed class KernelTcpInteropTests
         TestContext.Current.SendDiagnosticMessage($"engine client v{(ipv6 ? 6 : 4)}: {outcome.Packets} packets, {outcome.Elapsed.TotalMilliseconds:F0} ms");
     }
 
+    [Fact]
+    public async Task Kernel_refuses_the_engine_with_rst_and_the_engine_refuses_the_kernel_with_rst()
+    {
+        NetNamespace.SkipUnlessAvailable();
+        using var f = TunFixture.Create();
+        var driver = new EngineDriver(f.Tun);
+        // Engine → kernel port without a listener: the kernel's RST is a Reset event.
+        var outcome = driver.RunExchange((TcpEndpoint.From(TunFixture.RemoteV4, 0), TcpEndpoint.From(TunFixture.TunV4, 5999)), [], TimeSpan.FromSeconds(10), untilEnd: true);
+        Assert.Equal(TcpEventKind.Reset, outcome.End);
+
+        // Kernel → engine address without a listener: our RST makes connect(2) fail with ECONNREFUSED.
+        using var socket = f.Ns.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var connect = Task.Run(() =>
+        {
+            try { socket.Connect(new IPEndPoint(TunFixture.RemoteV4, 5998)); return SocketError.Success; }
+            catch (SocketException e) { return e.SocketErrorCode; }
+        });
+        var refused = driver.RunUntil(() => connect.IsCompleted, TimeSpan.FromSeconds(10));
+        Assert.True(refused);
+        Assert.Equal(SocketError.ConnectionRefused, await connect);
+    }
+
     /// <summary>The kernel side: (connect,) send everything while reading everything, shut down sending, read to EOF.</summary>
     private static byte[] KernelExchange(Socket socket, byte[] toSend, IPEndPoint? connectTo)
     {
@@ -119,7 +141,7 @@ public sealed class KernelTcpInteropTests
 
         /// <summary>Accepts one connection (or opens <paramref name="connect"/>), sends <paramref name="toSend"/>,
         /// closes, reads to EOF and waits for the connection's end.</summary>
-        public Outcome RunExchange((TcpEndpoint Local, TcpEndpoint Remote)? connect, byte[] toSend, TimeSpan limit)
+        public Outcome RunExchange((TcpEndpoint Local, TcpEndpoint Remote)? connect, byte[] toSend, TimeSpan limit, bool untilEnd = false)
         {
             byte[] rx = new byte[IpConstants.BufferSize], tx = new byte[IpConstants.MaxPacketSize], read = new byte[65536];
             var received = new MemoryStream();
@@ -128,7 +150,8 @@ public sealed class KernelTcpInteropTests
             bool closed = false, eof = false;
             TcpEventKind? end = null;
             long packets = 0;
-            while (_clock.Elapsed < limit && !(eof && end is not null))
+            limit = _clock.Elapsed + limit;
+            while (_clock.Elapsed < limit && !(eof && end is not null) && !(untilEnd && end is not null))
             {
                 TimeSpan now = _clock.Elapsed;
                 while (tun.TryRead(rx.AsSpan(IpConstants.Nat46Headroom, IpConstants.MaxPacketSize), out int n) == TunReadStatus.Packet)
@@ -166,6 +189,25 @@ public sealed class KernelTcpInteropTests
                 }
             }
             return new Outcome(received.ToArray(), end, packets, _clock.Elapsed, localPort);
+        }
+
+        /// <summary>Just moves packets and timers until <paramref name="done"/>; false on timeout.</summary>
+        public bool RunUntil(Func<bool> done, TimeSpan limit)
+        {
+            byte[] rx = new byte[IpConstants.BufferSize], tx = new byte[IpConstants.MaxPacketSize];
+            limit = _clock.Elapsed + limit;
+            while (!done())
+            {
+                if (_clock.Elapsed > limit) return false;
+                while (tun.TryRead(rx.AsSpan(IpConstants.Nat46Headroom, IpConstants.MaxPacketSize), out int n) == TunReadStatus.Packet)
+                    Set.HandleInput(rx.AsSpan(IpConstants.Nat46Headroom, n), _clock.Elapsed);
+                Set.HandleTimeout(_clock.Elapsed);
+                int m;
+                while ((m = Set.PollTransmit(tx)) > 0) tun.TryWrite(tx.AsSpan(0, m));
+                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(5));
+                try { tun.WaitReadableAsync(cts.Token).AsTask().Wait(); } catch (AggregateException) { }
+            }
+            return true;
         }
     }
 }
