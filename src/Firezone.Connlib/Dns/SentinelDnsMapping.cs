@@ -102,12 +102,14 @@ internal static partial class SentinelDnsMapping
 
     private static DnsMappingUpdate Exhausted(DnsMapping current, IReadOnlyList<IPEndPoint> servers, string family)
     {
-        int count = servers.Count(s => IpKey.IsV4(s.Address) == (family == "IPv4"));
+        bool v4 = family == "IPv4";
+        int count = servers.Count(s => IpKey.IsV4(s.Address) == v4);
+        int inUse = current.Sentinels.Count(s => IpKey.IsV4(s) == v4);
         return new DnsMappingUpdate(
             DnsMappingStatus.SentinelsExhausted,
             current,
             servers,
-            $"Too many {family} DNS servers ({count}): the sentinel range has room for {(family == "IPv4" ? 254 : 256)}, minus the {current.Count} sentinels of the current mapping");
+            $"Too many {family} DNS servers ({count}): the sentinel range has room for {(v4 ? 254 : 256)}, minus the {inUse} {family} sentinels of the current mapping");
     }
 
     private static partial class Log
