@@ -47,6 +47,8 @@ internal sealed class TcpConnection
 
     private bool _finQueued, _finReceived, _ackPending, _rstPending, _writeBlocked, _readablePending, _forceProbe;
     private bool _timeoutAfterRst, _synRetransmitted;
+    private TimeSpan? _challengeWindowStart;
+    private int _challengeAcks;
     private TimeSpan? _retransmitDeadline;
     private int _retries;
     private bool _timing;
@@ -213,14 +215,14 @@ internal sealed class TcpConnection
         if (seg.Rst)
         {
             if (seg.Seq == _rcvNxt) Terminate(State == TcpState.SynReceived && Listener is not null && !UserVisible ? null : TcpEventKind.Reset);
-            else _ackPending = true;
+            else ChallengeAck(now);
             return;
         }
 
         // 4. SYN in a synchronized state (RFC 5961 §4): challenge ACK.
         if (seg.Syn)
         {
-            _ackPending = true;
+            ChallengeAck(now);
             return;
         }
 
@@ -332,12 +334,12 @@ internal sealed class TcpConnection
     {
         if (Gt(seg.Ack, _sndMax))
         {
-            _ackPending = true; // acknowledges something not yet sent
+            ChallengeAck(now); // acknowledges something not yet sent
             return false;
         }
         if (Lt(seg.Ack, _sndUna - Math.Max(_sndWnd, 65535u)))
         {
-            _ackPending = true; // RFC 5961 §5: too old
+            ChallengeAck(now); // RFC 5961 §5: too old
             return false;
         }
         bool advanced = Gt(seg.Ack, _sndUna);
@@ -359,6 +361,21 @@ internal sealed class TcpConnection
         }
         return true;
     }
+
+    /// <summary>RFC 5961 §7: at most <see cref="ChallengeAcksPerSecond"/> challenge ACKs per second (per connection).</summary>
+    private void ChallengeAck(TimeSpan now)
+    {
+        if (_challengeWindowStart is not { } start || now - start >= TimeSpan.FromSeconds(1))
+        {
+            _challengeWindowStart = now;
+            _challengeAcks = 0;
+        }
+        if (_challengeAcks >= ChallengeAcksPerSecond) return;
+        _challengeAcks++;
+        _ackPending = true;
+    }
+
+    public const int ChallengeAcksPerSecond = 10;
 
     private void AdvanceUna(uint ack, TimeSpan now)
     {

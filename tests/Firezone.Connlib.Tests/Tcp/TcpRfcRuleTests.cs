@@ -402,4 +402,38 @@ public sealed class TcpRfcRuleTests
         Sent update = Assert.Single(p.Drain()); // window update once it grew by at least min(MSS, buffer/2)
         Assert.Equal(4000, update.Window);
     }
+
+    [Fact]
+    public void Rfc9293_3_4_sequence_numbers_wrap_around_2_32_mid_stream()
+    {
+        // The peer's ISN sits 1000 bytes below 2^32, so the stream crosses the wrap in its first segment.
+        var p = new RawPeer();
+        var (h, iss) = p.AcceptOne(peerIss: uint.MaxValue - 1000);
+        uint seq = uint.MaxValue - 999;
+        byte[] data = new byte[5000];
+        new Random(3).NextBytes(data);
+        for (int off = 0; off < data.Length; off += 1000)
+        {
+            p.Deliver(40000, 53, unchecked(seq + (uint)off), iss + 1, Ack, payload: data.AsSpan(off, 1000));
+        }
+        Assert.Equal(unchecked(seq + 5000u), p.Drain().Last().Ack);
+        byte[] got = new byte[6000];
+        p.Set.Receive(h, got, out int n);
+        Assert.Equal(data, got[..n]);
+    }
+
+    [Fact]
+    public void Rfc5961_7_challenge_acks_are_rate_limited_to_10_per_second_per_connection()
+    {
+        var p = new RawPeer();
+        var (h, iss) = p.AcceptOne();
+        int acks = 0;
+        for (int i = 0; i < 50; i++) { p.Deliver(40000, 53, 1001, 0, Syn); acks += p.Drain().Count; }
+        Assert.Equal(10, acks);
+        p.Advance(TimeSpan.FromSeconds(1));
+        acks = 0;
+        for (int i = 0; i < 50; i++) { p.Deliver(40000, 53, 1001 + 5, iss + 1, Rst); acks += p.Drain().Count; }
+        Assert.Equal(10, acks);
+        Assert.Equal(TcpState.Established, p.Set.GetState(h));
+    }
 }
