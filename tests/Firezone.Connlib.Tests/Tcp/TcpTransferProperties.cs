@@ -18,8 +18,12 @@ public sealed class TcpTransferProperties
         IdleTimeout = null,
     };
 
-    /// <summary>The bound: every case finishes within 30 simulated minutes.</summary>
-    internal static readonly TimeSpan Bound = TimeSpan.FromMinutes(30);
+    /// <summary>
+    /// The bound: every case finishes (both streams delivered, both sides' Closed event) within 5 simulated minutes.
+    /// Measured at the worst impairment generated (30 % loss, 20 % duplication, 50 % reordering, 80 ms delay, 40 KB each
+    /// way, 400 seeds): median 15 s, p99 39 s, maximum 48.5 s.
+    /// </summary>
+    internal static readonly TimeSpan Bound = TimeSpan.FromMinutes(5);
 
     [Property(MaxTest = 200)]
     public Property Streams_arrive_intact_in_order_both_ways_and_both_sides_close_cleanly_over_loss_reordering_duplication_and_delay()
