@@ -214,6 +214,7 @@ internal sealed class TcpConnection
         // 2. RST (RFC 5961 §3.2: exact match resets, any other in-window RST gets a challenge ACK).
         if (seg.Rst)
         {
+            if (State == TcpState.TimeWait) return; // RFC 1337: no TIME-WAIT assassination (and no Reset after Closed)
             if (seg.Seq == _rcvNxt) Terminate(State == TcpState.SynReceived && Listener is not null && !UserVisible ? null : TcpEventKind.Reset);
             else ChallengeAck(now);
             return;

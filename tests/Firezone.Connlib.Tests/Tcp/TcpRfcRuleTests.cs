@@ -266,6 +266,9 @@ public sealed class TcpRfcRuleTests
         Assert.Equal(1002u, Assert.Single(p.Drain()).Ack);
         Assert.Equal([TcpEventKind.Readable, TcpEventKind.Closed], p.Events().Select(e => e.Kind)); // EOF, then done
 
+        p.Deliver(40000, 53, 1002, 0, Rst); // RFC 1337: an RST does not cut TIME-WAIT short
+        Assert.Equal(TcpState.TimeWait, p.Set.GetState(h));
+        Assert.Empty(p.Events());
         p.Advance(TimeSpan.FromSeconds(1.5));
         p.Deliver(40000, 53, 1001, fin.Seq + 1, Ack | Fin); // our ACK was lost
         Assert.Equal(1002u, Assert.Single(p.Drain()).Ack);
