@@ -74,6 +74,9 @@ internal sealed partial class DnsOverTcpClient
     private HashSet<TcpEndpoint> _resolvers = [];
     private TcpEndpoint? _sourceV4, _sourceV6;
     private TimeSpan _now;
+    private TimeSpan? _nextDeadline;
+    private readonly List<(TcpEndpoint, ushort)> _expired = [];
+    private readonly List<Connection> _idle = [];
 
     public DnsOverTcpClient(Action<Span<byte>> random, TcpOptions? options = null, TimeSpan? queryTimeout = null, ILogger? logger = null)
     {
@@ -134,6 +137,7 @@ internal sealed partial class DnsOverTcpClient
         c.Framing.Write(_set, message);
         c.Outstanding++;
         _inFlight[(server, id)] = new InFlight(c, now + _queryTimeout);
+        Schedule(now + _queryTimeout);
         return DnsTcpSendError.None;
     }
 
@@ -168,31 +172,46 @@ internal sealed partial class DnsOverTcpClient
         return true;
     }
 
+    /// <summary>Advances the sockets, fails queries past their deadline, closes idle connections. Allocation-free
+    /// unless something expires (it runs after nearly every packet of the tunnel's loop).</summary>
     public void HandleTimeout(TimeSpan now)
     {
         _now = now;
         _set.HandleTimeout(now);
         Process(now);
-        List<(TcpEndpoint, ushort)>? expired = null;
+        if (_nextDeadline is not { } due || now < due) return;
+        _expired.Clear();
         foreach (var (key, q) in _inFlight)
-            if (now >= q.Deadline) (expired ??= []).Add(key);
-        if (expired is not null)
-        {
-            foreach (var key in expired) Fail(key, DnsTcpFailure.Timeout);
-        }
-        foreach (Connection c in _byHandle.Values.ToList())
-        {
-            if (c.Outstanding == 0 && c.IdleSince is { } idle && now >= idle + IdleClose) Forget(c, abort: false);
-        }
+            if (now >= q.Deadline) _expired.Add(key);
+        foreach (var key in _expired) Fail(key, DnsTcpFailure.Timeout);
+        _idle.Clear();
+        foreach (Connection c in _byHandle.Values)
+            if (c.Outstanding == 0 && c.IdleSince is { } idle && now >= idle + IdleClose) _idle.Add(c);
+        foreach (Connection c in _idle) Forget(c, abort: false);
+        RecomputeNextDeadline();
     }
 
+    /// <summary>The earliest of the sockets' timers, a query deadline and an idle close.</summary>
     public TimeSpan? PollTimeout()
     {
         TimeSpan? t = _set.PollTimeout();
+        if (_nextDeadline is { } d && (t is null || d < t)) t = d;
+        return t;
+    }
+
+    /// <summary>Earliest query deadline or idle close (may be early after an answer: a harmless extra wake-up).</summary>
+    private void RecomputeNextDeadline()
+    {
+        TimeSpan? t = null;
         foreach (InFlight q in _inFlight.Values) if (t is null || q.Deadline < t) t = q.Deadline;
         foreach (Connection c in _byHandle.Values)
             if (c.Outstanding == 0 && c.IdleSince is { } idle && (t is null || idle + IdleClose < t)) t = idle + IdleClose;
-        return t;
+        _nextDeadline = t;
+    }
+
+    private void Schedule(TimeSpan t)
+    {
+        if (_nextDeadline is not { } d || t < d) _nextDeadline = t;
     }
 
     /// <summary>The next IP packet to encapsulate towards the resolver's gateway (0: none).</summary>
@@ -246,7 +265,7 @@ internal sealed partial class DnsOverTcpClient
             ushort id = BinaryPrimitives.ReadUInt16BigEndian(message);
             if (!_inFlight.Remove((c.Server, id), out var q) || q.Connection != c) continue; // unsolicited or late
             c.Outstanding--;
-            if (c.Outstanding == 0) c.IdleSince = now;
+            if (c.Outstanding == 0) { c.IdleSince = now; Schedule(now + IdleClose); }
             _results.Enqueue(new DnsTcpResult(c.Server, id, message.ToArray(), DnsTcpFailure.None));
         }
         if (_byHandle.ContainsKey(c.Handle.Id) && r is TcpResult.EndOfStream or TcpResult.ConnectionClosed)
@@ -257,7 +276,7 @@ internal sealed partial class DnsOverTcpClient
     {
         if (!_inFlight.Remove(key, out var q)) return;
         q.Connection.Outstanding--;
-        if (q.Connection.Outstanding == 0) q.Connection.IdleSince = _now;
+        if (q.Connection.Outstanding == 0) { q.Connection.IdleSince = _now; Schedule(_now + IdleClose); }
         _results.Enqueue(new DnsTcpResult(key.Server, key.Id, null, failure));
         Log.QueryFailed(_logger, key.Id, failure);
     }

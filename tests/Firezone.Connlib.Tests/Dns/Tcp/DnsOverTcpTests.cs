@@ -324,4 +324,30 @@ public sealed class DnsOverTcpTests
         Assert.All(results.Where(r => r.Failure == DnsTcpFailure.None), r => Assert.Equal(r.QueryId, BinaryPrimitives.ReadUInt16BigEndian(r.Response)));
         Assert.True(results.Count(r => r.Failure == DnsTcpFailure.None) >= 25, $"{results.Count(r => r.Failure == DnsTcpFailure.None)} answered");
     }
+
+    [Fact]
+    public void Timers_of_server_and_client_with_open_connections_and_queries_in_flight_allocate_nothing()
+    {
+        var (client, server) = ClientAndServer();
+        client.SendQuery(Sentinel, Message(1), _now);
+        client.SendQuery(Sentinel, Message(2), _now);
+        Shuttle(client, server, answer: _ => null);
+        Assert.Equal(2, client.InFlightCount);
+        Assert.Equal(1, server.ConnectionCount);
+        void Round(int i)
+        {
+            TimeSpan now = TimeSpan.FromMilliseconds(i * 0.1);
+            client.HandleTimeout(now);
+            server.HandleTimeout(now);
+            _ = client.PollTimeout();
+            _ = server.PollTimeout();
+            _ = client.PollTransmit(_buf);
+            _ = server.PollTransmit(_buf);
+        }
+        for (int i = 0; i < 100; i++) Round(i);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 100; i < 20_000; i++) Round(i); // 2 s: nothing expires yet
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2, client.InFlightCount);
+    }
 }
