@@ -48,6 +48,8 @@ internal sealed class TcpConnection
     private bool _finQueued, _finReceived, _ackPending, _rstPending, _writeBlocked, _readablePending, _forceProbe;
     private bool _timeoutAfterRst, _synRetransmitted;
     private TimeSpan? _challengeWindowStart;
+    private int _duplicateAcks;
+    private bool _fastRetransmit;
     private int _challengeAcks;
     private TimeSpan? _retransmitDeadline;
     private int _retries;
@@ -344,6 +346,15 @@ internal sealed class TcpConnection
             return false;
         }
         bool advanced = Gt(seg.Ack, _sndUna);
+        // RFC 5681 §3.2 (without congestion control): the third duplicate ACK (nothing new acknowledged, no data, same
+        // window, data outstanding) retransmits the first unacknowledged segment at once instead of waiting for the RTO.
+        bool duplicate = !advanced && seg.Ack == _sndUna && seg.Payload.Length == 0 && !seg.Fin && seg.Window == _sndWnd && _sndMax != _sndUna;
+        if (advanced) _duplicateAcks = 0;
+        else if (duplicate && ++_duplicateAcks == 3)
+        {
+            _fastRetransmit = true;
+            _timing = false; // Karn
+        }
         if (advanced) AdvanceUna(seg.Ack, now);
         if (advanced || seg.Window == 0) _retries = 0; // the peer is alive (also answers zero-window probes)
         // Window update (SND.WL1/SND.WL2 rule).
@@ -517,6 +528,7 @@ internal sealed class TcpConnection
             _rto.Backoff();
             _timing = false; // Karn: nothing retransmitted is timed
             _sndNxt = _sndUna; // go back N
+            _duplicateAcks = 0;
             _forceProbe = _sndWnd == 0;
             _retransmitDeadline = now + _rto.Current;
             if (handshake && _retries == 1) _synRetransmitted = true;
@@ -550,6 +562,19 @@ internal sealed class TcpConnection
         {
             if (_ackPending) return WriteAck(destination);
             return 0;
+        }
+
+        if (_fastRetransmit)
+        {
+            _fastRetransmit = false;
+            int first = (int)(_sndUna - _sendBase);
+            int length = Math.Min(Math.Min(_send.Count - first, (int)(_sndMax - _sndUna)), SegmentPayloadLimit);
+            if (first >= 0 && length > 0)
+            {
+                Span<byte> resend = scratch[..length];
+                _send.Peek(first, resend);
+                return Write(destination, _sndUna, _rcvNxt, TcpSegment.FlagAck, 0, resend, now);
+            }
         }
 
         // Data, then FIN.

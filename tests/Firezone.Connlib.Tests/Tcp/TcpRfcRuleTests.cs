@@ -439,4 +439,26 @@ public sealed class TcpRfcRuleTests
         Assert.Equal(10, acks);
         Assert.Equal(TcpState.Established, p.Set.GetState(h));
     }
+
+    [Fact]
+    public void Rfc5681_3_2_third_duplicate_ack_retransmits_the_first_unacknowledged_segment_before_the_rto()
+    {
+        var p = new RawPeer();
+        var (h, iss) = p.AcceptOne();
+        p.Set.Send(h, new byte[5000], out _);
+        var segs = p.Drain();
+        Assert.Equal(5, segs.Count); // 1240 · 4 + 40
+        // The first segment was lost: the peer ACKs each later one with a duplicate ACK for the first.
+        p.Deliver(40000, 53, 1001, iss + 1, Ack);
+        p.Deliver(40000, 53, 1001, iss + 1, Ack);
+        Assert.Empty(p.Drain());
+        p.Deliver(40000, 53, 1001, iss + 1, Ack);
+        Sent again = Assert.Single(p.Drain());
+        Assert.Equal(iss + 1, again.Seq);
+        Assert.Equal(segs[0].Payload.Length, again.Payload.Length);
+        p.Deliver(40000, 53, 1001, iss + 1, Ack); // a fourth one does not resend again
+        Assert.Empty(p.Drain());
+        p.Deliver(40000, 53, 1001, iss + 1 + 5000, Ack);
+        Assert.Equal(0, p.Set.GetConnection(h)!.BytesUnacknowledgedOrUnsent);
+    }
 }
