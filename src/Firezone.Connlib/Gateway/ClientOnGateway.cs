@@ -290,6 +290,10 @@ internal sealed partial class ClientOnGateway
         return _filters.TryLongestMatchValue(destination, out var engine) && engine.IsAllowed(packet);
     }
 
+    /// <summary>The translation of a proxy IP whose DNS resource the client still has.</summary>
+    public bool TryGetActiveTranslation(IpKey proxy, out TranslationState state) =>
+        _translations.TryGetValue(proxy, out state!) && _resources.TryGetValue(state.Resource, out var owner) && owner is DnsOnGateway;
+
     /// <summary>True when the client may be sent one more ICMP answer now (<see cref="IcmpAnswerBudget"/>).</summary>
     public bool TryTakeIcmpAnswer(TimeSpan now) => _icmpBudget.TryTake(now);
 
@@ -298,13 +302,18 @@ internal sealed partial class ClientOnGateway
     /// the real IP as destination (NAT46/NAT64 in place when the families differ, the packet's start moving by 20
     /// bytes) and a NAT-table port or identifier as source; anything else passes unchanged.
     /// </summary>
+    /// <remarks>
+    /// Deliberate difference: a translation whose DNS resource is no longer granted (removed or expired) rewrites
+    /// nothing. Upstream keeps NATing it, so a packet that another grant lets through to the proxy address (a CIDR
+    /// resource covering part of the proxy range) still reached the revoked resource's real IP.
+    /// </remarks>
     public GatewayPacketError TranslateOutbound(Span<byte> buffer, ref int offset, ref int length, TimeSpan now)
     {
         IpPacket.TryParse(buffer.Slice(offset, length), out var packet);
         var proxy = IpKey.From(packet.DestinationBytes);
-        if (!_translations.TryGetValue(proxy, out var state))
+        if (!TryGetActiveTranslation(proxy, out var state))
         {
-            return GatewayPacketError.None;
+            return GatewayPacketError.None; // no translation, or a stale one whose DNS resource is no longer granted
         }
 
         if (!NatKey.TryGetSource(packet, out var protocol, out ushort port))

@@ -181,7 +181,7 @@ public sealed partial class GatewayState
     /// <summary>True when the packet goes to a proxy IP translated to the other family and would outgrow 1280 bytes as IPv6.</summary>
     private static bool Nat46WouldExceedMtu(ClientOnGateway peer, IpPacket packet) =>
         packet.IsIpv4 && packet.Length - packet.HeaderLength + IpConstants.Ipv6HeaderLength > IpConstants.MaxPacketSize
-        && peer.Translations.TryGetValue(IpKey.From(packet.DestinationBytes), out var state) && state.ResolvedIp.IsV6;
+        && peer.TryGetActiveTranslation(IpKey.From(packet.DestinationBytes), out var state) && state.ResolvedIp.IsV6;
 
     /// <summary>An ICMP error for a refused client packet, within the client's <see cref="IcmpAnswerBudget"/>.</summary>
     private void Answer(ClientOnGateway peer, ReadOnlySpan<byte> offending, bool tooBig, TimeSpan now)
