@@ -121,12 +121,27 @@ internal sealed class GatewayHarness : IDisposable
         if (r.Status == TunInputStatus.Send)
         {
             var d = Client.Decapsulate(_wire.AsSpan(r.Offset, r.Length), GatewayHost, ClientHost, _plain, Now);
-            if (d.Status != DecapsulateStatus.Packet)
+            if (d.Status == DecapsulateStatus.Packet)
+            {
+                atClient = _plain.AsSpan(d.Offset, d.Length).ToArray();
+            }
+            else if (d.Status == DecapsulateStatus.Consumed)
+            {
+                // A WireGuard handshake went first (the session was due for a rekey): the packet follows it.
+                int before = ReceivedByClient.Count;
+                Client.HandleTimeout(Now);
+                Pump();
+                if (ReceivedByClient.Count == before + 1)
+                {
+                    atClient = ReceivedByClient[before];
+                    ReceivedByClient.RemoveAt(before);
+                }
+            }
+
+            if (atClient is null)
             {
                 throw new InvalidOperationException($"the client did not decrypt: {d.Status} {d.Error}");
             }
-
-            atClient = _plain.AsSpan(d.Offset, d.Length).ToArray();
         }
 
         DeliverGatewayTransmits();

@@ -192,7 +192,7 @@ public sealed class PacketPathTests : IDisposable
     }
 
     [Fact]
-    public void Remove_access_stops_traffic_and_the_connection_stays_for_a_later_grant()
+    public void Cleanup_connection_stops_traffic_both_ways_and_a_later_grant_works_over_the_same_connection()
     {
         AllowCidr();
         Assert.Equal(NetworkInputStatus.Packet, _h.Send(Udp(Host4, 53)).Result.Status);
