@@ -5,7 +5,8 @@ namespace Firezone.Connlib.Messages.Wire;
 
 // The JSON shapes of the portal protocol (phoenix-and-portal spec §6–§9), one class per object. Property names are
 // snake_case (see WireContext); `required` = the key must be present; a non-nullable type = null is rejected; a list
-// with an initializer = optional, defaulting to empty. Tagged unions are kept as JsonElement and dispatched on their
+// with an initializer = optional, defaulting to empty (settable, not init: the source generator would otherwise
+// overwrite the initializer of a missing member with null). Tagged unions are kept as JsonElement and dispatched on their
 // tag by the codecs; scalar text forms (ids, keys, addresses) are strings validated by WireConvert.
 
 internal sealed class InterfaceWire
@@ -14,7 +15,7 @@ internal sealed class InterfaceWire
 
     public required string Ipv6 { get; init; }
 
-    public List<DnsServerWire> UpstreamDns { get; init; } = [];
+    public List<DnsServerWire> UpstreamDns { get; set; } = [];
 }
 
 internal sealed class DnsServerWire
@@ -102,11 +103,11 @@ internal sealed class GatewayResponseWire
 {
     [JsonPropertyName("ConnectionAccepted")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ConnectionAcceptedWire? ConnectionAccepted { get; init; }
+    public ConnectionAcceptedWire? ConnectionAccepted { get; set; }
 
     [JsonPropertyName("ResourceAccepted")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ResourceAcceptedWire? ResourceAccepted { get; init; }
+    public ResourceAcceptedWire? ResourceAccepted { get; set; }
 }
 
 // ---- client topic ----
@@ -121,7 +122,7 @@ internal sealed class ClientDnsResourceWire
 
     public required string Name { get; init; }
 
-    public string? AddressDescription { get; init; }
+    public string? AddressDescription { get; set; }
 
     public required List<SiteWire> GatewayGroups { get; init; }
 }
@@ -132,7 +133,7 @@ internal sealed class ClientInternetResourceWire
 
     public required string Id { get; init; }
 
-    public string Name { get; init; } = Model.InternetResource.DefaultName;
+    public string Name { get; set; } = Model.InternetResource.DefaultName;
 
     public required List<SiteWire> GatewayGroups { get; init; }
 }
@@ -141,9 +142,9 @@ internal sealed class ClientInitWire
 {
     public required InterfaceWire Interface { get; init; }
 
-    public List<JsonElement> Resources { get; init; } = [];
+    public List<JsonElement> Resources { get; set; } = [];
 
-    public List<JsonElement> Relays { get; init; } = [];
+    public List<JsonElement> Relays { get; set; } = [];
 }
 
 internal sealed class ConfigChangedWire
@@ -191,7 +192,7 @@ internal sealed class ClientPayloadWire
 {
     public required IceCredentialsWire IceParameters { get; init; }
 
-    public ResolveRequestWire? Domain { get; init; }
+    public ResolveRequestWire? Domain { get; set; }
 }
 
 internal sealed class RequestConnectionWire
@@ -211,7 +212,7 @@ internal sealed class ReuseConnectionWire
 
     public required string GatewayId { get; init; }
 
-    public ResolveRequestWire? Payload { get; init; }
+    public ResolveRequestWire? Payload { get; set; }
 }
 
 internal sealed class BroadcastToGatewaysWire
@@ -248,10 +249,10 @@ internal sealed class FilterWire
     public required string Protocol { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ushort? PortRangeStart { get; init; }
+    public ushort? PortRangeStart { get; set; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ushort? PortRangeEnd { get; init; }
+    public ushort? PortRangeEnd { get; set; }
 }
 
 internal sealed class GatewayConfigWire
@@ -267,7 +268,7 @@ internal sealed class GatewayInitWire
 
     public required GatewayConfigWire Config { get; init; }
 
-    public List<JsonElement> Relays { get; init; } = [];
+    public List<JsonElement> Relays { get; set; } = [];
 }
 
 internal sealed class FlowClientWire
@@ -300,7 +301,7 @@ internal sealed class AuthorizeFlowWire
 
 internal sealed class PeerWire
 {
-    public ulong? PersistentKeepalive { get; init; }
+    public ulong? PersistentKeepalive { get; set; }
 
     public required string PublicKey { get; init; }
 
@@ -339,7 +340,7 @@ internal sealed class AllowAccessWire
 
     public required long? ExpiresAt { get; init; }
 
-    public ResolveRequestWire? Payload { get; init; }
+    public ResolveRequestWire? Payload { get; set; }
 
     public required string Ref { get; init; }
 
