@@ -39,9 +39,15 @@ internal static class MessageAssert
             return;
         }
 
+        if (expected is IPAddress or IPEndPoint)
+        {
+            Assert.True(expected.Equals(actual), $"{path}: {expected} vs {actual}");
+            return;
+        }
+
         Assert.True(expected.GetType() == actual.GetType(), $"{path}: {expected.GetType().Name} vs {actual.GetType().Name}");
         var type = expected.GetType();
-        if (type.IsValueType || expected is string or IPAddress or IPEndPoint)
+        if (type.IsValueType || expected is string)
         {
             Assert.True(expected.Equals(actual), $"{path}: {expected} vs {actual}");
             return;
