@@ -37,17 +37,20 @@ public abstract record PortalMessage
 /// </summary>
 public readonly struct Decoded
 {
+    private static readonly MessageError NothingDecoded = new(MessageErrorKind.InvalidPayload, string.Empty, "nothing was decoded (a default value)");
+    private readonly MessageError? _error;
+
     private Decoded(PortalMessage? message, MessageError? error)
     {
         Message = message;
-        Error = error;
+        _error = error;
     }
 
     /// <summary>The message, when decoding succeeded.</summary>
     public PortalMessage? Message { get; }
 
-    /// <summary>Why decoding failed, when it did.</summary>
-    public MessageError? Error { get; }
+    /// <summary>Why decoding failed, when it did (also set on a <c>default</c> value).</summary>
+    public MessageError? Error => Message is null ? _error ?? NothingDecoded : null;
 
     /// <summary>True when <see cref="Message"/> is set.</summary>
     [MemberNotNullWhen(true, nameof(Message))]
