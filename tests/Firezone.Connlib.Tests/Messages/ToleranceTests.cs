@@ -92,6 +92,13 @@ public sealed class ToleranceTests
         var m = Decodes<ResourceUpdated>(PortalMessages.DecodeGatewayPush("resource_updated", Json(GatewayCidr.Replace(
             "[]", """[{"protocol":"udp"},{"protocol":"tcp","port_range_start":80},{"protocol":"tcp","port_range_end":90},{"protocol":"icmp"}]""", StringComparison.Ordinal))));
         Assert.Equal([Filter.Udp(0, 65535), Filter.Tcp(80, 65535), Filter.Tcp(0, 90), Filter.Icmp], m.Resource.Filters);
+
+        // A default, not an option: an explicit null (or a port beyond u16) fails, as serde's u16 does.
+        Fails(PortalMessages.DecodeGatewayPush("resource_updated", Json(GatewayCidr.Replace("[]", """[{"protocol":"tcp","port_range_start":null}]""", StringComparison.Ordinal))));
+        Fails(PortalMessages.DecodeGatewayPush("resource_updated", Json(GatewayCidr.Replace("[]", """[{"protocol":"udp","port_range_end":65536}]""", StringComparison.Ordinal))));
+        SameJson(
+            """[{"protocol":"udp","port_range_start":0,"port_range_end":65535},{"protocol":"tcp","port_range_start":80,"port_range_end":65535},{"protocol":"tcp","port_range_start":0,"port_range_end":90},{"protocol":"icmp"}]""",
+            m.ToPayload()["filters"]!);
     }
 
     [Fact]

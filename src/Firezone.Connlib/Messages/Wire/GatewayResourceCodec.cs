@@ -58,18 +58,28 @@ internal static class GatewayResourceCodec
         _ => throw new ArgumentException($"unknown gateway resource {resource.GetType()}", nameof(resource)),
     };
 
-    private static List<Filter> Filters(List<FilterWire> filters, string path) => WireConvert.Each(filters, path, static (f, at) => f.Protocol switch
+    private static List<Filter> Filters(List<JsonElement> filters, string path) => WireConvert.Each(filters, path, static (f, at) =>
     {
-        "tcp" => Filter.Tcp(f.PortRangeStart ?? 0, f.PortRangeEnd ?? ushort.MaxValue),
-        "udp" => Filter.Udp(f.PortRangeStart ?? 0, f.PortRangeEnd ?? ushort.MaxValue),
-        "icmp" => Filter.Icmp,
-        var other => throw new WireFormatException($"{at}.protocol: unknown filter protocol '{other}'"),
+        switch (WireConvert.Tag(f, "protocol", at))
+        {
+            case "tcp":
+                var tcp = WireConvert.Read(f, WireContext.Default.PortFilterWire, at);
+                return Filter.Tcp(tcp.PortRangeStart, tcp.PortRangeEnd);
+            case "udp":
+                var udp = WireConvert.Read(f, WireContext.Default.PortFilterWire, at);
+                return Filter.Udp(udp.PortRangeStart, udp.PortRangeEnd);
+            case "icmp":
+                return Filter.Icmp;
+            case var other:
+                throw new WireFormatException($"{at}.protocol: unknown filter protocol '{other}'");
+        }
     });
 
-    private static List<FilterWire> Filters(IReadOnlyList<Filter> filters) => [.. filters.Select(f => f.Protocol switch
+    private static List<JsonElement> Filters(IReadOnlyList<Filter> filters) => [.. filters.Select(f => f.Protocol switch
     {
-        FilterProtocol.Tcp => new FilterWire { Protocol = "tcp", PortRangeStart = f.PortStart, PortRangeEnd = f.PortEnd },
-        FilterProtocol.Udp => new FilterWire { Protocol = "udp", PortRangeStart = f.PortStart, PortRangeEnd = f.PortEnd },
-        _ => new FilterWire { Protocol = "icmp" },
+        FilterProtocol.Tcp or FilterProtocol.Udp => WireConvert.ToElement(
+            new PortFilterWire { Protocol = f.Protocol == FilterProtocol.Tcp ? "tcp" : "udp", PortRangeStart = f.PortStart, PortRangeEnd = f.PortEnd },
+            WireContext.Default.PortFilterWire),
+        _ => WireConvert.ToElement(new IcmpFilterWire { Protocol = "icmp" }, WireContext.Default.IcmpFilterWire),
     })];
 }

@@ -36,6 +36,8 @@ namespace Firezone.Connlib.Messages.Wire;
 [JsonSerializable(typeof(BroadcastToGatewaysWire))]
 [JsonSerializable(typeof(GatewayDnsResourceWire))]
 [JsonSerializable(typeof(GatewayInternetResourceWire))]
+[JsonSerializable(typeof(PortFilterWire))]
+[JsonSerializable(typeof(IcmpFilterWire))]
 [JsonSerializable(typeof(GatewayInitWire))]
 [JsonSerializable(typeof(AuthorizeFlowWire))]
 [JsonSerializable(typeof(GatewayRequestConnectionWire))]

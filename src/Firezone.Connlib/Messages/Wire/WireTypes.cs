@@ -234,7 +234,7 @@ internal sealed class GatewayDnsResourceWire
 
     public required string Name { get; init; }
 
-    public required List<FilterWire> Filters { get; init; }
+    public required List<JsonElement> Filters { get; init; }
 }
 
 internal sealed class GatewayInternetResourceWire
@@ -244,15 +244,18 @@ internal sealed class GatewayInternetResourceWire
     public required string Id { get; init; }
 }
 
-internal sealed class FilterWire
+internal sealed class PortFilterWire
 {
     public required string Protocol { get; init; }
 
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ushort? PortRangeStart { get; set; }
+    public ushort PortRangeStart { get; set; }
 
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ushort? PortRangeEnd { get; set; }
+    public ushort PortRangeEnd { get; set; } = ushort.MaxValue;
+}
+
+internal sealed class IcmpFilterWire
+{
+    public required string Protocol { get; init; }
 }
 
 internal sealed class GatewayConfigWire
