@@ -216,6 +216,14 @@ public sealed record RequestConnection(GatewayId GatewayId, ResourceId ResourceI
     /// <inheritdoc/>
     public override string Event => "request_connection";
 
+    /// <summary>The request for a Snownet <see cref="Offer"/> (its session key becomes <c>client_preshared_key</c>).</summary>
+    /// <exception cref="ArgumentException">The offer's session key is not 32 bytes.</exception>
+    public static RequestConnection FromOffer(GatewayId gatewayId, ResourceId resourceId, Offer offer, ResolveRequest? domain)
+    {
+        ArgumentNullException.ThrowIfNull(offer);
+        return new(gatewayId, resourceId, new Key(offer.SessionKey.Span), offer.Credentials, domain);
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"RequestConnection {{ GatewayId = {GatewayId}, ResourceId = {ResourceId}, Domain = {Domain?.Name} }}";
 

@@ -145,6 +145,9 @@ public sealed record GatewayRequestConnection(
     /// <inheritdoc/>
     public override string Event => "request_connection";
 
+    /// <summary>The client's offer as Snownet takes it: the peer's preshared key as session key, the client's ICE credentials.</summary>
+    public Offer ToOffer() => new(Peer.PresharedKey.ToArray(), IceParameters);
+
     internal override JsonElement Encode() => WireConvert.ToElement(
         new GatewayRequestConnectionWire
         {
@@ -302,6 +305,13 @@ public sealed record ConnectionReady(string Ref, GatewayResponse GatewayPayload)
 {
     /// <inheritdoc/>
     public override string Event => "connection_ready";
+
+    /// <summary>The reply carrying a Snownet <see cref="Answer"/> (<c>{"ConnectionAccepted": {"ice_parameters": …}}</c>).</summary>
+    public static ConnectionReady FromAnswer(string @ref, Answer answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        return new(@ref, new ConnectionAccepted(answer.Credentials));
+    }
 
     internal override JsonElement Encode() => WireConvert.ToElement(
         new ConnectionReadyWire { Ref = Ref, GatewayPayload = WireConvert.GatewayResponse(GatewayPayload) }, WireContext.Default.ConnectionReadyWire);

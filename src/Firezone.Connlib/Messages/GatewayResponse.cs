@@ -17,7 +17,11 @@ public abstract record GatewayResponse
 
 /// <summary>The gateway accepted the connection; these are its ICE credentials (the answer).</summary>
 /// <param name="IceParameters">The gateway's ICE ufrag and password.</param>
-public sealed record ConnectionAccepted(Credentials IceParameters) : GatewayResponse;
+public sealed record ConnectionAccepted(Credentials IceParameters) : GatewayResponse
+{
+    /// <summary>The answer as Snownet takes it.</summary>
+    public Answer ToAnswer() => new(IceParameters);
+}
 
 /// <summary>Deprecated: the gateway accepted access to a DNS resource and resolved the name (clients ignore it).</summary>
 /// <param name="Domain">The name.</param>
