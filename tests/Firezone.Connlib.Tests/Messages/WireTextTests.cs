@@ -38,6 +38,34 @@ public sealed class WireTextTests
     });
 
     [Theory]
+    [InlineData("::102:304", "::102:304")]
+    [InlineData("::1.2.3.4", "::102:304")]
+    [InlineData("::ffff:1.2.3.4", "::ffff:1.2.3.4")]
+    [InlineData("::ffff:0:1.2.3.4", "::ffff:0:102:304")]
+    [InlineData("::", "::")]
+    [InlineData("::1", "::1")]
+    [InlineData("1::", "1::")]
+    [InlineData("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1")]
+    [InlineData("2001:0:0:1:0:0:0:1", "2001:0:0:1::1")]
+    [InlineData("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1")]
+    [InlineData("FD00:2021:1111::0009:0003", "fd00:2021:1111::9:3")]
+    public void IPv6_is_written_as_rust_displays_it(string address, string expected) =>
+        Assert.Equal(expected, WireText.FormatIP(IPAddress.Parse(address)));
+
+    /// <summary>Oracle: .NET's text where it has no dotted form (the first 80 bits not all zero), and parsing back.</summary>
+    [Property(MaxTest = 500)]
+    public Property IPv6_text_parses_back_and_matches_the_rfc_5952_text() => Prop.ForAll(MessageGen.IPv6.ToArbitrary(), address =>
+    {
+        string text = WireText.FormatIP(address);
+        Assert.True(WireText.TryParseIPv6(text, out var parsed), text);
+        Assert.Equal(address, parsed);
+        if (address.GetAddressBytes().AsSpan(0, 10).IndexOfAnyExcept((byte)0) >= 0)
+        {
+            Assert.Equal(address.ToString(), text);
+        }
+    });
+
+    [Theory]
     [InlineData("1.2.3.4", true)]
     [InlineData("255.255.255.255", true)]
     [InlineData("0.0.0.0", true)]
@@ -85,6 +113,7 @@ public sealed class WireTextTests
     {
         Assert.True(WireText.TryParseSocketAddress("[fe80::1%2]:3478", out var endPoint));
         Assert.Equal(2, endPoint.Address.ScopeId);
+        Assert.Equal("[fe80::1%2]:3478", WireText.FormatSocketAddress(endPoint));
         Assert.False(WireText.TryParseSocketAddress("[fe80::1%eth0]:3478", out _));
     }
 

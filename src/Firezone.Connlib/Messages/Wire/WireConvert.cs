@@ -100,7 +100,7 @@ internal static class WireConvert
 
     public static long? ToSeconds(DateTimeOffset? value) => value?.ToUnixTimeSeconds();
 
-    public static string Text(IPAddress address) => address.ToString();
+    public static string Text(IPAddress address) => WireText.FormatIP(address);
 
     public static List<T> Each<TIn, T>(List<TIn> items, string path, Func<TIn, string, T> convert)
     {

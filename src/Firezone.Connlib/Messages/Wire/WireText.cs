@@ -209,8 +209,83 @@ internal static class WireText
     /// <summary><c>1.2.3.4:3478</c> or <c>[2001:db8::1]:3478</c>.</summary>
     public static string FormatSocketAddress(IPEndPoint endPoint) =>
         endPoint.AddressFamily == AddressFamily.InterNetworkV6
-            ? $"[{endPoint.Address}]:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}"
-            : $"{endPoint.Address}:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}";
+            ? endPoint.Address.ScopeId == 0
+                ? $"[{FormatIP(endPoint.Address)}]:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}"
+                : $"[{FormatIP(endPoint.Address)}%{endPoint.Address.ScopeId.ToString(CultureInfo.InvariantCulture)}]:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}"
+            : $"{FormatIP(endPoint.Address)}:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// An address as Rust's <c>Display</c> writes it: dotted quad for IPv4; for IPv6 lowercase hex groups with the
+    /// longest run (the first of equal ones) of two or more zero groups as <c>::</c>, and dotted-quad notation only for
+    /// IPv4-mapped addresses (<c>::ffff:1.2.3.4</c>). .NET's own text differs for IPv4-compatible ones (<c>::1.2.3.4</c>,
+    /// Rust <c>::102:304</c>). No scope.
+    /// </summary>
+    public static string FormatIP(IPAddress address)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        Span<ushort> groups = stackalloc ushort[8];
+        for (int i = 0; i < 8; i++)
+        {
+            groups[i] = (ushort)((bytes[2 * i] << 8) | bytes[(2 * i) + 1]);
+        }
+
+        if (groups[..5].IndexOfAnyExcept((ushort)0) < 0 && groups[5] == 0xffff)
+        {
+            return $"::ffff:{bytes[12]}.{bytes[13]}.{bytes[14]}.{bytes[15]}";
+        }
+
+        int bestStart = -1, bestLength = 0;
+        for (int i = 0; i < 8;)
+        {
+            if (groups[i] != 0)
+            {
+                i++;
+                continue;
+            }
+
+            int start = i;
+            while (i < 8 && groups[i] == 0)
+            {
+                i++;
+            }
+
+            if (i - start > bestLength)
+            {
+                (bestStart, bestLength) = (start, i - start);
+            }
+        }
+
+        if (bestLength < 2)
+        {
+            bestStart = -1;
+        }
+
+        var text = new System.Text.StringBuilder(39);
+        for (int i = 0; i < 8; i++)
+        {
+            if (i == bestStart)
+            {
+                text.Append("::");
+                i += bestLength - 1;
+                continue;
+            }
+
+            if (text.Length > 0 && text[^1] != ':')
+            {
+                text.Append(':');
+            }
+
+            text.Append(groups[i].ToString("x", CultureInfo.InvariantCulture));
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>
     /// A network <c>address/prefix</c> as upstream's <c>ip_network</c> parses it: the prefix a <c>u8</c> (an optional
@@ -248,7 +323,7 @@ internal static class WireText
 
     /// <summary><c>address/prefix</c>.</summary>
     public static string FormatCidr(IPNetwork network) =>
-        $"{network.BaseAddress}/{network.PrefixLength.ToString(CultureInfo.InvariantCulture)}";
+        $"{FormatIP(network.BaseAddress)}/{network.PrefixLength.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>
     /// A DNS name as upstream's <c>domain</c> crate accepts it for a <c>ResolveRequest</c>/<c>DomainResponse</c>: printable
