@@ -46,6 +46,14 @@ public sealed class ToleranceTests
     }
 
     [Fact]
+    public void A_duplicate_known_key_fails_as_serde_reports_a_duplicate_field()
+    {
+        Fails(PortalMessages.DecodeFromGateway("flow_authorized", Json("""{"ref":"a","ref":"b"}""")));
+        Fails(PortalMessages.DecodeClientPush("resource_created_or_updated", Json(DnsResource.Replace("\"name\":\"Corp\"", "\"name\":\"Corp\",\"name\":\"Other\"", StringComparison.Ordinal))));
+        Assert.Equal("a", Decodes<FlowAuthorized>(PortalMessages.DecodeFromGateway("flow_authorized", Json("""{"ref":"a","x":1,"x":2}"""))).Ref);
+    }
+
+    [Fact]
     public void Client_resource_of_unknown_type_is_accepted_and_ignored()
     {
         var init = Decodes<ClientInit>(PortalMessages.DecodeClientPush("init", Json($$"""

@@ -6,7 +6,8 @@ namespace Firezone.Connlib.Messages.Wire;
 /// <summary>
 /// The source-generated (reflection-free) serializer for every wire shape: snake_case names, nulls written (absent
 /// optionals go out as <c>null</c>, as upstream's serde does), unknown keys ignored, nullable annotations and
-/// <c>required</c> members enforced on reading, numbers only as JSON numbers.
+/// <c>required</c> members enforced on reading, numbers only as JSON numbers, a known key given twice rejected (serde's
+/// "duplicate field").
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -14,7 +15,8 @@ namespace Firezone.Connlib.Messages.Wire;
     RespectRequiredConstructorParameters = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     NumberHandling = JsonNumberHandling.Strict,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(InterfaceWire))]
 [JsonSerializable(typeof(TurnRelayWire))]
 [JsonSerializable(typeof(StunRelayWire))]
