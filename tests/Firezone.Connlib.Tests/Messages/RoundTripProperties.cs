@@ -61,4 +61,10 @@ public sealed class RoundTripProperties
             var sent = new IceCandidatesForClients([], candidates).ToPayload()["candidates"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
             Assert.Equal(candidates.Distinct().Order(StringComparer.Ordinal), sent);
         });
+
+    /// <summary>PhoenixChannel.Send serialises the payload node with its own options: the bytes must not change.</summary>
+    [Property(MaxTest = 200)]
+    public Property PhoenixChannel_sends_the_payload_unchanged() => Prop.ForAll(
+        Gen.OneOf(MessageGen.FromClient, MessageGen.FromGateway, MessageGen.ClientPush, MessageGen.GatewayPush).ToArbitrary(),
+        m => Assert.Equal(m.ToUtf8Bytes(), JsonSerializer.SerializeToUtf8Bytes(m.ToPayload(), Firezone.PhoenixChannel.PhoenixJson.DefaultOptions)));
 }
