@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text.Json.Nodes;
+using Firezone.Connlib.Messages;
 using Firezone.PhoenixChannel;
 using Firezone.PhoenixChannel.Backoff;
 using Microsoft.Extensions.Logging;
@@ -71,7 +71,7 @@ public sealed partial class RelayPortalConnection : IAsyncDisposable
                 LoginUrl = LoginUrl.Relay(options.ApiUrl, options.Token, options.Name, options.PublicIPv4, options.PublicIPv6, options.ListenPort),
                 Topic = "relay",
                 UserAgent = UserAgent.ForRelay(options.Version),
-                JoinPayload = new JsonObject { ["stamp_secret"] = options.StampSecret },
+                JoinPayload = new RelayJoin(options.StampSecret).ToPayload(),
                 ReconnectPolicy = ReconnectPolicy.Relay,
                 TimeProvider = options.Time,
             },
@@ -125,11 +125,21 @@ public sealed partial class RelayPortalConnection : IAsyncDisposable
                     case ChannelEvent.HeartbeatSent:
                         Interlocked.Exchange(ref _lastHeartbeatTicks, _options.Time.GetUtcNow().UtcTicks);
                         break;
-                    case ChannelEvent.InboundMessage { Event: "init" }:
-                        LogInit(_logger);
-                        break;
                     case ChannelEvent.InboundMessage message:
-                        LogUnknownMessage(_logger, message.Topic, message.Event);
+                        var decoded = PortalMessages.DecodeRelayPush(message.Event, message.Payload);
+                        if (decoded.Message is RelayInit)
+                        {
+                            LogInit(_logger);
+                        }
+                        else if (decoded.Error is { Kind: MessageErrorKind.UnknownEvent })
+                        {
+                            LogUnknownMessage(_logger, message.Topic, message.Event);
+                        }
+                        else
+                        {
+                            LogInvalidMessage(_logger, message.Topic, decoded.ToString());
+                        }
+
                         break;
                     case ChannelEvent.ErrorResponse error:
                         LogErrorReply(_logger, error.Ref, error.ReasonText);
@@ -193,6 +203,9 @@ public sealed partial class RelayPortalConnection : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unknown message from the portal: {Topic} {Event}")]
     private static partial void LogUnknownMessage(ILogger logger, string topic, string @event);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invalid message from the portal on {Topic}: {Error}")]
+    private static partial void LogInvalidMessage(ILogger logger, string topic, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Error reply from the portal to ref {Ref}: {Reason}")]
     private static partial void LogErrorReply(ILogger logger, ulong @ref, string reason);
