@@ -66,18 +66,12 @@ internal sealed partial class DnsOverTcpServer
         Log.Listening(_logger, _endpoints.Count);
     }
 
-    /// <summary>True if <paramref name="packet"/> is TCP to one of the listened addresses (any port: a wrong port gets RST).</summary>
+    /// <summary>True if <paramref name="packet"/> is TCP to exactly one of the listened (address, port) endpoints, as
+    /// upstream's <c>accepts</c> (TCP to another port of a sentinel takes the normal packet path).</summary>
     public bool Accepts(Span<byte> packet)
     {
-        if (IpPacket.TryParse(packet, out IpPacket ip) != IpParseError.None || ip.Protocol != IpConstants.ProtocolTcp) return false;
-        var dst = TcpEndpoint.FromBytes(ip.DestinationBytes, 53);
-        return _endpoints.Contains(dst) || AnyAddressMatches(dst);
-    }
-
-    private bool AnyAddressMatches(TcpEndpoint address)
-    {
-        foreach (TcpEndpoint e in _endpoints) if (e.SameAddress(address)) return true;
-        return false;
+        if (IpPacket.TryParse(packet, out IpPacket ip) != IpParseError.None || !ip.TryGetTcp(out TcpSegment tcp)) return false;
+        return _endpoints.Contains(TcpEndpoint.FromBytes(ip.DestinationBytes, tcp.DestinationPort));
     }
 
     /// <summary>Processes a packet from the TUN device; false (untouched) if it is not for this server.</summary>

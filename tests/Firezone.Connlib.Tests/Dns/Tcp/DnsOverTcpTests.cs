@@ -174,6 +174,7 @@ public sealed class DnsOverTcpTests
         Assert.Equal(TcpState.Established, app.GetState(b));
         Assert.False(server.Accepts(BuildSynTo(Sentinel)));
         Assert.True(server.Accepts(BuildSynTo(Sentinel2)));
+        Assert.False(server.Accepts(BuildSynTo(Sentinel2.WithPort(54)))); // exact endpoints only, as upstream
     }
 
     private static byte[] BuildSynTo(TcpEndpoint to)
