@@ -56,6 +56,54 @@ public sealed class TcpTransferProperties
         });
     }
 
+    /// <summary>
+    /// Flow control with a 3000-byte receive buffer: over loss and reordering, no segment ever reaches past the right
+    /// edge (ACK + window) the receiver has advertised so far, except a one-byte zero-window probe.
+    /// </summary>
+    [Property(MaxTest = 100)]
+    public Property Senders_never_pass_the_advertised_right_edge_and_small_windows_still_deliver_everything()
+    {
+        var gen =
+            from seed in Gen.Choose(0, int.MaxValue - 1)
+            from lossPercent in Gen.Choose(0, 20)
+            from sizeA in Gen.Choose(0, 30_000)
+            from sizeB in Gen.Choose(0, 30_000)
+            select (seed, lossPercent, sizeA, sizeB);
+        return Prop.ForAll(gen.ToArbitrary(), c =>
+        {
+            var options = LossyOptions with { ReceiveBufferSize = 3000 };
+            var link = new SimulatedLink(c.seed, new LinkProfile(c.lossPercent / 100.0, 0.05, 0.3), options);
+            uint? edgeOfA = null, edgeOfB = null; // highest ACK + window each side advertised
+            link.Tap = (packet, toB) =>
+            {
+                Assert.Equal(Firezone.Tun.Packets.IpParseError.None, Firezone.Tun.Packets.IpPacket.TryParse(packet, out var ip));
+                Assert.True(ip.TryGetTcp(out var t));
+                bool syn = (t.Flags & Firezone.Tun.Packets.TcpSegment.FlagSyn) != 0;
+                if ((t.Flags & Firezone.Tun.Packets.TcpSegment.FlagAck) != 0)
+                {
+                    uint edge = t.AcknowledgementNumber + t.Window;
+                    ref uint? mine = ref (toB ? ref edgeOfA : ref edgeOfB);
+                    if (mine is not { } m || (int)(edge - m) > 0) mine = edge;
+                }
+                uint? theirs = toB ? edgeOfB : edgeOfA;
+                if (!syn && theirs is { } e && t.Payload.Length > 0)
+                {
+                    uint end = t.SequenceNumber + (uint)t.Payload.Length;
+                    Assert.True((int)(end - e) <= 1, $"segment ends {end - e} bytes past the advertised edge");
+                }
+                return true;
+            };
+            var rng = new Random(c.seed);
+            byte[] a = new byte[c.sizeA], b = new byte[c.sizeB];
+            rng.NextBytes(a);
+            rng.NextBytes(b);
+            var x = new StreamExchange(link, a, b);
+            Assert.True(x.Run(Bound), $"not finished by {link.Now}");
+            Assert.Equal(b, x.ReceivedByA);
+            Assert.Equal(a, x.ReceivedByB);
+        });
+    }
+
     [Fact]
     public void A_clean_link_transfers_a_few_hundred_kilobytes_each_way()
     {
