@@ -18,7 +18,7 @@ public sealed partial class ClientState
         ObjectDisposedException.ThrowIf(_disposed, this);
         var list = resources.ToList();
         var keep = list.Select(r => r.Id).ToHashSet();
-        foreach (var id in _resources.Keys.Where(id => !keep.Contains(id)).ToList())
+        foreach (var id in _resources.Keys.Where(id => !keep.Contains(id)).Order().ToList())
         {
             RemoveResource(id, now);
         }
@@ -180,7 +180,7 @@ public sealed partial class ClientState
     private void RecomputeActiveCidr()
     {
         _activeCidr.Clear();
-        foreach (var resource in _resources.Values)
+        foreach (var resource in _resources.Values.OrderBy(r => r.Id))
         {
             if (resource is not CidrResource cidr || _disabled.Contains(cidr.Id))
             {

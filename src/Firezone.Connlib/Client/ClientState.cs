@@ -26,12 +26,14 @@ public sealed partial class ClientState : IDisposable
 
     private readonly ILogger _logger;
     private readonly ClientNode _node;
-    private readonly SortedDictionary<GatewayId, GatewayOnClient> _peers = new();
+    // Dictionaries, not SortedDictionary: its TryGetValue allocates (32 B), and these are read per packet. Code that
+    // iterates them sorts first, so nothing depends on hash order.
+    private readonly Dictionary<GatewayId, GatewayOnClient> _peers = new();
     private readonly Dictionary<ResourceId, AwaitingDetails> _awaiting = new();
     private readonly Dictionary<ResourceId, GatewayId> _resourcesGateways = new();
     private readonly Dictionary<GatewayId, SiteId> _gatewaysSite = new();
     private readonly Dictionary<SiteId, ResourceStatus> _sitesStatus = new();
-    private readonly SortedDictionary<ResourceId, ClientResource> _resources = new();
+    private readonly Dictionary<ResourceId, ClientResource> _resources = new();
     private readonly IpPrefixTable<ResourceId> _activeCidr = new();
     private readonly HashSet<ResourceId> _disabled = new();
     private readonly RecentGateways _recentGateways = new();
