@@ -143,6 +143,18 @@ public sealed partial class ClientState
         DrainNodeEvents();
     }
 
+    /// <summary>
+    /// Adds a local host candidate by hand (the node also learns one from the local address of every received datagram);
+    /// false when the address cannot be a candidate.
+    /// </summary>
+    public bool AddLocalHostCandidate(IPEndPoint address)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool added = _node.AddLocalHostCandidate(address);
+        DrainNodeEvents();
+        return added;
+    }
+
     /// <summary>Relays from the portal (<c>init</c>, <c>relays_presence</c>), passed to the node.</summary>
     public void UpdateRelays(IEnumerable<RelayId> toRemove, IEnumerable<TurnRelay> toAdd, TimeSpan now)
     {
