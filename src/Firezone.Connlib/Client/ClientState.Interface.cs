@@ -53,7 +53,7 @@ public sealed partial class ClientState
 
         if (_dns.RecomputeMapping(_upstreamDns, _systemResolvers) is { } mapping)
         {
-            PublishTunConfig(current.IPv4, current.IPv6, mapping);
+            PublishTunConfig(current.IPv4, current.IPv6, mapping.Entries.ToDictionary(e => e.Sentinel, e => e.Server));
         }
     }
 

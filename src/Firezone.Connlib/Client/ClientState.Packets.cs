@@ -28,12 +28,12 @@ public sealed partial class ClientState
             return Dropped(ClientDropReason.Malformed);
         }
 
-        var destination = ip.DestinationBytes;
-        if (_dns.IsMappedSentinel(destination))
+        if (_dns.TryGetServer(ip.DestinationBytes, out var dnsServer) && InterceptDns(ref ip, dnsServer, now, out var dnsReason))
         {
-            return Dropped(ClientDropReason.Consumed); // DNS interception (§4.4 step 1) arrives with the resolver
+            return Dropped(dnsReason);
         }
 
+        var destination = ip.DestinationBytes;
         if (destination.SequenceEqual(IgmpV3Bytes) || destination.SequenceEqual(AllRoutersV6Bytes))
         {
             return Dropped(ClientDropReason.Multicast);
@@ -91,6 +91,8 @@ public sealed partial class ClientState
         {
             return ClientPacketResult.Dropped(ClientDropReason.SourceNotAllowed);
         }
+
+        UnmangleDnsResponse(ref ip, now);
 
         return new ClientPacketResult(ClientPacketStatus.Packet, result.Offset, ip.Length, ClientDropReason.None);
     }

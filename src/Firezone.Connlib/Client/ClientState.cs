@@ -89,7 +89,12 @@ public sealed partial class ClientState : IDisposable
     public Transmit? PollTransmit() => _transmits.TryDequeue(out var t) ? t : _node.PollTransmit();
 
     /// <summary>When <see cref="HandleTimeout"/> wants to run next (may be in the past: now), or null.</summary>
-    public TimeSpan? PollTimeout() => _node.PollTimeout();
+    public TimeSpan? PollTimeout()
+    {
+        var node = _node.PollTimeout();
+        var dns = _dns.PollTimeout();
+        return node is { } n && dns is { } d ? (n < d ? n : d) : node ?? dns;
+    }
 
     /// <summary>Advances every timer (node, DNS records) and drains the node's events (tunnel spec §4.8).</summary>
     public void HandleTimeout(TimeSpan now)
@@ -97,6 +102,7 @@ public sealed partial class ClientState : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         _node.HandleTimeout(now);
         DrainNodeEvents();
+        _dns.HandleTimeout(now);
     }
 
     /// <summary>Releases the node's key material.</summary>
