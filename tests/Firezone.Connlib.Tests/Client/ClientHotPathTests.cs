@@ -12,16 +12,16 @@ public sealed class ClientHotPathTests
     public void Outbound_and_inbound_packets_allocate_nothing_per_packet()
     {
         using var world = new ClientWithNodeGateway(Gid(1), SiteOf(1).Id);
-        world.Client.AddResource(Cidr(1, "10.1.0.0/16"), world.Now);
-        world.SendFromClient(Udp(IPAddress.Parse("10.1.2.3")));
+        world.Client.AddResource(Cidr(1, "198.19.1.0/24"), world.Now);
+        world.SendFromClient(Udp(IPAddress.Parse("198.19.1.3")));
         world.Run(TimeSpan.FromSeconds(2));
 
-        var packet = Udp(IPAddress.Parse("10.1.2.3"), payload: 1280 - 28);
+        var packet = Udp(IPAddress.Parse("198.19.1.3"), payload: 1280 - 28);
         var work = new byte[packet.Length];
         var encrypted = new byte[Node.BufferSize];
         var decrypted = new byte[Node.BufferSize];
         var reply = Udp(TunnelV4, payload: 1280 - 28);
-        IPAddress.Parse("10.1.2.3").TryWriteBytes(reply.AsSpan(12), out _);
+        IPAddress.Parse("198.19.1.3").TryWriteBytes(reply.AsSpan(12), out _);
         var replyEncrypted = new byte[Node.BufferSize];
         var clientConnection = new ConnectionId(ClientWithNodeGateway.ClientIdentity.Value);
         long allocated = 0;

@@ -33,20 +33,20 @@ public sealed class ClientPacketPathTests
     [Fact]
     public void After_setup_packets_to_a_cidr_resource_reach_the_gateway_and_replies_from_it_reach_the_tun()
     {
-        using var world = Connected(Cidr(1, "10.1.0.0/16"), "10.1.2.3");
+        using var world = Connected(Cidr(1, "198.19.1.0/24"), "198.19.1.3");
         Assert.Empty(world.AtGateway); // the triggering packet was dropped (§11.1)
-        var sent = world.SendFromClient(Udp(IPAddress.Parse("10.1.2.3")));
+        var sent = world.SendFromClient(Udp(IPAddress.Parse("198.19.1.3")));
         Assert.Equal(EncapsulateStatus.Send, sent.Status);
         Assert.Single(world.AtGateway);
-        world.SendFromGateway(Reply("10.1.2.3"));
+        world.SendFromGateway(Reply("198.19.1.3"));
         Assert.Single(world.AtClient);
     }
 
     [Fact]
     public void A_reply_from_outside_the_gateways_allowed_networks_is_dropped()
     {
-        using var world = Connected(Cidr(1, "10.1.0.0/16"), "10.1.2.3");
-        world.SendFromGateway(Reply("10.9.9.9"));
+        using var world = Connected(Cidr(1, "198.19.1.0/24"), "198.19.1.3");
+        world.SendFromGateway(Reply("198.19.9.9"));
         Assert.Empty(world.AtClient);
         Assert.Contains(world.ClientDrops, d => d.Drop == ClientDropReason.SourceNotAllowed);
     }
@@ -54,7 +54,7 @@ public sealed class ClientPacketPathTests
     [Fact]
     public void An_established_connection_makes_the_resources_site_online()
     {
-        using var world = Connected(Cidr(1, "10.1.0.0/16"), "10.1.2.3");
+        using var world = Connected(Cidr(1, "198.19.1.0/24"), "198.19.1.3");
         var last = world.ClientEvents.OfType<ResourcesChanged>().Last();
         Assert.Equal(ResourceStatus.Online, last.Resources.Single().Status);
     }
@@ -70,23 +70,23 @@ public sealed class ClientPacketPathTests
     [Fact]
     public void Reset_closes_every_connection_and_the_site_returns_to_unknown_with_a_new_key()
     {
-        using var world = Connected(Cidr(1, "10.1.0.0/16"), "10.1.2.3");
+        using var world = Connected(Cidr(1, "198.19.1.0/24"), "198.19.1.3");
         var key = world.Client.PublicKey.ToArray();
         world.Client.Reset(world.Now);
         var changed = ClientTestKit.Drain(world.Client).OfType<ResourcesChanged>().Last();
         Assert.Equal(ResourceStatus.Unknown, changed.Resources.Single().Status);
         Assert.NotEqual(key, world.Client.PublicKey.ToArray());
         // The resource is not routed any more: the next packet asks for a connection again.
-        world.SendFromClient(Udp(IPAddress.Parse("10.1.2.3")));
+        world.SendFromClient(Udp(IPAddress.Parse("198.19.1.3")));
         Assert.Contains(world.ClientEvents.Skip(world.ClientEvents.Count - 3), e => e is ConnectionIntent);
     }
 
     [Fact]
     public void Disabling_the_resource_stops_its_traffic_without_closing_the_connection()
     {
-        using var world = Connected(Cidr(1, "10.1.0.0/16"), "10.1.2.3");
+        using var world = Connected(Cidr(1, "198.19.1.0/24"), "198.19.1.3");
         world.Client.SetDisabledResources([Rid(1)], world.Now);
-        var result = world.SendFromClient(Udp(IPAddress.Parse("10.1.2.3")));
+        var result = world.SendFromClient(Udp(IPAddress.Parse("198.19.1.3")));
         Assert.NotEqual(EncapsulateStatus.Send, result.Status);
         Assert.Empty(world.AtGateway);
         Assert.Equal(1, world.Node.ConnectionCount);
@@ -95,7 +95,7 @@ public sealed class ClientPacketPathTests
     [Fact]
     public void Ipv4_and_ipv6_cidr_resources_on_one_gateway_share_its_connection()
     {
-        using var world = Connected(Cidr(1, "10.1.0.0/16"), "10.1.2.3");
+        using var world = Connected(Cidr(1, "198.19.1.0/24"), "198.19.1.3");
         world.Client.AddResource(Cidr(2, "2001:2:0:5::/64"), world.Now);
         world.SendFromClient(Udp(IPAddress.Parse("2001:2:0:5::9")));
         world.Run(TimeSpan.FromMilliseconds(100));
