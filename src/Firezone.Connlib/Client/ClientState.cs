@@ -83,7 +83,16 @@ public sealed partial class ClientState : IDisposable
     }
 
     /// <summary>The next IP packet connlib itself produced for the TUN device (DNS answers), or null.</summary>
-    public ReadOnlyMemory<byte>? PollPacket() => _packets.TryDequeue(out var p) ? p : null;
+    public ReadOnlyMemory<byte>? PollPacket()
+    {
+        // Not a conditional expression: `cond ? p : null` converts the null through byte[] into an empty, non-null memory.
+        if (_packets.TryDequeue(out var p))
+        {
+            return p;
+        }
+
+        return null;
+    }
 
     /// <summary>The next datagram to send (TURN, ICE, WireGuard control), or null; valid until the next call.</summary>
     public Transmit? PollTransmit() => _transmits.TryDequeue(out var t) ? t : _node.PollTransmit();
