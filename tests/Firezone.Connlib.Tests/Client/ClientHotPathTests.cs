@@ -47,4 +47,39 @@ public sealed class ClientHotPathTests
 
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void Packets_to_a_dns_resource_proxy_ip_and_tunnel_forwarded_dns_replies_allocate_nothing_per_packet()
+    {
+        using var world = new ClientWithNodeGateway(Gid(1), SiteOf(1).Id);
+        world.Client.UpdateInterfaceConfig(new Firezone.Connlib.Model.InterfaceConfig(TunnelV4, TunnelV6, [new IPEndPoint(IPAddress.Parse("198.18.53.53"), 53)]));
+        world.Client.AddResource(DnsRes(1, "app.example.com"), world.Now);
+        var query = Firezone.Connlib.Tests.Dns.DnsTestMessages.Query("app.example.com", Firezone.Connlib.Dns.DnsRecordType.A);
+        var q = new byte[60 + query.Length];
+        int n = Firezone.Tun.Packets.PacketBuilder.Udp(q, TunnelV4, IPAddress.Parse("100.100.111.1"), 5353, 53, query);
+        world.SendFromClient(q[..n]);
+        var answer = world.Client.PollPacket()!.Value.ToArray();
+        var proxy = new IPAddress(answer.AsSpan(answer.Length - 4)); // the last A record's address
+        world.SendFromClient(Udp(proxy));
+        world.Run(TimeSpan.FromSeconds(2));
+
+        var packet = Udp(proxy, payload: 1280 - 28);
+        var work = new byte[packet.Length];
+        var encrypted = new byte[Node.BufferSize];
+        long allocated = 0;
+        for (int round = 0; round < 2_000; round++)
+        {
+            packet.CopyTo(work, 0);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = world.Client.HandleTunInput(work, encrypted, world.Now);
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            Assert.Equal(EncapsulateStatus.Send, e.Status);
+            if (round >= 1_000)
+            {
+                allocated += after - before;
+            }
+        }
+
+        Assert.Equal(0, allocated);
+    }
 }
