@@ -49,7 +49,7 @@ public sealed class ClientHotPathTests
     }
 
     [Fact]
-    public void Packets_to_a_dns_resource_proxy_ip_and_tunnel_forwarded_dns_replies_allocate_nothing_per_packet()
+    public void Packets_to_a_dns_resource_proxy_ip_allocate_nothing_per_packet()
     {
         using var world = new ClientWithNodeGateway(Gid(1), SiteOf(1).Id);
         world.Client.UpdateInterfaceConfig(new Firezone.Connlib.Model.InterfaceConfig(TunnelV4, TunnelV6, [new IPEndPoint(IPAddress.Parse("198.18.53.53"), 53)]));
