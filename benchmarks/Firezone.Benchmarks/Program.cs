@@ -30,6 +30,10 @@ public static class Program
         {
             return Node.NodeSetupCommand.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == "tunnel-paired")
+        {
+            return States.TunnelPairedThroughput.Run();
+        }
         if (args.Length > 0 && args[0] == "gateway-inbound")
         {
             return Gateway.GatewayInboundThroughput.Run(args[1..]);
