@@ -46,6 +46,37 @@ public static class PacketBuilder
         return Finish(destination[..total]);
     }
 
+    /// <summary>
+    /// Writes a TCP packet from raw address bytes (4 + 4 for IPv4, 16 + 16 for IPv6) without allocating: every header
+    /// field as given, a maximum segment size option (kind 2, 4 bytes) when <paramref name="maximumSegmentSize"/> is not
+    /// 0, valid checksums; returns its length. Other defaults as <see cref="PacketBuilder"/> states.
+    /// </summary>
+    public static int TcpFromAddressBytes(Span<byte> destination, ReadOnlySpan<byte> sourceAddress, ReadOnlySpan<byte> destinationAddress,
+        ushort sourcePort, ushort destinationPort, uint sequence, uint acknowledgement, byte flags, ushort window,
+        ushort maximumSegmentSize, ReadOnlySpan<byte> payload)
+    {
+        int options = maximumSegmentSize != 0 ? 4 : 0;
+        int headerLength = TcpSegment.MinHeaderLength + options;
+        int ip = WriteIpHeader(destination, sourceAddress, destinationAddress, IpConstants.ProtocolTcp, headerLength + payload.Length, out int total);
+        Span<byte> t = destination[ip..total];
+        t[..headerLength].Clear();
+        BinaryPrimitives.WriteUInt16BigEndian(t, sourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(t[2..], destinationPort);
+        BinaryPrimitives.WriteUInt32BigEndian(t[4..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(t[8..], acknowledgement);
+        t[12] = (byte)((headerLength / 4) << 4);
+        t[13] = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(t[14..], window);
+        if (options != 0)
+        {
+            t[20] = TcpSegment.OptionKindMaximumSegmentSize;
+            t[21] = 4;
+            BinaryPrimitives.WriteUInt16BigEndian(t[22..], maximumSegmentSize);
+        }
+        payload.CopyTo(t[headerLength..]);
+        return Finish(destination[..total]);
+    }
+
     /// <summary>Writes an ICMP(v6) echo request; returns its length.</summary>
     public static int EchoRequest(Span<byte> destination, IPAddress src, IPAddress dst, ushort identifier, ushort sequence, ReadOnlySpan<byte> payload)
         => Echo(destination, src, dst, identifier, sequence, payload, request: true);
@@ -126,8 +157,19 @@ public static class PacketBuilder
     internal static int WriteIpHeader(Span<byte> destination, IPAddress src, IPAddress dst, byte protocol, int payloadLength, out int total)
     {
         if (src.AddressFamily != dst.AddressFamily) throw new ArgumentException("IPs must be of the same version.", nameof(dst));
-        bool v4 = src.AddressFamily == AddressFamily.InterNetwork;
-        if (!v4 && src.AddressFamily != AddressFamily.InterNetworkV6) throw new ArgumentException("Not an IP address.", nameof(src));
+        if (src.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)) throw new ArgumentException("Not an IP address.", nameof(src));
+        Span<byte> s = stackalloc byte[16], d = stackalloc byte[16];
+        src.TryWriteBytes(s, out int sn);
+        dst.TryWriteBytes(d, out int dn);
+        return WriteIpHeader(destination, s[..sn], d[..dn], protocol, payloadLength, out total);
+    }
+
+    /// <summary>Writes an IP header from raw address bytes (both 4 or both 16); returns the header length.</summary>
+    internal static int WriteIpHeader(Span<byte> destination, ReadOnlySpan<byte> src, ReadOnlySpan<byte> dst, byte protocol, int payloadLength, out int total)
+    {
+        if (src.Length != dst.Length || (src.Length != 4 && src.Length != 16))
+            throw new ArgumentException("Addresses must both be IPv4 (4 bytes) or both IPv6 (16 bytes).", nameof(dst));
+        bool v4 = src.Length == 4;
         int hl = v4 ? IpConstants.Ipv4HeaderLength : IpConstants.Ipv6HeaderLength;
         total = hl + payloadLength;
         if (total > IpConstants.MaxPacketSize || total > destination.Length) throw new ArgumentException("Payload does not fit.", nameof(payloadLength));
@@ -140,8 +182,8 @@ public static class PacketBuilder
             h[6] = 0x40; // DF
             h[8] = DefaultHopLimit;
             h[9] = protocol;
-            src.TryWriteBytes(h[12..], out _);
-            dst.TryWriteBytes(h[16..], out _);
+            src.CopyTo(h[12..]);
+            dst.CopyTo(h[16..]);
         }
         else
         {
@@ -149,8 +191,8 @@ public static class PacketBuilder
             BinaryPrimitives.WriteUInt16BigEndian(h[4..], (ushort)payloadLength);
             h[6] = protocol;
             h[7] = DefaultHopLimit;
-            src.TryWriteBytes(h[8..], out _);
-            dst.TryWriteBytes(h[24..], out _);
+            src.CopyTo(h[8..]);
+            dst.CopyTo(h[24..]);
         }
         return hl;
     }

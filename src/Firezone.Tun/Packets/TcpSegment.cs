@@ -49,4 +49,37 @@ public readonly ref struct TcpSegment
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_data[16..]);
     /// <summary>Payload bytes.</summary>
     public Span<byte> Payload => _data[HeaderLength..];
+    /// <summary>The option bytes between the fixed header and the payload (empty without options).</summary>
+    public Span<byte> Options => _data[MinHeaderLength..HeaderLength];
+
+    /// <summary>Option kind of the maximum segment size (RFC 9293 §3.2).</summary>
+    public const byte OptionKindMaximumSegmentSize = 2;
+
+    /// <summary>
+    /// The maximum segment size option (kind 2, length 4), if present. Walks the options like RFC 9293 §3.2: kind 0 ends
+    /// the list, kind 1 is one byte of padding, every other kind has a length byte of at least 2 that must fit inside
+    /// the option bytes; a malformed list ends the walk (never throws).
+    /// </summary>
+    public bool TryGetMaximumSegmentSize(out ushort mss)
+    {
+        mss = 0;
+        Span<byte> o = Options;
+        int i = 0;
+        while (i < o.Length)
+        {
+            byte kind = o[i];
+            if (kind == 0) return false;
+            if (kind == 1) { i++; continue; }
+            if (i + 1 >= o.Length) return false;
+            int len = o[i + 1];
+            if (len < 2 || i + len > o.Length) return false;
+            if (kind == OptionKindMaximumSegmentSize && len == 4)
+            {
+                mss = BinaryPrimitives.ReadUInt16BigEndian(o[(i + 2)..]);
+                return true;
+            }
+            i += len;
+        }
+        return false;
+    }
 }

@@ -7,6 +7,8 @@ using Firezone.Tun.Packets;
 namespace Firezone.Tun.Tests.Linux;
 
 /// <summary>A namespace with a LinuxTun configured through TunDeviceManager; disposes everything in order.</summary>
+/// <remarks>Also compiled into Firezone.EndToEnd.Tests (linked), whose assembly is not Linux-only.</remarks>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed class TunFixture : IDisposable
 {
     public static readonly IPAddress TunV4 = IPAddress.Parse("198.18.5.1");
