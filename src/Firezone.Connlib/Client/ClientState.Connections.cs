@@ -174,6 +174,7 @@ public sealed partial class ClientState
         _node.Reset(now);
         _recentGateways.Clear();
         DrainNodeEvents();
+        ResetTcpDns(now);
         LogReset(_logger);
     }
 

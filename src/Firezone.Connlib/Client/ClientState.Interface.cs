@@ -25,6 +25,7 @@ public sealed partial class ClientState
             _tunConfig = new TunConfig(config.IPv4, config.IPv6, new Dictionary<IPAddress, IPEndPoint>(), v4, v6);
             _events.RemoveAll(static e => e is TunInterfaceUpdated);
             Emit(new TunInterfaceUpdated(_tunConfig));
+            ReconfigureTcpDns(_tunConfig);
         }
         else
         {
@@ -70,6 +71,7 @@ public sealed partial class ClientState
         _tunConfig = config;
         _events.RemoveAll(static e => e is TunInterfaceUpdated);
         Emit(new TunInterfaceUpdated(config));
+        ReconfigureTcpDns(config);
         LogTunConfig(_logger, ipv4, ipv6, dnsBySentinel.Count, v4.Count + v6.Count);
     }
 

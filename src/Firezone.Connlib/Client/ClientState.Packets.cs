@@ -28,11 +28,18 @@ public sealed partial class ClientState
             return Dropped(ClientDropReason.Malformed);
         }
 
+        _lastNow = now;
         if (_dns.TryGetServer(ip.DestinationBytes, out var dnsServer) && InterceptDns(ref ip, dnsServer, now, out var dnsReason))
         {
             return Dropped(dnsReason);
         }
 
+        return RouteOutbound(ip, buffer, now);
+    }
+
+    /// <summary>§4.4 steps 2–6 for a parsed packet: multicast, resource lookup, peer, DNS-resource access, encryption.</summary>
+    private EncapsulateResult RouteOutbound(IpPacket ip, Span<byte> buffer, TimeSpan now)
+    {
         var destination = ip.DestinationBytes;
         if (destination.SequenceEqual(IgmpV3Bytes) || destination.SequenceEqual(AllRoutersV6Bytes))
         {
@@ -60,6 +67,10 @@ public sealed partial class ClientState
         return _node.Encapsulate(Connection(gateway), ip.Bytes, buffer, now);
     }
 
+    /// <summary>An IP packet connlib produced itself (the TCP DNS client's segments) on the outbound path.</summary>
+    private EncapsulateResult RouteOutbound(Span<byte> packet, Span<byte> buffer, TimeSpan now) =>
+        IpPacket.TryParse(packet, out var ip) == IpParseError.None ? RouteOutbound(ip, buffer, now) : Dropped(ClientDropReason.Malformed);
+
     /// <summary>
     /// A datagram received on one of the host's UDP sockets (§4.6); <paramref name="local"/> is its concrete destination
     /// (IP_PKTINFO) and port. Returns a decrypted IP packet for the TUN device in <paramref name="buffer"/>, or why there
@@ -68,6 +79,7 @@ public sealed partial class ClientState
     public ClientPacketResult HandleNetworkInput(ReadOnlySpan<byte> datagram, IPEndPoint from, IPEndPoint local, Span<byte> buffer, TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _lastNow = now;
         var result = _node.Decapsulate(datagram, from, local, buffer, now);
         if (result.Status != DecapsulateStatus.Packet)
         {
@@ -78,6 +90,11 @@ public sealed partial class ClientState
         if (IpPacket.TryParse(bytes, out var ip) != IpParseError.None)
         {
             return ClientPacketResult.Dropped(ClientDropReason.Malformed);
+        }
+
+        if (ip.Protocol == IpConstants.ProtocolTcp && TryClaimTcpDns(bytes, now))
+        {
+            return ClientPacketResult.Dropped(ClientDropReason.Consumed);
         }
 
         var gateway = Gateway(result.Connection);

@@ -41,6 +41,7 @@ public sealed partial class ClientState : IDisposable
     private readonly List<ClientEvent> _events = new();
     private readonly Queue<byte[]> _packets = new();
     private readonly Queue<Transmit> _transmits = new();
+    private readonly byte[] _transmitScratch = new byte[Node.BufferSize];
     private ResourceId? _internetResource;
     private TunConfig? _tunConfig;
     private bool _disposed;
@@ -58,6 +59,7 @@ public sealed partial class ClientState : IDisposable
         _logger = loggerFactory.CreateLogger("Firezone.Connlib.Client");
         _node = new ClientNode(seed, now, utcNow, loggerFactory);
         _dns = new ClientDns(knownHosts, _logger);
+        CreateTcpDns(seed, loggerFactory);
     }
 
     /// <summary>The client's WireGuard public key (changes on <see cref="Reset"/>).</summary>
@@ -100,18 +102,27 @@ public sealed partial class ClientState : IDisposable
     /// <summary>When <see cref="HandleTimeout"/> wants to run next (may be in the past: now), or null.</summary>
     public TimeSpan? PollTimeout()
     {
-        var node = _node.PollTimeout();
-        var dns = _dns.PollTimeout();
-        return node is { } n && dns is { } d ? (n < d ? n : d) : node ?? dns;
+        var earliest = _node.PollTimeout();
+        foreach (var other in new[] { _dns.PollTimeout(), TcpDnsPollTimeout() })
+        {
+            if (other is { } o && (earliest is not { } e || o < e))
+            {
+                earliest = o;
+            }
+        }
+
+        return earliest;
     }
 
     /// <summary>Advances every timer (node, DNS records) and drains the node's events (tunnel spec §4.8).</summary>
     public void HandleTimeout(TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _lastNow = now;
         _node.HandleTimeout(now);
         DrainNodeEvents();
         _dns.HandleTimeout(now);
+        AdvanceTcpDns(now);
     }
 
     /// <summary>Releases the node's key material.</summary>

@@ -146,6 +146,93 @@ public sealed class TunnelScenarioTests
         Assert.Contains(world.AtResources, a => IpPacket.TryParse(a, out var ip) == IpParseError.None && ip.Destination.Equals(TunnelWorld.UpstreamDns.Address));
     }
 
+    [Fact]
+    public void A_tcp_query_for_a_server_inside_a_cidr_resource_goes_through_the_tunnel_on_connlibs_tcp_client()
+    {
+        using var world = new TunnelWorld();
+        var dnsNet = IPNetwork.Parse("198.18.53.0/24");
+        world.AddResource(new CidrResource(Lab, dnsNet, "dns", null, [TunnelWorld.TheSite]), new GatewayCidrResource(Lab, dnsNet, "dns", []));
+        // The upstream resolver: a TCP DNS server on the resource side that answers every query with QR set.
+        var rng = new Random(9);
+        var upstream = new Firezone.Connlib.Dns.Tcp.DnsOverTcpServer(b => rng.NextBytes(b));
+        upstream.SetListenEndpoints([Firezone.Connlib.Tcp.TcpEndpoint.From(TunnelWorld.UpstreamDns)]);
+        var buffer = new byte[4096];
+        int upstreamQueries = 0;
+        world.ResourceHost = (packet, now) =>
+        {
+            if (!upstream.HandleInput(packet, now))
+            {
+                return null;
+            }
+
+            while (upstream.TryPollQuery(out var q))
+            {
+                upstreamQueries++;
+                var r = q.Message.ToArray();
+                r[2] |= 0x80;
+                r[3] = 0x83; // RA, NXDOMAIN: not what connlib would make up (SERVFAIL)
+                upstream.SendResponse(q.Handle, r);
+            }
+
+            var output = new List<byte[]>();
+            int n;
+            while ((n = upstream.PollTransmit(buffer)) > 0)
+            {
+                output.Add(buffer[..n]);
+            }
+
+            return output;
+        };
+
+        var appRandom = new Random(10);
+        var app = new Firezone.Connlib.Tcp.TcpSocketSet(new Firezone.Connlib.Tcp.TcpOptions(), b => appRandom.NextBytes(b));
+        var sentinel = world.Client.TunConfig!.DnsServers.First();
+        var h = app.Connect(Firezone.Connlib.Tcp.TcpEndpoint.From(TunnelWorld.TunnelV4, 0), Firezone.Connlib.Tcp.TcpEndpoint.From(sentinel, 53), world.Now)!.Value;
+        var query = Query("example.org", DnsRecordType.Mx, id: 0x6161);
+        var framed = new byte[query.Length + 2];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
+        query.CopyTo(framed, 2);
+        bool sent = false;
+        var received = new List<byte>();
+        int seen = 0;
+        var end = world.Now + Bound;
+        while (world.Now < end && received.Count < query.Length + 2)
+        {
+            int n;
+            while ((n = app.PollTransmit(buffer)) > 0)
+            {
+                world.SendFromClient(buffer[..n]);
+            }
+
+            for (; seen < world.ClientTun.Count; seen++)
+            {
+                app.HandleInput(world.ClientTun[seen], world.Now);
+            }
+
+            if (!sent && app.GetState(h) == Firezone.Connlib.Tcp.TcpState.Established)
+            {
+                sent = app.Send(h, framed, out _) == Firezone.Connlib.Tcp.TcpResult.Ok;
+            }
+
+            var chunk = new byte[4096];
+            while (app.Receive(h, chunk, out int got) == Firezone.Connlib.Tcp.TcpResult.Ok && got > 0)
+            {
+                received.AddRange(chunk.AsSpan(0, got));
+            }
+
+            world.Run(TimeSpan.FromMilliseconds(20));
+            app.HandleTimeout(world.Now);
+        }
+
+        Assert.True(received.Count >= query.Length + 2, $"no answer within {Bound}");
+        var answer = received.Skip(2).Take(query.Length).ToArray();
+        Assert.Equal(0x6161, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(answer));
+        Assert.Equal(1, upstreamQueries);
+        Assert.Equal(0x83, answer[3]); // the upstream's answer itself
+        Assert.Null(world.Client.PollDnsQuery()); // through the tunnel, not the host
+        Assert.True(world.Log.ErrorCount == 0, world.Log.ToString());
+    }
+
     /// <summary>Asks the client's sentinel for <paramref name="name"/> (A or AAAA) and returns the first proxy IP.</summary>
     private static IPAddress Resolve(TunnelWorld world, string name, bool ipv6)
     {

@@ -115,6 +115,9 @@ internal sealed class TunnelWorld : IDisposable
     /// <summary>Errors of the gateway's packet paths.</summary>
     public List<GatewayPacketError> GatewayErrors { get; } = [];
 
+    /// <summary>A resource host of its own (e.g. a TCP DNS server): given a packet from the gateway's TUN, the packets it answers; null → the default echo host.</summary>
+    public Func<byte[], TimeSpan, IEnumerable<byte[]>?>? ResourceHost { get; set; }
+
     /// <summary>When false, resources do not answer (the packets are only recorded).</summary>
     public bool ResourcesAnswer { get; set; } = true;
 
@@ -290,7 +293,14 @@ internal sealed class TunnelWorld : IDisposable
             case NetworkInputStatus.Packet:
                 var packet = _gatewayBuffer.AsSpan(result.Offset, result.Length).ToArray();
                 AtResources.Add(packet);
-                if (ResourcesAnswer && Answer(packet) is { } reply)
+                if (ResourcesAnswer && ResourceHost?.Invoke(packet, Now) is { } replies)
+                {
+                    foreach (var r in replies.ToList())
+                    {
+                        FromResource(r);
+                    }
+                }
+                else if (ResourcesAnswer && Answer(packet) is { } reply)
                 {
                     FromResource(reply);
                 }
