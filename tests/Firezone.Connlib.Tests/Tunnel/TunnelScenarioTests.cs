@@ -150,9 +150,36 @@ public sealed class TunnelScenarioTests
     public void A_tcp_query_for_a_server_inside_a_cidr_resource_goes_through_the_tunnel_on_connlibs_tcp_client()
     {
         using var world = new TunnelWorld();
+        var (answer, upstreamQueries) = TcpDnsThroughTunnel(world, upstreamAnswers: true, afterSend: null);
+        Assert.NotNull(answer);
+        Assert.Equal(0x6161, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(answer));
+        Assert.Equal(1, upstreamQueries);
+        Assert.Equal(0x83, answer[3]); // the upstream's answer itself (RA, NXDOMAIN), not one connlib made up
+        Assert.Null(world.Client.PollDnsQuery()); // through the tunnel, not the host
+        Assert.True(world.Log.ErrorCount == 0, world.Log.ToString());
+    }
+
+    [Fact]
+    public void A_reset_fails_tcp_queries_in_flight_through_the_tunnel_with_servfail()
+    {
+        using var world = new TunnelWorld();
+        var (answer, upstreamQueries) = TcpDnsThroughTunnel(world, upstreamAnswers: false, afterSend: w => w.Client.Reset(w.Now));
+        Assert.Equal(1, upstreamQueries);
+        Assert.NotNull(answer);
+        Assert.Equal(0x6161, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(answer));
+        Assert.Equal(2, answer[3] & 0x0F); // SERVFAIL
+    }
+
+    /// <summary>
+    /// An application's TCP connection to the sentinel carries one query for a server inside a CIDR resource; the
+    /// server is a TCP DNS server on the resource side (answering RA + NXDOMAIN, or never). <paramref name="afterSend"/>
+    /// runs once the upstream has the query. Returns the answer the application read (or null) and how many queries the
+    /// upstream saw.
+    /// </summary>
+    private static (byte[]? Answer, int UpstreamQueries) TcpDnsThroughTunnel(TunnelWorld world, bool upstreamAnswers, Action<TunnelWorld>? afterSend)
+    {
         var dnsNet = IPNetwork.Parse("198.18.53.0/24");
         world.AddResource(new CidrResource(Lab, dnsNet, "dns", null, [TunnelWorld.TheSite]), new GatewayCidrResource(Lab, dnsNet, "dns", []));
-        // The upstream resolver: a TCP DNS server on the resource side that answers every query with QR set.
         var rng = new Random(9);
         var upstream = new Firezone.Connlib.Dns.Tcp.DnsOverTcpServer(b => rng.NextBytes(b));
         upstream.SetListenEndpoints([Firezone.Connlib.Tcp.TcpEndpoint.From(TunnelWorld.UpstreamDns)]);
@@ -168,10 +195,13 @@ public sealed class TunnelScenarioTests
             while (upstream.TryPollQuery(out var q))
             {
                 upstreamQueries++;
-                var r = q.Message.ToArray();
-                r[2] |= 0x80;
-                r[3] = 0x83; // RA, NXDOMAIN: not what connlib would make up (SERVFAIL)
-                upstream.SendResponse(q.Handle, r);
+                if (upstreamAnswers)
+                {
+                    var r = q.Message.ToArray();
+                    r[2] |= 0x80;
+                    r[3] = 0x83;
+                    upstream.SendResponse(q.Handle, r);
+                }
             }
 
             var output = new List<byte[]>();
@@ -192,10 +222,10 @@ public sealed class TunnelScenarioTests
         var framed = new byte[query.Length + 2];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
         query.CopyTo(framed, 2);
-        bool sent = false;
+        bool sent = false, after = false;
         var received = new List<byte>();
         int seen = 0;
-        var end = world.Now + Bound;
+        var end = world.Now + TimeSpan.FromSeconds(4); // under the TCP DNS client's 5 s query timeout
         while (world.Now < end && received.Count < query.Length + 2)
         {
             int n;
@@ -214,6 +244,12 @@ public sealed class TunnelScenarioTests
                 sent = app.Send(h, framed, out _) == Firezone.Connlib.Tcp.TcpResult.Ok;
             }
 
+            if (!after && upstreamQueries > 0 && afterSend is not null)
+            {
+                after = true;
+                afterSend(world);
+            }
+
             var chunk = new byte[4096];
             while (app.Receive(h, chunk, out int got) == Firezone.Connlib.Tcp.TcpResult.Ok && got > 0)
             {
@@ -224,13 +260,7 @@ public sealed class TunnelScenarioTests
             app.HandleTimeout(world.Now);
         }
 
-        Assert.True(received.Count >= query.Length + 2, $"no answer within {Bound}");
-        var answer = received.Skip(2).Take(query.Length).ToArray();
-        Assert.Equal(0x6161, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(answer));
-        Assert.Equal(1, upstreamQueries);
-        Assert.Equal(0x83, answer[3]); // the upstream's answer itself
-        Assert.Null(world.Client.PollDnsQuery()); // through the tunnel, not the host
-        Assert.True(world.Log.ErrorCount == 0, world.Log.ToString());
+        return (received.Count >= query.Length + 2 ? received.Skip(2).Take(query.Length).ToArray() : null, upstreamQueries);
     }
 
     /// <summary>Asks the client's sentinel for <paramref name="name"/> (A or AAAA) and returns the first proxy IP.</summary>
