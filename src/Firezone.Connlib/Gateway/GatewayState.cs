@@ -288,9 +288,9 @@ public sealed partial class GatewayState : IDisposable
     {
         if (_events.TryDequeue(out var e))
         {
-            if (e is ResolveDns resolve && _peers.TryGet(resolve.Client, out var owner))
+            if (e is ResolveDns resolve && _peers.TryGet(resolve.Client, out var owner) && owner.PendingResolves > 0)
             {
-                owner.PendingResolves--;
+                owner.PendingResolves--; // > 0: the event may be of an earlier peer of this client (removed and granted again)
             }
 
             return e;

@@ -67,6 +67,8 @@ public static class IpTranslator
         newStart = start;
         newLength = 0;
         if (length < 1 || length > IpConstants.MaxPacketSize || start < 0 || start + length > buffer.Length) return TranslateError.Malformed;
+        if (TryTranslateHeaderOnly(buffer, start, length, newSource, newDestination, out newStart, out newLength)) return TranslateError.None;
+        newStart = start;
         Span<byte> copy = stackalloc byte[length];
         buffer.Slice(start, length).CopyTo(copy);
         int version = copy[0] >> 4;
@@ -82,6 +84,55 @@ public static class IpTranslator
             return Ipv6ToIpv4(copy, buffer[newStart..], newSource, newDestination, out newLength);
         }
         return TranslateError.Malformed;
+    }
+
+    /// <summary>
+    /// The common case of <see cref="TranslateInPlace"/> without moving the payload: a TCP or UDP packet (no IPv4
+    /// fragment, no IPv6 extension header) whose translation fits 1280 bytes gets the other family's header written in
+    /// front of its payload where it lies, and its checksum adjusted. The result is byte for byte what the copying path
+    /// produces; false (nothing written) for everything else, which takes that path.
+    /// </summary>
+    private static bool TryTranslateHeaderOnly(Span<byte> buffer, int start, int length, ReadOnlySpan<byte> newSource,
+        ReadOnlySpan<byte> newDestination, out int newStart, out int newLength)
+    {
+        newStart = start;
+        newLength = 0;
+        ReadOnlySpan<byte> packet = buffer.Slice(start, length);
+        int version = packet[0] >> 4;
+        if (version == 4 && newSource.Length == 16 && newDestination.Length == 16)
+        {
+            if (!TryValidateIpv4(packet, out int ihl, out int total)) return false;
+            byte protocol = packet[9];
+            int payloadLength = total - ihl;
+            if (protocol is not (IpConstants.ProtocolTcp or IpConstants.ProtocolUdp) || start + ihl < IpConstants.Ipv6HeaderLength
+                || (packet[6] & 0x20) != 0 || (BinaryPrimitives.ReadUInt16BigEndian(packet[6..]) & 0x1FFF) != 0
+                || IpConstants.Ipv6HeaderLength + payloadLength > IpConstants.MaxPacketSize) return false;
+            Span<byte> old = stackalloc byte[8];
+            packet.Slice(12, 8).CopyTo(old);
+            byte tos = packet[1], ttl = packet[8];
+            newStart = start + ihl - IpConstants.Ipv6HeaderLength;
+            WriteIpv6Header(buffer.Slice(newStart, IpConstants.Ipv6HeaderLength), tos, payloadLength, protocol, ttl, newSource, newDestination);
+            FixTransportChecksum(buffer.Slice(start + ihl, payloadLength), protocol, old[..4], old[4..], newSource, newDestination, truncated: false);
+            newLength = IpConstants.Ipv6HeaderLength + payloadLength;
+            return true;
+        }
+
+        if (version == 6 && newSource.Length == 4 && newDestination.Length == 4 && length >= IpConstants.Ipv6HeaderLength)
+        {
+            int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(packet[4..]);
+            byte next = packet[6];
+            if (next is not (IpConstants.ProtocolTcp or IpConstants.ProtocolUdp) || IpConstants.Ipv6HeaderLength + payloadLength > length) return false;
+            Span<byte> old = stackalloc byte[32];
+            packet.Slice(8, 32).CopyTo(old);
+            byte trafficClass = TrafficClassOf(packet), hop = packet[7];
+            newStart = start + IpConstants.Ipv6HeaderLength - IpConstants.Ipv4HeaderLength;
+            WriteIpv4Header(buffer.Slice(newStart, IpConstants.Ipv4HeaderLength), trafficClass, payloadLength, next, hop, newSource, newDestination);
+            FixTransportChecksum(buffer.Slice(start + IpConstants.Ipv6HeaderLength, payloadLength), next, old[..16], old[16..], newSource, newDestination, truncated: false);
+            newLength = IpConstants.Ipv4HeaderLength + payloadLength;
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>NAT46: translates an IPv4 packet into <paramref name="destination"/> (must not overlap).</summary>

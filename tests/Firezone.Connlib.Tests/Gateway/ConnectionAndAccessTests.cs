@@ -154,4 +154,27 @@ public sealed class ConnectionAndAccessTests
         var toOther = h.Gateway.HandleTunInput(FilterTests.Udp(IPAddress.Parse("100.64.0.2"), 1, Host), new byte[Node.BufferSize], h.Now);
         Assert.Equal(other, toOther.Client); // no connection for it: the node reports an error value, never an exception
     }
+
+    [Fact]
+    public void New_local_candidates_are_aggregated_into_one_added_ice_candidates_event_per_client()
+    {
+        using var h = GatewayHarness.Connect(seed: 51);
+        h.Gateway.AddLocalHostCandidate(new IPEndPoint(IPAddress.Parse("198.18.2.2"), 40003));
+        h.Gateway.AddLocalHostCandidate(new IPEndPoint(IPAddress.Parse("198.18.2.3"), 40004));
+        h.Gateway.HandleTimeout(h.Now, h.UtcNow);
+        var added = new List<AddedIceCandidates>();
+        while (h.Gateway.PollEvent() is { } e)
+        {
+            if (e is AddedIceCandidates a)
+            {
+                added.Add(a);
+            }
+        }
+
+        var only = Assert.Single(added);
+        Assert.Equal(GatewayHarness.ClientId, only.Client);
+        Assert.Equal(2, only.Candidates.Count);
+        Assert.Contains(only.Candidates, c => c.Contains("198.18.2.2", StringComparison.Ordinal));
+        Assert.Contains(only.Candidates, c => c.Contains("198.18.2.3", StringComparison.Ordinal));
+    }
 }

@@ -91,4 +91,51 @@ public sealed class GatewayHotPathTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void Refused_packets_and_their_icmp_answers_allocate_nothing_per_packet_in_steady_state()
+    {
+        using var h = GatewayHarness.Connect(seed: 4);
+        h.Allow(new GatewayCidrResource(new ResourceId(Guid.NewGuid()), IPNetwork.Parse("198.18.0.0/16"), "cidr", [Filter.Tcp(22, 22)]));
+        var packet = new byte[1280];
+        int n = PacketBuilder.Udp(packet, GatewayHarness.ClientV4, Real4, 5000, 443, new byte[1000]);
+        var datagrams = new byte[Packets + 700][];
+        var wire = new byte[Node.BufferSize];
+        for (int i = 0; i < datagrams.Length; i++)
+        {
+            var e = h.Client.Encapsulate(GatewayHarness.GatewayConnection, packet.AsSpan(0, n), wire, h.Now);
+            datagrams[i] = wire.AsSpan(e.Offset, e.Length).ToArray();
+        }
+
+        var buffer = new byte[Node.BufferSize];
+        var gateway = h.Gateway;
+        var now = h.Now;
+        int answers = 0;
+
+        void Run(int first, int count)
+        {
+            for (int i = first; i < first + count; i++)
+            {
+                now += TimeSpan.FromMilliseconds(20); // every 5th packet earns an answer (10 per second)
+                var r = gateway.HandleNetworkInput(datagrams[i], GatewayHarness.ClientHost, GatewayHarness.GatewayHost, buffer, now);
+                if (r.Error != GatewayPacketError.DestinationNotAllowed)
+                {
+                    throw new InvalidOperationException($"{r.Status} {r.Error}");
+                }
+
+                while (gateway.PollTransmit() is { } t)
+                {
+                    answers += t.Payload.Length > 0 ? 1 : 0;
+                }
+            }
+        }
+
+        Run(0, 700); // warm-up: JIT, and 140 answers fill every slot of the transmit ring (128, allocated on first use)
+        answers = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(700, Packets);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.InRange(answers, Packets / 5 - 1, Packets / 5 + 1); // the rate limit held and answers were sent
+    }
 }

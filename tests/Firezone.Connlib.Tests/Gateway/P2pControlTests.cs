@@ -216,4 +216,40 @@ public sealed class P2pControlTests : IDisposable
 
         Assert.Equal(GatewayState.MaxPendingResolvesPerClient, resolves);
     }
+
+    [Fact]
+    public void The_resolve_cap_holds_when_a_peer_is_removed_and_granted_again_while_its_events_wait()
+    {
+        _h.Allow(new GatewayDnsResource(Dns, "*.example.com", "dns", []));
+        SendAssignedIpsWithoutPolling(10, "old");
+        _h.Gateway.CleanupConnection(GatewayHarness.ClientId);
+        _h.Allow(new GatewayDnsResource(Dns, "*.example.com", "dns", []));
+        Assert.Equal(10, DrainResolves()); // the earlier peer's events are still delivered
+        Assert.Equal(0, _h.Gateway.PeerOf(GatewayHarness.ClientId)!.PendingResolves);
+        SendAssignedIpsWithoutPolling(GatewayState.MaxPendingResolvesPerClient + 10, "new");
+        Assert.Equal(GatewayState.MaxPendingResolvesPerClient, DrainResolves());
+    }
+
+    private void SendAssignedIpsWithoutPolling(int count, string prefix)
+    {
+        var wire = new byte[Snownet.Node.BufferSize];
+        var plain = new byte[Snownet.Node.BufferSize];
+        for (int i = 0; i < count; i++)
+        {
+            var packet = AssignedIpsPacket(Dns, $"{prefix}{i}.example.com", ClientProxies());
+            var e = _h.Client.Encapsulate(GatewayHarness.GatewayConnection, packet, wire, _h.Now);
+            _h.Gateway.HandleNetworkInput(wire.AsSpan(e.Offset, e.Length), GatewayHarness.ClientHost, GatewayHarness.GatewayHost, plain, _h.Now);
+        }
+    }
+
+    private int DrainResolves()
+    {
+        int resolves = 0;
+        while (_h.Gateway.PollEvent() is { } ev)
+        {
+            resolves += ev is ResolveDns ? 1 : 0;
+        }
+
+        return resolves;
+    }
 }

@@ -81,6 +81,33 @@ public class TranslationProperties
         Assert.Equal(Convert.ToHexString(original), Convert.ToHexString(buffer, start4, len4));
     });
 
+    [Property]
+    public Property In_place_translation_equals_the_copying_translation_in_both_directions() => Prop.ForAll(
+        (from v4 in Gen.Elements(true, false)
+         from t in Translatable(v4)
+         from s6 in PacketGen.V6Address
+         from d6 in PacketGen.V6Address
+         from s4 in PacketGen.V4Address
+         from d4 in PacketGen.V4Address
+         from headroom in Gen.Elements(0, 8, 20, 24)
+         select (v4, t, s6, d6, s4, d4, headroom)).ToArbitrary(), c =>
+    {
+        var (v4, (spec, tc, hop), s6, d6, s4, d4, headroom) = c;
+        byte[] original = Materialize(spec, tc, hop);
+        byte[] src = (v4 ? s6 : s4).GetAddressBytes(), dst = (v4 ? d6 : d4).GetAddressBytes();
+        byte[] copied = new byte[1336];
+        var expected = v4 ? IpTranslator.Ipv4ToIpv6(original, copied, src, dst, out int n) : IpTranslator.Ipv6ToIpv4(original, copied, src, dst, out n);
+        byte[] buffer = new byte[IpConstants.BufferSize];
+        original.CopyTo(buffer, headroom);
+        var actual = IpTranslator.TranslateInPlace(buffer, headroom, original.Length, src, dst, out int start, out int length);
+        Assert.Equal(expected, actual);
+        if (actual == TranslateError.None)
+        {
+            Assert.Equal(Convert.ToHexString(copied, 0, n), Convert.ToHexString(buffer, start, length));
+            Assert.Equal(v4 ? Math.Max(0, headroom + (original[0] & 0x0F) * 4 - 40) : headroom + 20, start);
+        }
+    });
+
     // ICMPv4 errors (type, code, rest of header) that have an exact inverse through ICMPv6.
     private static Gen<(byte Type, byte Code, uint Hdr)> RoundTrippableV4Errors => Gen.OneOf(
         Gen.Elements<(byte, byte, uint)>((3, 1, 0), (3, 3, 0), (3, 10, 0), (3, 2, 0), (11, 0, 0), (11, 1, 0)),
