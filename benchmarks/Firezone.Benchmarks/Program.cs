@@ -34,6 +34,10 @@ public static class Program
         {
             return Tcp.TcpSimulatedThroughput.Run(args);
         }
+        if (args.Length > 0 && args[0] == "tunnel-paired")
+        {
+            return States.TunnelPairedThroughput.Run();
+        }
         if (args.Length > 0 && args[0] == "gateway-inbound")
         {
             return Gateway.GatewayInboundThroughput.Run(args[1..]);

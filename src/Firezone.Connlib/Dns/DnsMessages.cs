@@ -76,15 +76,22 @@ internal static class DnsMessages
     /// records that were cut. Works in place; returns the new length (the input length when unchanged, 0 for a message
     /// shorter than a header that is too long, which cannot happen for a 1336-byte limit).
     /// </summary>
-    public static int TruncateForUdp(Span<byte> response)
+    public static int TruncateForUdp(Span<byte> response) => TruncateForUdp(response, MaxUdpResponseLength);
+
+    /// <summary>
+    /// <see cref="TruncateForUdp(Span{byte})"/> with another limit: the client uses the room one 1280-byte IP packet has
+    /// for a UDP payload (1252 bytes on IPv4, 1232 on IPv6), so no answer between that and 1336 bytes is lost
+    /// (upstream drops those, §11.9; a deliberate fix). <paramref name="maxLength"/> must be at least a header.
+    /// </summary>
+    public static int TruncateForUdp(Span<byte> response, int maxLength)
     {
-        if (response.Length <= MaxUdpResponseLength)
+        if (response.Length <= maxLength)
         {
             return response.Length;
         }
 
         int questionEnd = DnsQuestion.SectionEnd(response);
-        int cut = questionEnd is > 0 and <= MaxUdpResponseLength ? questionEnd : DnsHeader.Length;
+        int cut = questionEnd > 0 && questionEnd <= maxLength ? questionEnd : DnsHeader.Length;
         ushort flags = BinaryPrimitives.ReadUInt16BigEndian(response[2..]);
         BinaryPrimitives.WriteUInt16BigEndian(response[2..], (ushort)(flags | DnsHeader.TruncatedFlag));
         return cut;

@@ -68,6 +68,31 @@ internal sealed class IpPrefixTable<T>
         return false;
     }
 
+    /// <summary>The value of exactly the network (raw 4- or 16-byte address, host bits ignored, prefix length); allocation-free.</summary>
+    public bool TryGetExact(ReadOnlySpan<byte> address, int prefixLength, out T value)
+    {
+        Dictionary<UInt128, T>? table = null;
+        UInt128 key = UInt128.Zero;
+        if (address.Length == 4 && prefixLength is >= 0 and <= 32)
+        {
+            table = _v4[prefixLength];
+            key = Mask(BinaryPrimitives.ReadUInt32BigEndian(address), prefixLength, 32);
+        }
+        else if (address.Length == 16 && prefixLength is >= 0 and <= 128)
+        {
+            table = _v6[prefixLength];
+            key = Mask(BinaryPrimitives.ReadUInt128BigEndian(address), prefixLength, 128);
+        }
+
+        if (table is not null && table.TryGetValue(key, out value!))
+        {
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
+
     /// <summary>The value of the longest network containing <paramref name="address"/>.</summary>
     public bool TryLongestMatch(IPAddress address, out IPNetwork network, out T value)
     {

@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using Firezone.Snownet.Ice;
 using Firezone.Snownet.Tests.Ice.Simulation;
 

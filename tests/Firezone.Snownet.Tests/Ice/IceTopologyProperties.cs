@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;

@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using System.Net;
 using FsCheck;
 using FsCheck.Fluent;

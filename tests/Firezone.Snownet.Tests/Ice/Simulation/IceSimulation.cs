@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using System.Net;
 using Firezone.Snownet.Ice;
 using Firezone.Snownet.SansIo;

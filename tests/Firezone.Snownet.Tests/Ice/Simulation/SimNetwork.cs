@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using System.Net;
 
 namespace Firezone.Snownet.Tests.Ice.Simulation;

@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 namespace Firezone.Snownet.Tests.Ice.Simulation;
 
 /// <summary>One side of a simulated connection.</summary>

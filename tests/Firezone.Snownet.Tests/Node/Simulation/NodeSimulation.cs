@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using System.Net;
 using Firezone.Snownet.Tests.Ice.Simulation;
 

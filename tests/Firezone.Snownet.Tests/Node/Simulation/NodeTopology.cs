@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using Firezone.Snownet.Tests.Ice.Simulation;
 
 namespace Firezone.Snownet.Tests.Node.Simulation;

@@ -1,3 +1,4 @@
+using Firezone.Simulation;
 using System.Net;
 using System.Net.Sockets;
 
@@ -44,7 +45,7 @@ public sealed class SimPeer
     public Action<SimPeer, NodeEvent, TimeSpan>? OnEvent { get; set; }
 
     /// <summary>Moves the peer to new sockets (roaming): the old ones are gone from the network.</summary>
-    public void Rebind(IPEndPoint? hostV4, IPEndPoint? hostV6, Ice.Simulation.SimNat? nat)
+    public void Rebind(IPEndPoint? hostV4, IPEndPoint? hostV6, SimNat? nat)
     {
         foreach (var old in new[] { HostV4, HostV6 })
         {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Firezone.Snownet.Tests.Node.Simulation;
+namespace Firezone.Simulation;
 
 /// <summary>Log lines of every node in a simulation, stamped with simulated time and the node's name (for failure messages).</summary>
 public sealed class SimLog(Func<TimeSpan> clock)

@@ -1,9 +1,13 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Firezone.Snownet;
 using Firezone.Snownet.Turn;
 
-namespace Firezone.Snownet.Tests.Node.Simulation;
+namespace Firezone.Simulation;
 
 /// <summary>
 /// The real <see cref="TurnServer"/> as a relay inside the simulation: its listening endpoints (IPv4 and/or IPv6, port
@@ -52,7 +56,11 @@ public sealed class SimRelay
     public TurnRelay Entry(DateTimeOffset utcNow, string salt)
     {
         ulong expiry = (ulong)utcNow.ToUnixTimeSeconds() + 86_400;
-        return new TurnRelay(Id, V4, V6, FirezoneCredentials.MakeUsername(expiry, salt), FirezoneCredentials.ComputePassword(Server.AuthSecret, expiry, salt));
+        string e = expiry.ToString(CultureInfo.InvariantCulture);
+        // The portal's credentials (relay spec): username "<expiry>:<salt>", password = unpadded base64 of
+        // SHA-256("<expiry>:<secret>:<salt>").
+        string password = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes($"{e}:{Server.AuthSecret}:{salt}"))).TrimEnd('=');
+        return new TurnRelay(Id, V4, V6, $"{e}:{salt}", password);
     }
 
     /// <summary>Loses every allocation and comes back with a new secret (old credentials no longer work).</summary>

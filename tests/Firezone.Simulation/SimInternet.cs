@@ -1,7 +1,6 @@
 using System.Net;
-using Firezone.Snownet.Tests.Ice.Simulation;
 
-namespace Firezone.Snownet.Tests.Node.Simulation;
+namespace Firezone.Simulation;
 
 /// <summary>
 /// A simulated internet on simulated time for whole nodes and relays: hosts on LANs behind NATs (the ICE tests' NAT

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Firezone.Snownet.Tests.Node.Simulation;
+namespace Firezone.Simulation;
 
 /// <summary>Minimal IP packets for tunnel traffic: IPv4 (or IPv6) + UDP with a 32-bit sequence number in the payload.</summary>
 public static class SimPackets

@@ -1,4 +1,4 @@
-namespace Firezone.Snownet.Tests.Ice.Simulation;
+namespace Firezone.Simulation;
 
 /// <summary>How a simulated peer reaches the internet.</summary>
 public enum NatType

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Firezone.Snownet.Tests.Ice.Simulation;
+namespace Firezone.Simulation;
 
 /// <summary>A NAT with one public IP, translating for the hosts of one LAN.</summary>
 public sealed class SimNat(NatType type, IPAddress publicIp)

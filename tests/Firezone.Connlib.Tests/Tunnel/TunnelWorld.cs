@@ -1,0 +1,480 @@
+using System.Net;
+using System.Net.Sockets;
+using Firezone.Connlib.Client;
+using Firezone.Connlib.Gateway;
+using Firezone.Connlib.Model;
+using Firezone.Simulation;
+using Firezone.Snownet;
+using Firezone.Tun.Packets;
+using ClientAdded = Firezone.Connlib.Client.AddedIceCandidates;
+using ClientRemoved = Firezone.Connlib.Client.RemovedIceCandidates;
+using GatewayAdded = Firezone.Connlib.Gateway.AddedIceCandidates;
+using GatewayRemoved = Firezone.Connlib.Gateway.RemovedIceCandidates;
+
+namespace Firezone.Connlib.Tests.Tunnel;
+
+/// <summary>
+/// The whole tunnel on one simulated internet: a real <see cref="ClientState"/> and a real <see cref="GatewayState"/>
+/// (each over its Snownet node), a real TURN relay (<see cref="SimRelay"/>), a stub portal that carries intents,
+/// connection requests, access grants and ICE candidates with a delay, a DNS table the gateway's host resolves names
+/// with, and resource hosts behind the gateway that answer ICMP echo and echo UDP back. Driven like the real drivers:
+/// datagrams to <c>HandleNetworkInput</c>, packets to <c>HandleTunInput</c>, every poll drained, woken at
+/// <c>PollTimeout</c>. Deterministic per seed.
+/// </summary>
+internal sealed class TunnelWorld : IDisposable
+{
+    public static readonly DateTimeOffset WallStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public static readonly ClientId ClientIdentity = new(Guid.Parse("00000000-0000-0000-0000-0000000000cc"));
+    public static readonly GatewayId GatewayIdentity = new(Guid.Parse("00000000-0000-0000-0000-0000000000aa"));
+    public static readonly Site TheSite = new(new SiteId(Guid.Parse("00000000-0000-0000-0000-0000000000bb")), "site");
+    public static readonly IPAddress TunnelV4 = IPAddress.Parse("100.64.0.1");
+    public static readonly IPAddress TunnelV6 = IPAddress.Parse("fd00:2021:1111::1");
+    public static readonly IPEndPoint UpstreamDns = new(IPAddress.Parse("198.18.53.53"), 53);
+    private const int RelayActor = 0;
+    private const int ClientActor = 100;
+    private const int GatewayActor = 101;
+
+    private readonly byte[] _clientBuffer = new byte[Node.BufferSize];
+    private readonly byte[] _gatewayBuffer = new byte[Node.BufferSize];
+    private readonly PriorityQueue<Action, (TimeSpan, long)> _portal = new();
+    private readonly Dictionary<ResourceId, GatewayResource> _gatewayResources = [];
+    private long _sequence;
+
+    public TunnelWorld(int seed = 1, bool blockDirect = false, double loss = 0)
+    {
+        Seed = seed;
+        Log = new SimLog(() => Now);
+        Net = new SimInternet(seed, loss, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(15));
+        Relay = new SimRelay(Net, RelayActor, new RelayId(Guid.Parse("00000000-0000-0000-0000-000000000100")),
+            IPAddress.Parse("198.18.100.1"), IPAddress.Parse("2001:2:0:100::1"), seed, Log.For("relay").CreateLogger("relay"));
+        var random = new Random(seed);
+        var clientSeed = new byte[32];
+        var gatewaySeed = new byte[32];
+        random.NextBytes(clientSeed);
+        random.NextBytes(gatewaySeed);
+        Client = new ClientState(clientSeed, Now, UtcNow, loggerFactory: Log.For("client"));
+        Gateway = new GatewayState(gatewaySeed, Now, UtcNow, Log.For("gateway"));
+        Net.AddHost(ClientActor, ClientV4, null);
+        Net.AddHost(ClientActor, ClientV6, null);
+        Net.AddHost(GatewayActor, GatewayV4, null);
+        Net.AddHost(GatewayActor, GatewayV6, null);
+        if (blockDirect)
+        {
+            Net.Block(ClientV4.Address, GatewayV4.Address);
+            Net.Block(ClientV6.Address, GatewayV6.Address);
+        }
+
+        Client.UpdateRelays([], [Relay.Entry(UtcNow, "salt-client")], Now);
+        Gateway.UpdateRelays([], [Relay.Entry(UtcNow, "salt-gateway")], Now);
+        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, [UpstreamDns]));
+        DrainAll();
+    }
+
+    public int Seed { get; }
+
+    public SimLog Log { get; }
+
+    public SimInternet Net { get; }
+
+    public SimRelay Relay { get; }
+
+    public ClientState Client { get; }
+
+    public GatewayState Gateway { get; }
+
+    public IPEndPoint ClientV4 { get; } = new(IPAddress.Parse("198.18.10.2"), 50000);
+
+    public IPEndPoint ClientV6 { get; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
+
+    public IPEndPoint GatewayV4 { get; } = new(IPAddress.Parse("198.18.11.2"), 50000);
+
+    public IPEndPoint GatewayV6 { get; } = new(IPAddress.Parse("2001:2:0:11::2"), 50000);
+
+    public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(1);
+
+    public DateTimeOffset UtcNow => WallStart + Now;
+
+    /// <summary>Signalling delay of the stub portal.</summary>
+    public TimeSpan PortalDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Names the gateway's host resolves (DNS resources), lowercase.</summary>
+    public Dictionary<string, IPAddress[]> DnsRecords { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Packets written to the client's TUN device (from the tunnel, and DNS answers of the client itself).</summary>
+    public List<byte[]> ClientTun { get; } = [];
+
+    /// <summary>Packets that left the gateway's TUN device towards resources.</summary>
+    public List<byte[]> AtResources { get; } = [];
+
+    /// <summary>Every client event, in order.</summary>
+    public List<ClientEvent> ClientEvents { get; } = [];
+
+    /// <summary>Every gateway event, in order.</summary>
+    public List<GatewayEvent> GatewayEvents { get; } = [];
+
+    /// <summary>Errors of the gateway's packet paths.</summary>
+    public List<GatewayPacketError> GatewayErrors { get; } = [];
+
+    /// <summary>A resource host of its own (e.g. a TCP DNS server): given a packet from the gateway's TUN, the packets it answers; null → the default echo host.</summary>
+    public Func<byte[], TimeSpan, IEnumerable<byte[]>?>? ResourceHost { get; set; }
+
+    /// <summary>When false, resources do not answer (the packets are only recorded).</summary>
+    public bool ResourcesAnswer { get; set; } = true;
+
+    /// <summary>A resource as the client and the gateway know it (the portal tells each its own view).</summary>
+    public void AddResource(ClientResource client, GatewayResource gateway)
+    {
+        _gatewayResources[gateway.Id] = gateway;
+        Client.AddResource(client, Now);
+        DrainAll();
+    }
+
+    /// <summary>The portal revokes the client's access at the gateway (<c>reject_access</c>).</summary>
+    public void RejectAccess(ResourceId resource)
+    {
+        Gateway.RemoveAccess(ClientIdentity, resource);
+        DrainAll();
+    }
+
+    /// <summary>An application writes <paramref name="packet"/> to the client's TUN device.</summary>
+    public EncapsulateResult SendFromClient(byte[] packet)
+    {
+        var result = Client.HandleTunInput(packet.ToArray(), _clientBuffer, Now);
+        if (result.Status == EncapsulateStatus.Send)
+        {
+            Send(ClientActor, ClientV4, ClientV6, result.Source, result.Destination!, _clientBuffer.AsSpan(result.Offset, result.Length));
+        }
+        else
+        {
+            Client.HandleTimeout(Now);
+        }
+
+        DrainAll();
+        return result;
+    }
+
+    /// <summary>Runs the world until <paramref name="done"/> holds or <paramref name="duration"/> of simulated time passed.</summary>
+    public bool RunUntil(Func<bool> done, TimeSpan duration)
+    {
+        var end = Now + duration;
+        int stuck = 0;
+        while (!done())
+        {
+            var next = NextEvent();
+            if (next is null || next > end)
+            {
+                Now = end;
+                Wake();
+                return done();
+            }
+
+            stuck = next.Value <= Now ? stuck + 1 : 0;
+            if (stuck > 100_000)
+            {
+                throw new InvalidOperationException($"no progress at {Now}: something keeps asking to be woken now");
+            }
+
+            Now = next.Value > Now ? next.Value : Now;
+            Step();
+        }
+
+        return true;
+    }
+
+    public void Run(TimeSpan duration) => RunUntil(() => false, duration);
+
+    /// <summary>
+    /// Sends <paramref name="packet"/> from the client every 250 ms until <paramref name="answered"/> holds for a packet
+    /// on the client's TUN device (as an application retries), at most <paramref name="bound"/>; returns the first such packet.
+    /// </summary>
+    public byte[]? SendUntilAnswered(byte[] packet, Func<byte[], bool> answered, TimeSpan bound)
+    {
+        var end = Now + bound;
+        int seen = ClientTun.Count;
+        while (Now < end)
+        {
+            SendFromClient(packet);
+            RunUntil(() => ClientTun.Skip(seen).Any(answered), TimeSpan.FromMilliseconds(250));
+            var hit = ClientTun.Skip(seen).FirstOrDefault(answered);
+            if (hit is not null)
+            {
+                return hit;
+            }
+        }
+
+        return null;
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Gateway.Dispose();
+    }
+
+    private TimeSpan? NextEvent()
+    {
+        TimeSpan? next = Net.NextDelivery;
+        next = Min(next, _portal.TryPeek(out _, out var p) ? p.Item1 : null);
+        next = Min(next, Client.PollTimeout());
+        next = Min(next, Gateway.PollTimeout());
+        next = Min(next, Relay.PollTimeout());
+        return next;
+    }
+
+    private static TimeSpan? Min(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    private void Step()
+    {
+        while (Net.TryDeliver(Now, out var delivery))
+        {
+            switch (delivery.Actor)
+            {
+                case ClientActor:
+                    ClientReceive(delivery);
+                    break;
+                case GatewayActor:
+                    GatewayReceive(delivery);
+                    break;
+                default:
+                    Relay.Receive(delivery, Now, UtcNow);
+                    break;
+            }
+        }
+
+        while (_portal.TryPeek(out var action, out var p) && p.Item1 <= Now)
+        {
+            _portal.Dequeue();
+            action();
+        }
+
+        Wake();
+    }
+
+    private void Wake()
+    {
+        if (Client.PollTimeout() is { } c && c <= Now)
+        {
+            Client.HandleTimeout(Now);
+        }
+
+        if (Gateway.PollTimeout() is { } g && g <= Now)
+        {
+            Gateway.HandleTimeout(Now, UtcNow);
+        }
+
+        if (Relay.PollTimeout() is { } r && r <= Now)
+        {
+            Relay.HandleTimeout(Now);
+        }
+
+        DrainAll();
+    }
+
+    private void ClientReceive(SimInternet.Delivery delivery)
+    {
+        var result = Client.HandleNetworkInput(delivery.Payload, delivery.From, delivery.Local, _clientBuffer, Now);
+        if (result.Status == ClientPacketStatus.Packet)
+        {
+            ClientTun.Add(_clientBuffer.AsSpan(result.Offset, result.Length).ToArray());
+        }
+        else
+        {
+            Client.HandleTimeout(Now);
+        }
+
+        DrainAll();
+    }
+
+    private void GatewayReceive(SimInternet.Delivery delivery)
+    {
+        var result = Gateway.HandleNetworkInput(delivery.Payload, delivery.From, delivery.Local, _gatewayBuffer, Now);
+        switch (result.Status)
+        {
+            case NetworkInputStatus.Packet:
+                var packet = _gatewayBuffer.AsSpan(result.Offset, result.Length).ToArray();
+                AtResources.Add(packet);
+                if (ResourcesAnswer && ResourceHost?.Invoke(packet, Now) is { } replies)
+                {
+                    foreach (var r in replies.ToList())
+                    {
+                        FromResource(r);
+                    }
+                }
+                else if (ResourcesAnswer && Answer(packet) is { } reply)
+                {
+                    FromResource(reply);
+                }
+
+                break;
+            case NetworkInputStatus.Error:
+                GatewayErrors.Add(result.Error);
+                Gateway.HandleTimeout(Now, UtcNow);
+                break;
+            default:
+                Gateway.HandleTimeout(Now, UtcNow);
+                break;
+        }
+
+        DrainAll();
+    }
+
+    /// <summary>A packet from a resource host into the gateway's TUN device.</summary>
+    public void FromResource(byte[] packet)
+    {
+        var result = Gateway.HandleTunInput(packet, _gatewayBuffer, Now);
+        switch (result.Status)
+        {
+            case TunInputStatus.Send:
+                Send(GatewayActor, GatewayV4, GatewayV6, result.Source, result.Destination!, _gatewayBuffer.AsSpan(result.Offset, result.Length));
+                break;
+            case TunInputStatus.Error:
+                GatewayErrors.Add(result.Error);
+                break;
+            default:
+                Gateway.HandleTimeout(Now, UtcNow);
+                break;
+        }
+    }
+
+    /// <summary>A resource host's answer: ICMP echo reply, or the UDP datagram echoed back; nothing for anything else.</summary>
+    private static byte[]? Answer(byte[] packet)
+    {
+        if (IpPacket.TryParse(packet, out var ip) != IpParseError.None)
+        {
+            return null;
+        }
+
+        var reply = new byte[packet.Length + 40];
+        if (ip.TryGetIcmp(out var icmp) && icmp.Type == (ip.IsIpv4 ? IcmpMessage.V4EchoRequest : IcmpMessage.V6EchoRequest))
+        {
+            int n = PacketBuilder.EchoReply(reply, ip.Destination, ip.Source, icmp.Identifier, icmp.Sequence, icmp.Body);
+            return reply[..n];
+        }
+
+        if (ip.TryGetUdp(out var udp))
+        {
+            int n = PacketBuilder.Udp(reply, ip.Destination, ip.Source, udp.DestinationPort, udp.SourcePort, udp.Payload);
+            return reply[..n];
+        }
+
+        return null;
+    }
+
+    private void Send(int actor, IPEndPoint v4, IPEndPoint v6, IPEndPoint? source, IPEndPoint destination, ReadOnlySpan<byte> payload)
+    {
+        var socket = destination.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4;
+        if (source is not null && !source.Address.Equals(socket.Address))
+        {
+            return;
+        }
+
+        Net.Send(actor, socket, destination, payload, Now);
+    }
+
+    private void ViaPortal(Action action) => _portal.Enqueue(action, (Now + PortalDelay, _sequence++));
+
+    private void DrainAll()
+    {
+        for (int round = 0; round < 1000; round++)
+        {
+            bool progress = false;
+            while (Client.PollTransmit() is { } t)
+            {
+                progress = true;
+                Send(ClientActor, ClientV4, ClientV6, t.Source, t.Destination, t.Payload.Span);
+            }
+
+            while (Gateway.PollTransmit() is { } t)
+            {
+                progress = true;
+                Send(GatewayActor, GatewayV4, GatewayV6, t.Source, t.Destination, t.Payload.Span);
+            }
+
+            while (Client.PollPacket() is { } p)
+            {
+                progress = true;
+                ClientTun.Add(p.ToArray());
+            }
+
+            while (Client.PollEvent() is { } e)
+            {
+                progress = true;
+                ClientEvents.Add(e);
+                OnClientEvent(e);
+            }
+
+            while (Gateway.PollEvent() is { } e)
+            {
+                progress = true;
+                GatewayEvents.Add(e);
+                OnGatewayEvent(e);
+            }
+
+            if (!progress)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException("the tunnel keeps producing output (livelock)");
+    }
+
+    private DnsResourceNatEntry? NatEntry(ResolveRequest? domain) =>
+        domain is null ? null : new DnsResourceNatEntry(domain, DnsRecords.GetValueOrDefault(domain.Name) ?? []);
+
+    private void Grant(ResourceId resource, ResolveRequest? domain)
+    {
+        if (_gatewayResources.TryGetValue(resource, out var gatewayResource))
+        {
+            Gateway.AllowAccess(ClientIdentity, TunnelV4, TunnelV6, null, gatewayResource, NatEntry(domain), Now);
+        }
+    }
+
+    /// <summary>The stub portal's side of each client event.</summary>
+    private void OnClientEvent(ClientEvent e)
+    {
+        switch (e)
+        {
+            case ConnectionIntent intent:
+                ViaPortal(() => Client.OnRoutingDetails(intent.Resource, GatewayIdentity, TheSite.Id, Now));
+                break;
+            case RequestConnection request:
+                var clientKey = Client.PublicKey.ToArray();
+                ViaPortal(() =>
+                {
+                    var answer = Gateway.Accept(ClientIdentity, request.Offer, clientKey, Now);
+                    Grant(request.Resource, request.Domain);
+                    var gatewayKey = Gateway.PublicKey.ToArray();
+                    Gateway.HandleTimeout(Now, UtcNow);
+                    ViaPortal(() => Client.AcceptAnswer(request.Resource, gatewayKey, answer, Now));
+                });
+                break;
+            case RequestAccess access:
+                ViaPortal(() => Grant(access.Resource, access.Domain));
+                break;
+            case ClientAdded added:
+                ViaPortal(() => added.Candidates.ToList().ForEach(c => Gateway.AddIceCandidate(ClientIdentity, c, Now)));
+                break;
+            case ClientRemoved removed:
+                ViaPortal(() => removed.Candidates.ToList().ForEach(c => Gateway.RemoveIceCandidate(ClientIdentity, c, Now)));
+                break;
+        }
+    }
+
+    /// <summary>The portal's and the gateway host's side of each gateway event.</summary>
+    private void OnGatewayEvent(GatewayEvent e)
+    {
+        switch (e)
+        {
+            case GatewayAdded added:
+                ViaPortal(() => added.Candidates.ToList().ForEach(c => Client.AddIceCandidate(GatewayIdentity, c, Now)));
+                break;
+            case GatewayRemoved removed:
+                ViaPortal(() => removed.Candidates.ToList().ForEach(c => Client.RemoveIceCandidate(GatewayIdentity, c, Now)));
+                break;
+            case ResolveDns resolve:
+                Gateway.HandleDomainResolved(resolve, DnsRecords.GetValueOrDefault(resolve.Domain) ?? [], Now);
+                break;
+        }
+    }
+}
