@@ -32,7 +32,7 @@ public sealed class StubResolverProperties
     /// IP; PTR of every handed-out IP gives the name back; the IPs resolve back to the name and the currently matching
     /// resource. Reference model: a dictionary name → the IPs first answered.
     /// </summary>
-    [Property(MaxTest = 300, Arbitrary = [typeof(StubResolverProperties)])]
+    [Property(MaxTest = 1_000, Arbitrary = [typeof(StubResolverProperties)])]
     public void Resource_answers_use_only_proxy_ips_and_resolve_back_consistently((string Name, bool V6)[] queries, bool[] patternMask)
     {
         var resolver = new StubResolver();
