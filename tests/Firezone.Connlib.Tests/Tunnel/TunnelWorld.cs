@@ -82,9 +82,9 @@ internal sealed class TunnelWorld : IDisposable
 
     public GatewayState Gateway { get; }
 
-    public IPEndPoint ClientV4 { get; } = new(IPAddress.Parse("198.18.10.2"), 50000);
+    public IPEndPoint ClientV4 { get; private set; } = new(IPAddress.Parse("198.18.10.2"), 50000);
 
-    public IPEndPoint ClientV6 { get; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
+    public IPEndPoint ClientV6 { get; private set; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
 
     public IPEndPoint GatewayV4 { get; } = new(IPAddress.Parse("198.18.11.2"), 50000);
 
@@ -126,6 +126,34 @@ internal sealed class TunnelWorld : IDisposable
     {
         _gatewayResources[gateway.Id] = gateway;
         Client.AddResource(client, Now);
+        DrainAll();
+    }
+
+    /// <summary>The host's resolver for queries the client hands out (<see cref="ClientState.PollDnsQuery"/>): the answer, or null for a timeout. Unset: the queries stay queued for the test.</summary>
+    public Func<DnsQuery, byte[]?>? HostResolver { get; set; }
+
+    /// <summary>The resources the portal has given the client, in order (for reconnects and roaming).</summary>
+    public List<ClientResource> PortalResources { get; } = [];
+
+    /// <summary>The client moves to new addresses (roaming): the old ones go stale, the client resets and the portal re-sends its state.</summary>
+    public void Roam(IPEndPoint v4, IPEndPoint v6)
+    {
+        Net.RemoveHost(ClientV4);
+        Net.RemoveHost(ClientV6);
+        ClientV4 = v4;
+        ClientV6 = v6;
+        Net.AddHost(ClientActor, v4, null);
+        Net.AddHost(ClientActor, v6, null);
+        Client.Reset(Now);
+        ReconnectPortal();
+    }
+
+    /// <summary>The portal connection comes back: <c>init</c> again (interface, resources, relays).</summary>
+    public void ReconnectPortal()
+    {
+        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, [UpstreamDns]));
+        Client.SetResources(PortalResources, Now);
+        Client.UpdateRelays([], [Relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
         DrainAll();
     }
 
@@ -357,6 +385,12 @@ internal sealed class TunnelWorld : IDisposable
             return reply[..n];
         }
 
+        if (ip.TryGetTcp(out var tcp))
+        {
+            int n = PacketBuilder.Tcp(reply, ip.Destination, ip.Source, tcp.DestinationPort, tcp.SourcePort, tcp.Payload);
+            return reply[..n];
+        }
+
         return null;
     }
 
@@ -394,6 +428,19 @@ internal sealed class TunnelWorld : IDisposable
             {
                 progress = true;
                 ClientTun.Add(p.ToArray());
+            }
+
+            while (HostResolver is not null && Client.PollDnsQuery() is { } q)
+            {
+                progress = true;
+                if (HostResolver(q) is { } answer)
+                {
+                    Client.HandleDnsResponse(q, answer);
+                }
+                else
+                {
+                    Client.HandleDnsFailure(q, DnsQueryFailure.Timeout);
+                }
             }
 
             while (Client.PollEvent() is { } e)
