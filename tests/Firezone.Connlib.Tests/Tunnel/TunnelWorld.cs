@@ -148,10 +148,21 @@ internal sealed class TunnelWorld : IDisposable
         ReconnectPortal();
     }
 
+    /// <summary>The DNS servers the portal configures (<c>config_changed</c>); the first interface config has <see cref="UpstreamDns"/>.</summary>
+    public IReadOnlyList<IPEndPoint> PortalDnsServers { get; private set; } = [UpstreamDns];
+
+    /// <summary>The portal changes the client's DNS servers (<c>config_changed</c>).</summary>
+    public void SetPortalDnsServers(IReadOnlyList<IPEndPoint> servers)
+    {
+        PortalDnsServers = servers;
+        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, servers));
+        DrainAll();
+    }
+
     /// <summary>The portal connection comes back: <c>init</c> again (interface, resources, relays).</summary>
     public void ReconnectPortal()
     {
-        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, [UpstreamDns]));
+        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, PortalDnsServers));
         Client.SetResources(PortalResources, Now);
         Client.UpdateRelays([], [Relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
         DrainAll();

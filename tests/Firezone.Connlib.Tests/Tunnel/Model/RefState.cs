@@ -31,6 +31,22 @@ internal sealed class RefState
 
     public IReadOnlyList<PortalResource> Portal { get; }
 
+    /// <summary>DNS servers to choose from (none inside a resource, so queries for other names go to the host).</summary>
+    public static readonly IPEndPoint[] ServerPool =
+    [
+        TunnelWorld.UpstreamDns,
+        new(IPAddress.Parse("198.18.53.54"), 53),
+        new(IPAddress.Parse("2001:2:0:35::53"), 53),
+        new(IPAddress.Parse("198.18.53.55"), 5353),
+    ];
+
+    public List<IPEndPoint> Upstream { get; private set; } = [TunnelWorld.UpstreamDns];
+
+    public List<IPAddress> SystemDns { get; private set; } = [];
+
+    /// <summary>§4.3: the portal's servers if any, else the system resolvers on port 53.</summary>
+    public IReadOnlyList<IPEndPoint> ExpectedServers => Upstream.Count > 0 ? Upstream : [.. SystemDns.Select(ip => new IPEndPoint(ip, 53))];
+
     public bool DropDirect { get; }
 
     public List<int> Active { get; } = [];
@@ -109,7 +125,8 @@ internal sealed class RefState
         DeactivateResource d => Active.Contains(d.Index),
         DisableResources => true,
         SendToIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload),
-        QueryName q => IsEnabled(OwnerOf(q.Name).Index) && !ExpectedDns.Contains(q.QueryId),
+        QueryName q => IsEnabled(OwnerOf(q.Name).Index) && !ExpectedDns.Contains(q.QueryId)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         SendToName s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && IsEnabled(OwnerOf(s.Name).Index),
         _ => true,
     };
@@ -153,6 +170,12 @@ internal sealed class RefState
             case QueryName q:
                 ExpectedDns.Add(q.QueryId);
                 Resolved.Add((q.Name, q.Aaaa));
+                break;
+            case UpdateUpstreamDns u:
+                Upstream = [.. u.Servers.Distinct().Select(i => ServerPool[i])];
+                break;
+            case UpdateSystemDns u:
+                SystemDns = [.. u.Servers.Distinct().Select(i => ServerPool[i].Address).Distinct()];
                 break;
             case RoamClient:
                 ConnectedCidr.Clear();

@@ -42,3 +42,15 @@ internal sealed record RoamClient(int Host) : Transition;
 
 /// <summary>Nothing happens for a while.</summary>
 internal sealed record Idle(int Seconds) : Transition;
+
+/// <summary>The portal sets the client's DNS servers to these entries of <see cref="RefState.ServerPool"/> (possibly none).</summary>
+internal sealed record UpdateUpstreamDns(int[] Servers) : Transition
+{
+    public override string ToString() => $"UpdateUpstreamDns [{string.Join(",", Servers)}]";
+}
+
+/// <summary>The host's own resolvers change to these entries of <see cref="RefState.ServerPool"/> (possibly none).</summary>
+internal sealed record UpdateSystemDns(int[] Servers) : Transition
+{
+    public override string ToString() => $"UpdateSystemDns [{string.Join(",", Servers)}]";
+}

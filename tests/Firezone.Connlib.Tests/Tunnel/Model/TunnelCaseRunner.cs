@@ -116,13 +116,20 @@ internal sealed class TunnelCaseRunner
                 break;
             case QueryName q:
                 var query = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
-                var sentinel = world.Client.TunConfig!.DnsServers.First();
+                var sentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
                 var packet = new byte[60 + query.Length];
                 world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, sentinel, 9999, 53, query)]);
                 _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
                 break;
             case ReconnectPortal:
                 world.ReconnectPortal();
+                break;
+            case UpdateUpstreamDns u:
+                world.SetPortalDnsServers([.. u.Servers.Distinct().Select(i => RefState.ServerPool[i])]);
+                break;
+            case UpdateSystemDns u:
+                world.Client.UpdateSystemResolvers(u.Servers.Distinct().Select(i => RefState.ServerPool[i].Address).Distinct());
+                world.Run(TimeSpan.Zero);
                 break;
             case RoamClient roam:
                 world.Roam(new IPEndPoint(IPAddress.Parse($"198.18.10.{roam.Host}"), 50000 + roam.Host), new IPEndPoint(IPAddress.Parse($"2001:2:0:10::{roam.Host:x}"), 50000 + roam.Host));
@@ -298,9 +305,11 @@ internal sealed class TunnelCaseRunner
             return $"routes {string.Join(",", actual4)} | {string.Join(",", actual6)}; expected {string.Join(",", v4)} | {string.Join(",", v6)}";
         }
 
-        if (!config.DnsBySentinel.Values.SequenceEqual([TunnelWorld.UpstreamDns]))
+        var servers = config.DnsBySentinel.Values.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList();
+        var expectedServers = model.ExpectedServers.Select(e => e.ToString()).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (!servers.SequenceEqual(expectedServers))
         {
-            return "the DNS servers are not the portal's";
+            return $"DNS servers {string.Join(",", servers)}, expected {string.Join(",", expectedServers)}";
         }
 
         Coverage.Clear();
