@@ -47,6 +47,7 @@ internal sealed class TunnelWorld : IDisposable
         Net = new SimInternet(seed, loss, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(15));
         Relay = new SimRelay(Net, RelayActor, new RelayId(Guid.Parse("00000000-0000-0000-0000-000000000100")),
             IPAddress.Parse("198.18.100.1"), IPAddress.Parse("2001:2:0:100::1"), seed, Log.For("relay").CreateLogger("relay"));
+        _relays.Add(Relay);
         var random = new Random(seed);
         var clientSeed = new byte[32];
         var gatewaySeed = new byte[32];
@@ -58,11 +59,8 @@ internal sealed class TunnelWorld : IDisposable
         Net.AddHost(ClientActor, ClientV6, null);
         Net.AddHost(GatewayActor, GatewayV4, null);
         Net.AddHost(GatewayActor, GatewayV6, null);
-        if (blockDirect)
-        {
-            Net.Block(ClientV4.Address, GatewayV4.Address);
-            Net.Block(ClientV6.Address, GatewayV6.Address);
-        }
+        BlockDirect = blockDirect;
+        BlockDirectPaths();
 
         Client.UpdateRelays([], [Relay.Entry(UtcNow, "salt-client")], Now);
         Gateway.UpdateRelays([], [Relay.Entry(UtcNow, "salt-gateway")], Now);
@@ -72,11 +70,45 @@ internal sealed class TunnelWorld : IDisposable
 
     public int Seed { get; }
 
+    /// <summary>Client↔gateway datagrams are dropped (relayed only, upstream's <c>drop_direct_client_traffic</c>), also after roaming.</summary>
+    public bool BlockDirect { get; }
+
+    private void BlockDirectPaths()
+    {
+        if (BlockDirect)
+        {
+            Net.Block(ClientV4.Address, GatewayV4.Address);
+            Net.Block(ClientV6.Address, GatewayV6.Address);
+        }
+    }
+
     public SimLog Log { get; }
 
     public SimInternet Net { get; }
 
-    public SimRelay Relay { get; }
+    /// <summary>The relay the portal currently lists (replaced by <see cref="DeployNewRelay"/>).</summary>
+    public SimRelay Relay { get; private set; }
+
+    private readonly List<SimRelay> _relays = [];
+
+    /// <summary>
+    /// The portal replaces the relay with a new one (new id and addresses; <c>relays_presence</c>): the old relay goes
+    /// away, client and gateway drop it and allocate on the new one.
+    /// </summary>
+    public void DeployNewRelay()
+    {
+        var old = Relay;
+        old.SetUp(false);
+        int k = _relays.Count;
+        Relay = new SimRelay(Net, k, new RelayId(new Guid(0x100 + k, 0, 0, new byte[8])),
+            IPAddress.Parse($"198.18.{100 + k}.1"), IPAddress.Parse($"2001:2:0:{100 + k:x}::1"), Seed + k, Log.For("relay").CreateLogger("relay"));
+        _relays.Add(Relay);
+        Client.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
+        Gateway.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-gateway-{_sequence++}")], Now);
+        Client.HandleTimeout(Now);
+        Gateway.HandleTimeout(Now, UtcNow);
+        DrainAll();
+    }
 
     public ClientState Client { get; }
 
@@ -144,6 +176,7 @@ internal sealed class TunnelWorld : IDisposable
         ClientV6 = v6;
         Net.AddHost(ClientActor, v4, null);
         Net.AddHost(ClientActor, v6, null);
+        BlockDirectPaths();
         Client.Reset(Now);
         ReconnectPortal();
     }
@@ -256,7 +289,10 @@ internal sealed class TunnelWorld : IDisposable
         next = Min(next, _portal.TryPeek(out _, out var p) ? p.Item1 : null);
         next = Min(next, Client.PollTimeout());
         next = Min(next, Gateway.PollTimeout());
-        next = Min(next, Relay.PollTimeout());
+        foreach (var relay in _relays)
+        {
+            next = Min(next, relay.PollTimeout());
+        }
         return next;
     }
 
@@ -275,7 +311,7 @@ internal sealed class TunnelWorld : IDisposable
                     GatewayReceive(delivery);
                     break;
                 default:
-                    Relay.Receive(delivery, Now, UtcNow);
+                    _relays[delivery.Actor].Receive(delivery, Now, UtcNow);
                     break;
             }
         }
@@ -301,9 +337,12 @@ internal sealed class TunnelWorld : IDisposable
             Gateway.HandleTimeout(Now, UtcNow);
         }
 
-        if (Relay.PollTimeout() is { } r && r <= Now)
+        foreach (var relay in _relays)
         {
-            Relay.HandleTimeout(Now);
+            if (relay.PollTimeout() is { } r && r <= Now)
+            {
+                relay.HandleTimeout(Now);
+            }
         }
 
         DrainAll();

@@ -177,6 +177,13 @@ internal sealed class RefState
             case UpdateSystemDns u:
                 SystemDns = [.. u.Servers.Distinct().Select(i => ServerPool[i].Address).Distinct()];
                 break;
+            case DeployNewRelay when DropDirect:
+                // Relayed connections fail with their relay; the gateway drops the client's peer and its grants.
+                ConnectedCidr.Clear();
+                ConnectedNames.Clear();
+                InternetConnected = false;
+                Granted.Clear();
+                break;
             case RoamClient:
                 ConnectedCidr.Clear();
                 ConnectedNames.Clear();

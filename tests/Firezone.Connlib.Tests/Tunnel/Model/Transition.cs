@@ -54,3 +54,6 @@ internal sealed record UpdateSystemDns(int[] Servers) : Transition
 {
     public override string ToString() => $"UpdateSystemDns [{string.Join(",", Servers)}]";
 }
+
+/// <summary>The portal replaces the relay with a new one (tunnel spec §9.4 DeployNewRelays).</summary>
+internal sealed record DeployNewRelay : Transition;

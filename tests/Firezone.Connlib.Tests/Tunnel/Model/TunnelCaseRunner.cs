@@ -60,10 +60,13 @@ internal sealed class TunnelCaseRunner
 
             model.Apply(t);
             Execute(world, c, t);
-            world.Run(t is Idle idle ? TimeSpan.FromSeconds(idle.Seconds) : Settle);
+            // A replaced relay takes its relayed connections down only when ICE gives up on them (≈6 s here), so that
+            // step settles for 10 s like every step of upstream's harness; the others need far less.
+            world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay => TimeSpan.FromSeconds(10), _ => Settle });
             if (Check(world, model) is { } failure)
             {
-                return $"after step {step + 1} ({t}): {failure}";
+                string log = Environment.GetEnvironmentVariable("FIREZONE_TUNNEL_LOG") is not null ? "\nlog:\n" + world.Log : "";
+                return $"after step {step + 1} ({t}): {failure}{log}";
             }
         }
 
@@ -123,6 +126,9 @@ internal sealed class TunnelCaseRunner
                 break;
             case ReconnectPortal:
                 world.ReconnectPortal();
+                break;
+            case DeployNewRelay:
+                world.DeployNewRelay();
                 break;
             case UpdateUpstreamDns u:
                 world.SetPortalDnsServers([.. u.Servers.Distinct().Select(i => RefState.ServerPool[i])]);
