@@ -47,6 +47,7 @@ internal sealed class TunnelWorld : IDisposable
         Net = new SimInternet(seed, loss, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(15));
         Relay = new SimRelay(Net, RelayActor, new RelayId(Guid.Parse("00000000-0000-0000-0000-000000000100")),
             IPAddress.Parse("198.18.100.1"), IPAddress.Parse("2001:2:0:100::1"), seed, Log.For("relay").CreateLogger("relay"));
+        _relays.Add(Relay);
         var random = new Random(seed);
         var clientSeed = new byte[32];
         var gatewaySeed = new byte[32];
@@ -58,11 +59,8 @@ internal sealed class TunnelWorld : IDisposable
         Net.AddHost(ClientActor, ClientV6, null);
         Net.AddHost(GatewayActor, GatewayV4, null);
         Net.AddHost(GatewayActor, GatewayV6, null);
-        if (blockDirect)
-        {
-            Net.Block(ClientV4.Address, GatewayV4.Address);
-            Net.Block(ClientV6.Address, GatewayV6.Address);
-        }
+        BlockDirect = blockDirect;
+        BlockDirectPaths();
 
         Client.UpdateRelays([], [Relay.Entry(UtcNow, "salt-client")], Now);
         Gateway.UpdateRelays([], [Relay.Entry(UtcNow, "salt-gateway")], Now);
@@ -72,19 +70,53 @@ internal sealed class TunnelWorld : IDisposable
 
     public int Seed { get; }
 
+    /// <summary>Client↔gateway datagrams are dropped (relayed only, upstream's <c>drop_direct_client_traffic</c>), also after roaming.</summary>
+    public bool BlockDirect { get; }
+
+    private void BlockDirectPaths()
+    {
+        if (BlockDirect)
+        {
+            Net.Block(ClientV4.Address, GatewayV4.Address);
+            Net.Block(ClientV6.Address, GatewayV6.Address);
+        }
+    }
+
     public SimLog Log { get; }
 
     public SimInternet Net { get; }
 
-    public SimRelay Relay { get; }
+    /// <summary>The relay the portal currently lists (replaced by <see cref="DeployNewRelay"/>).</summary>
+    public SimRelay Relay { get; private set; }
+
+    private readonly List<SimRelay> _relays = [];
+
+    /// <summary>
+    /// The portal replaces the relay with a new one (new id and addresses; <c>relays_presence</c>): the old relay goes
+    /// away, client and gateway drop it and allocate on the new one.
+    /// </summary>
+    public void DeployNewRelay()
+    {
+        var old = Relay;
+        old.SetUp(false);
+        int k = _relays.Count;
+        Relay = new SimRelay(Net, k, new RelayId(new Guid(0x100 + k, 0, 0, new byte[8])),
+            IPAddress.Parse($"198.18.{100 + k}.1"), IPAddress.Parse($"2001:2:0:{100 + k:x}::1"), Seed + k, Log.For("relay").CreateLogger("relay"));
+        _relays.Add(Relay);
+        Client.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
+        Gateway.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-gateway-{_sequence++}")], Now);
+        Client.HandleTimeout(Now);
+        Gateway.HandleTimeout(Now, UtcNow);
+        DrainAll();
+    }
 
     public ClientState Client { get; }
 
     public GatewayState Gateway { get; }
 
-    public IPEndPoint ClientV4 { get; } = new(IPAddress.Parse("198.18.10.2"), 50000);
+    public IPEndPoint ClientV4 { get; private set; } = new(IPAddress.Parse("198.18.10.2"), 50000);
 
-    public IPEndPoint ClientV6 { get; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
+    public IPEndPoint ClientV6 { get; private set; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
 
     public IPEndPoint GatewayV4 { get; } = new(IPAddress.Parse("198.18.11.2"), 50000);
 
@@ -126,6 +158,46 @@ internal sealed class TunnelWorld : IDisposable
     {
         _gatewayResources[gateway.Id] = gateway;
         Client.AddResource(client, Now);
+        DrainAll();
+    }
+
+    /// <summary>The host's resolver for queries the client hands out (<see cref="ClientState.PollDnsQuery"/>): the answer, or null for a timeout. Unset: the queries stay queued for the test.</summary>
+    public Func<DnsQuery, byte[]?>? HostResolver { get; set; }
+
+    /// <summary>The resources the portal has given the client, in order (for reconnects and roaming).</summary>
+    public List<ClientResource> PortalResources { get; } = [];
+
+    /// <summary>The client moves to new addresses (roaming): the old ones go stale, the client resets and the portal re-sends its state.</summary>
+    public void Roam(IPEndPoint v4, IPEndPoint v6)
+    {
+        Net.RemoveHost(ClientV4);
+        Net.RemoveHost(ClientV6);
+        ClientV4 = v4;
+        ClientV6 = v6;
+        Net.AddHost(ClientActor, v4, null);
+        Net.AddHost(ClientActor, v6, null);
+        BlockDirectPaths();
+        Client.Reset(Now);
+        ReconnectPortal();
+    }
+
+    /// <summary>The DNS servers the portal configures (<c>config_changed</c>); the first interface config has <see cref="UpstreamDns"/>.</summary>
+    public IReadOnlyList<IPEndPoint> PortalDnsServers { get; private set; } = [UpstreamDns];
+
+    /// <summary>The portal changes the client's DNS servers (<c>config_changed</c>).</summary>
+    public void SetPortalDnsServers(IReadOnlyList<IPEndPoint> servers)
+    {
+        PortalDnsServers = servers;
+        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, servers));
+        DrainAll();
+    }
+
+    /// <summary>The portal connection comes back: <c>init</c> again (interface, resources, relays).</summary>
+    public void ReconnectPortal()
+    {
+        Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, PortalDnsServers));
+        Client.SetResources(PortalResources, Now);
+        Client.UpdateRelays([], [Relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
         DrainAll();
     }
 
@@ -217,7 +289,10 @@ internal sealed class TunnelWorld : IDisposable
         next = Min(next, _portal.TryPeek(out _, out var p) ? p.Item1 : null);
         next = Min(next, Client.PollTimeout());
         next = Min(next, Gateway.PollTimeout());
-        next = Min(next, Relay.PollTimeout());
+        foreach (var relay in _relays)
+        {
+            next = Min(next, relay.PollTimeout());
+        }
         return next;
     }
 
@@ -236,7 +311,7 @@ internal sealed class TunnelWorld : IDisposable
                     GatewayReceive(delivery);
                     break;
                 default:
-                    Relay.Receive(delivery, Now, UtcNow);
+                    _relays[delivery.Actor].Receive(delivery, Now, UtcNow);
                     break;
             }
         }
@@ -262,9 +337,12 @@ internal sealed class TunnelWorld : IDisposable
             Gateway.HandleTimeout(Now, UtcNow);
         }
 
-        if (Relay.PollTimeout() is { } r && r <= Now)
+        foreach (var relay in _relays)
         {
-            Relay.HandleTimeout(Now);
+            if (relay.PollTimeout() is { } r && r <= Now)
+            {
+                relay.HandleTimeout(Now);
+            }
         }
 
         DrainAll();
@@ -357,6 +435,12 @@ internal sealed class TunnelWorld : IDisposable
             return reply[..n];
         }
 
+        if (ip.TryGetTcp(out var tcp))
+        {
+            int n = PacketBuilder.Tcp(reply, ip.Destination, ip.Source, tcp.DestinationPort, tcp.SourcePort, tcp.Payload);
+            return reply[..n];
+        }
+
         return null;
     }
 
@@ -394,6 +478,19 @@ internal sealed class TunnelWorld : IDisposable
             {
                 progress = true;
                 ClientTun.Add(p.ToArray());
+            }
+
+            while (HostResolver is not null && Client.PollDnsQuery() is { } q)
+            {
+                progress = true;
+                if (HostResolver(q) is { } answer)
+                {
+                    Client.HandleDnsResponse(q, answer);
+                }
+                else
+                {
+                    Client.HandleDnsFailure(q, DnsQueryFailure.Timeout);
+                }
             }
 
             while (Client.PollEvent() is { } e)

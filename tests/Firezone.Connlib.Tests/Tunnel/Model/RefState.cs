@@ -1,0 +1,285 @@
+using System.Net;
+using Firezone.Connlib.Model;
+
+namespace Firezone.Connlib.Tests.Tunnel.Model;
+
+/// <summary>A resource of the stub portal: what the client gets, what the gateway gets, and for DNS resources the names and their records.</summary>
+internal sealed record PortalResource(int Index, ClientResource Client, GatewayResource Gateway, IReadOnlyList<string> Names, IReadOnlyDictionary<string, IPAddress[]> Records)
+{
+    public override string ToString() => Client switch
+    {
+        CidrResource c => $"#{Index} CIDR {c.Address}{(Gateway.Filters.Count == 0 ? "" : " filters " + string.Join(",", Gateway.Filters.Select(f => f.Protocol == FilterProtocol.Icmp ? "icmp" : $"{f.Protocol.ToString().ToLowerInvariant()} {f.PortStart}-{f.PortEnd}")))}",
+        DnsResource d => $"#{Index} DNS {d.Address} names [{string.Join(", ", Names.Select(n => $"{n} → {string.Join("/", Records[n].Select(a => a.ToString()))}"))}]",
+        _ => $"#{Index} Internet",
+    };
+}
+
+/// <summary>An exchange the reference expects to happen: a request that reaches the resource side and its reply that reaches the client.</summary>
+internal sealed record ExpectedExchange(ulong Payload, Proto Proto, IPAddress? Destination, string? Name, string Branch);
+
+/// <summary>
+/// The reference state of the tunnel test (tunnel spec §9.2–§9.3, RefClient + stub portal), pure: the portal's resources,
+/// what the client has, which resources (and names) are connected, what the client resolved, and what is expected.
+/// </summary>
+internal sealed class RefState
+{
+    public RefState(IReadOnlyList<PortalResource> portal, bool dropDirect)
+    {
+        Portal = portal;
+        DropDirect = dropDirect;
+    }
+
+    public IReadOnlyList<PortalResource> Portal { get; }
+
+    /// <summary>DNS servers to choose from (none inside a resource, so queries for other names go to the host).</summary>
+    public static readonly IPEndPoint[] ServerPool =
+    [
+        TunnelWorld.UpstreamDns,
+        new(IPAddress.Parse("198.18.53.54"), 53),
+        new(IPAddress.Parse("2001:2:0:35::53"), 53),
+        new(IPAddress.Parse("198.18.53.55"), 5353),
+    ];
+
+    public List<IPEndPoint> Upstream { get; private set; } = [TunnelWorld.UpstreamDns];
+
+    public List<IPAddress> SystemDns { get; private set; } = [];
+
+    /// <summary>§4.3: the portal's servers if any, else the system resolvers on port 53.</summary>
+    public IReadOnlyList<IPEndPoint> ExpectedServers => Upstream.Count > 0 ? Upstream : [.. SystemDns.Select(ip => new IPEndPoint(ip, 53))];
+
+    public bool DropDirect { get; }
+
+    public List<int> Active { get; } = [];
+
+    public HashSet<int> Disabled { get; private set; } = [];
+
+    public HashSet<int> ConnectedCidr { get; } = [];
+
+    public bool InternetConnected { get; set; }
+
+    public HashSet<(int Resource, string Name)> ConnectedNames { get; } = [];
+
+    /// <summary>Names the application resolved, per family.</summary>
+    public HashSet<(string Name, bool IPv6)> Resolved { get; } = [];
+
+    public List<ExpectedExchange> Expected { get; } = [];
+
+    public List<ushort> ExpectedDns { get; } = [];
+
+    /// <summary>Payloads the gateway must refuse (its filters do not allow them): never forwarded, answered at most with ICMP prohibited.</summary>
+    public HashSet<ulong> Refused { get; } = [];
+
+    /// <summary>Resources the gateway has granted the client (grants stay when the client disables or forgets a resource).</summary>
+    public HashSet<int> Granted { get; } = [];
+
+    public HashSet<ulong> UsedPayloads { get; } = [];
+
+    public HashSet<(Proto, ushort, ushort)> UsedIds { get; } = [];
+
+    public bool IsEnabled(int index) => Active.Contains(index) && !Disabled.Contains(index);
+
+    public int? InternetIndex => Portal.FirstOrDefault(p => p.Client is InternetResource)?.Index;
+
+    /// <summary>The resource a packet to an IP goes to: the most specific enabled CIDR resource, else the enabled internet resource.</summary>
+    public int? ResourceFor(IPAddress destination)
+    {
+        var cidr = Portal.Where(p => p.Client is CidrResource c && IsEnabled(p.Index) && c.Address.Contains(destination))
+            .OrderByDescending(p => ((CidrResource)p.Client).Address.PrefixLength).FirstOrDefault();
+        if (cidr is not null)
+        {
+            return cidr.Index;
+        }
+
+        return InternetIndex is { } i && IsEnabled(i) ? i : null;
+    }
+
+    /// <summary>The DNS resource that owns <paramref name="name"/> (every generated name has exactly one owner).</summary>
+    public PortalResource OwnerOf(string name) => Portal.Single(p => p.Names.Contains(name));
+
+    /// <summary>Every expected route: enabled CIDR networks, the four fixed ranges, default routes for an enabled internet resource.</summary>
+    public (List<string> V4, List<string> V6) ExpectedRoutes()
+    {
+        var v4 = new SortedSet<string>(StringComparer.Ordinal) { "100.96.0.0/11", "100.100.111.0/24" };
+        var v6 = new SortedSet<string>(StringComparer.Ordinal) { "fd00:2021:1111:8000::/107", "fd00:2021:1111:8000:100:100:111:0/120" };
+        foreach (var p in Portal.Where(p => IsEnabled(p.Index)))
+        {
+            switch (p.Client)
+            {
+                case CidrResource c:
+                    (c.Address.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? v4 : v6).Add(c.Address.ToString());
+                    break;
+                case InternetResource:
+                    v4.Add("0.0.0.0/0");
+                    v6.Add("::/0");
+                    break;
+            }
+        }
+
+        return ([.. v4], [.. v6]);
+    }
+
+    /// <summary>Whether <paramref name="t"/> may run now (re-checked after shrinking: an invalid step is skipped).</summary>
+    public bool IsValid(Transition t) => t switch
+    {
+        ActivateResource a => !Active.Contains(a.Index),
+        DeactivateResource d => Active.Contains(d.Index),
+        DisableResources => true,
+        SendToIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload),
+        QueryName q => IsEnabled(OwnerOf(q.Name).Index) && !ExpectedDns.Contains(q.QueryId)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        SendToName s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && IsEnabled(OwnerOf(s.Name).Index),
+        _ => true,
+    };
+
+    private bool FreshPacket(Proto proto, ushort id1, ushort id2, ulong payload) =>
+        !UsedPayloads.Contains(payload) && !UsedIds.Any(u => u.Item1 == proto && (u.Item2 == id1 || u.Item3 == id2));
+
+    /// <summary>Applies a valid transition to the reference state.</summary>
+    public void Apply(Transition t)
+    {
+        switch (t)
+        {
+            case ActivateResource a:
+                Active.Add(a.Index);
+                foreach (var name in Portal[a.Index].Names)
+                {
+                    Resolved.Remove((name, false));
+                    Resolved.Remove((name, true));
+                }
+
+                break;
+            case DeactivateResource d:
+                Active.Remove(d.Index);
+                Disconnect(d.Index);
+                break;
+            case DisableResources s:
+                Disabled = [.. s.Indices.Where(Active.Contains)];
+                foreach (var i in Disabled)
+                {
+                    Disconnect(i);
+                }
+
+                break;
+            case SendToIp s:
+                OnPacket(s.Proto, s.Payload, s.Id1, s.Id2, ResourceFor(s.Destination), s.FromTunnelIp, s.Destination, null,
+                    s.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6);
+                break;
+            case SendToName s:
+                OnPacket(s.Proto, s.Payload, s.Id1, s.Id2, OwnerOf(s.Name).Index, true, null, s.Name, s.IPv6);
+                break;
+            case QueryName q:
+                ExpectedDns.Add(q.QueryId);
+                Resolved.Add((q.Name, q.Aaaa));
+                break;
+            case UpdateUpstreamDns u:
+                Upstream = [.. u.Servers.Distinct().Select(i => ServerPool[i])];
+                break;
+            case UpdateSystemDns u:
+                SystemDns = [.. u.Servers.Distinct().Select(i => ServerPool[i].Address).Distinct()];
+                break;
+            case DeployNewRelay when DropDirect:
+                // Relayed connections fail with their relay; the gateway drops the client's peer and its grants.
+                ConnectedCidr.Clear();
+                ConnectedNames.Clear();
+                InternetConnected = false;
+                Granted.Clear();
+                break;
+            case RoamClient:
+                ConnectedCidr.Clear();
+                ConnectedNames.Clear();
+                InternetConnected = false;
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The gateway's filter decision (tunnel spec §5.3), modelled independently: the union of the filters of every granted
+    /// resource whose network holds the destination, an empty list permitting everything, a granted internet resource
+    /// permitting everything outside the proxy ranges.
+    /// </summary>
+    private bool GatewayPermits(Proto proto, ushort port, IPAddress destination)
+    {
+        foreach (var r in Granted)
+        {
+            switch (Portal[r].Gateway)
+            {
+                case GatewayInternetResource:
+                    return true;
+                case GatewayCidrResource c when c.Address.Contains(destination):
+                    if (c.Filters.Count == 0 || c.Filters.Any(f => Matches(f, proto, port)))
+                    {
+                        return true;
+                    }
+
+                    break;
+            }
+        }
+
+        return false;
+
+        static bool Matches(Filter f, Proto proto, ushort port) => (f.Protocol, proto) switch
+        {
+            (FilterProtocol.Icmp, Proto.Icmp) => true,
+            (FilterProtocol.Tcp, Proto.Tcp) or (FilterProtocol.Udp, Proto.Udp) => port >= f.PortStart && port <= f.PortEnd,
+            _ => false,
+        };
+    }
+
+    private void Disconnect(int index)
+    {
+        ConnectedCidr.Remove(index);
+        ConnectedNames.RemoveWhere(c => c.Resource == index);
+        if (index == InternetIndex)
+        {
+            InternetConnected = false;
+        }
+    }
+
+    private void OnPacket(Proto proto, ulong payload, ushort id1, ushort id2, int? resource, bool fromTunnel, IPAddress? destination, string? name, bool ipv6)
+    {
+        UsedPayloads.Add(payload);
+        UsedIds.Add((proto, id1, id2));
+        if (resource is not { } r)
+        {
+            return;
+        }
+
+        var kind = Portal[r].Client;
+        bool connected = kind switch
+        {
+            CidrResource => ConnectedCidr.Contains(r),
+            InternetResource => InternetConnected,
+            _ => ConnectedNames.Contains((r, name!)),
+        };
+        if (connected)
+        {
+            if (fromTunnel && destination is not null && !GatewayPermits(proto, id2, destination))
+            {
+                Refused.Add(payload);
+            }
+            else if (fromTunnel)
+            {
+                string family = ipv6 ? "v6" : "v4";
+                string branch = $"{(kind is CidrResource ? "cidr" : kind is InternetResource ? "internet" : "dns")}/{(DropDirect ? "relayed" : "direct")}/{family}/{proto.ToString().ToLowerInvariant()}";
+                Expected.Add(new ExpectedExchange(payload, proto, destination, name, branch));
+            }
+
+            return;
+        }
+
+        // The triggering packet is dropped and the resource gets connected (§11.1).
+        Granted.Add(r);
+        switch (kind)
+        {
+            case CidrResource:
+                ConnectedCidr.Add(r);
+                break;
+            case InternetResource:
+                InternetConnected = true;
+                break;
+            default:
+                ConnectedNames.Add((r, name!));
+                break;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Net;
+
+namespace Firezone.Connlib.Tests.Tunnel.Model;
+
+/// <summary>Transport of a generated packet.</summary>
+internal enum Proto
+{
+    Icmp,
+    Udp,
+    Tcp,
+}
+
+/// <summary>One step of the tunnel's state-machine test (tunnel spec §9.4); printable, so a failing case reads as a list.</summary>
+internal abstract record Transition;
+
+/// <summary>The portal gives the client resource <paramref name="Index"/> of the portal's list.</summary>
+internal sealed record ActivateResource(int Index) : Transition;
+
+/// <summary>The portal deletes resource <paramref name="Index"/>.</summary>
+internal sealed record DeactivateResource(int Index) : Transition;
+
+/// <summary>The user disables exactly these resources (any subset: upstream's test always disables all, §11.23).</summary>
+internal sealed record DisableResources(int[] Indices) : Transition
+{
+    public override string ToString() => $"DisableResources [{string.Join(",", Indices)}]";
+}
+
+/// <summary>An application sends a packet to an IP (a CIDR host, or any address) from the tunnel IP or a forged source.</summary>
+internal sealed record SendToIp(Proto Proto, IPAddress Destination, bool FromTunnelIp, ushort Id1, ushort Id2, ulong Payload) : Transition;
+
+/// <summary>An application sends a packet to a name it resolved (one of the proxy IPs the client answered, picked by <paramref name="Pick"/>).</summary>
+internal sealed record SendToName(Proto Proto, string Name, bool IPv6, int Pick, ushort Id1, ushort Id2, ulong Payload) : Transition;
+
+/// <summary>An application asks the client's first sentinel for <paramref name="Name"/> over UDP.</summary>
+internal sealed record QueryName(string Name, bool Aaaa, ushort QueryId) : Transition;
+
+/// <summary>The portal connection drops and comes back (init again).</summary>
+internal sealed record ReconnectPortal : Transition;
+
+/// <summary>The client moves to new addresses (reset, new keys, init again).</summary>
+internal sealed record RoamClient(int Host) : Transition;
+
+/// <summary>Nothing happens for a while.</summary>
+internal sealed record Idle(int Seconds) : Transition;
+
+/// <summary>The portal sets the client's DNS servers to these entries of <see cref="RefState.ServerPool"/> (possibly none).</summary>
+internal sealed record UpdateUpstreamDns(int[] Servers) : Transition
+{
+    public override string ToString() => $"UpdateUpstreamDns [{string.Join(",", Servers)}]";
+}
+
+/// <summary>The host's own resolvers change to these entries of <see cref="RefState.ServerPool"/> (possibly none).</summary>
+internal sealed record UpdateSystemDns(int[] Servers) : Transition
+{
+    public override string ToString() => $"UpdateSystemDns [{string.Join(",", Servers)}]";
+}
+
+/// <summary>The portal replaces the relay with a new one (tunnel spec §9.4 DeployNewRelays).</summary>
+internal sealed record DeployNewRelay : Transition;

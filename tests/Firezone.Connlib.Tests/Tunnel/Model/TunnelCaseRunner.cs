@@ -1,0 +1,334 @@
+using System.Buffers.Binary;
+using System.Net;
+using Firezone.Connlib.Dns;
+using Firezone.Connlib.Model;
+using Firezone.Tun.Packets;
+using Ar = ARSoft.Tools.Net.Dns;
+
+namespace Firezone.Connlib.Tests.Tunnel.Model;
+
+/// <summary>
+/// Runs a <see cref="TunnelCase"/> against the real system (tunnel spec §9.5): a <see cref="TunnelWorld"/> with a real
+/// ClientState, GatewayState, Nodes and relay; after every transition the world runs a few simulated seconds and
+/// every invariant of §9.8 is checked against the reference state. Returns null when the case passed, else what failed.
+/// </summary>
+internal sealed class TunnelCaseRunner
+{
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
+    private readonly Dictionary<(string Name, bool IPv6), List<IPAddress>> _answers = [];
+    private readonly Dictionary<ulong, (IPAddress Source, IPAddress Destination, ushort Id1, ushort Id2)> _sent = [];
+    private int _seenTun;
+
+    public Dictionary<string, int> Coverage { get; } = new(StringComparer.Ordinal);
+
+    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage = null)
+    {
+        var runner = new TunnelCaseRunner();
+        string? failure;
+        try
+        {
+            failure = runner.RunCase(c);
+        }
+        catch (Exception e)
+        {
+            failure = $"exception: {e}";
+        }
+
+        if (failure is null && coverage is not null)
+        {
+            foreach (var (branch, n) in runner.Coverage)
+            {
+                coverage[branch] = coverage.GetValueOrDefault(branch) + n;
+            }
+        }
+
+        return failure;
+    }
+
+    private string? RunCase(TunnelCase c)
+    {
+        using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect);
+        world.HostResolver = _ => null; // no non-resource names in these cases: a timeout
+        var model = new RefState(c.Portal, c.DropDirect);
+        for (int step = 0; step < c.Transitions.Count; step++)
+        {
+            var t = c.Transitions[step];
+            if (!model.IsValid(t))
+            {
+                continue; // after shrinking a step may no longer apply: skipped, as proptest re-checks preconditions
+            }
+
+            model.Apply(t);
+            Execute(world, c, t);
+            // A replaced relay takes its relayed connections down only when ICE gives up on them (≈6 s here), so that
+            // step settles for 10 s like every step of upstream's harness; the others need far less.
+            world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay => TimeSpan.FromSeconds(10), _ => Settle });
+            if (Check(world, model) is { } failure)
+            {
+                string log = Environment.GetEnvironmentVariable("FIREZONE_TUNNEL_LOG") is not null ? "\nlog:\n" + world.Log : "";
+                return $"after step {step + 1} ({t}): {failure}{log}";
+            }
+        }
+
+        return null;
+    }
+
+    private void Execute(TunnelWorld world, TunnelCase c, Transition t)
+    {
+        switch (t)
+        {
+            case ActivateResource a:
+                var r = c.Portal[a.Index];
+                foreach (var name in r.Names)
+                {
+                    _answers.Remove((name, false));
+                    _answers.Remove((name, true));
+                    foreach (var (ip, records) in r.Records)
+                    {
+                        world.DnsRecords[ip] = records;
+                    }
+                }
+
+                world.PortalResources.Add(r.Client);
+                world.AddResource(r.Client, r.Gateway);
+                break;
+            case DeactivateResource d:
+                world.PortalResources.RemoveAll(p => p.Id == c.Portal[d.Index].Client.Id);
+                world.Client.RemoveResource(c.Portal[d.Index].Client.Id, world.Now);
+                break;
+            case DisableResources s:
+                world.Client.SetDisabledResources(s.Indices.Select(i => c.Portal[i].Client.Id), world.Now);
+                break;
+            case SendToIp s:
+                var source = s.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? TunnelWorld.TunnelV4 : TunnelWorld.TunnelV6;
+                if (!s.FromTunnelIp)
+                {
+                    source = source.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? IPAddress.Parse("100.64.0.77") : IPAddress.Parse("fd00:2021:1111::77");
+                }
+
+                Send(world, s.Proto, source, s.Destination, s.Id1, s.Id2, s.Payload);
+                break;
+            case SendToName s:
+                var ips = _answers.GetValueOrDefault((s.Name, s.IPv6));
+                if (ips is null || ips.Count == 0)
+                {
+                    throw new InvalidOperationException($"the application never got an answer for {s.Name} ({(s.IPv6 ? "AAAA" : "A")})");
+                }
+
+                Send(world, s.Proto, s.IPv6 ? TunnelWorld.TunnelV6 : TunnelWorld.TunnelV4, ips[s.Pick % ips.Count], s.Id1, s.Id2, s.Payload);
+                break;
+            case QueryName q:
+                var query = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
+                var sentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+                var packet = new byte[60 + query.Length];
+                world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, sentinel, 9999, 53, query)]);
+                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
+                break;
+            case ReconnectPortal:
+                world.ReconnectPortal();
+                break;
+            case DeployNewRelay:
+                world.DeployNewRelay();
+                break;
+            case UpdateUpstreamDns u:
+                world.SetPortalDnsServers([.. u.Servers.Distinct().Select(i => RefState.ServerPool[i])]);
+                break;
+            case UpdateSystemDns u:
+                world.Client.UpdateSystemResolvers(u.Servers.Distinct().Select(i => RefState.ServerPool[i].Address).Distinct());
+                world.Run(TimeSpan.Zero);
+                break;
+            case RoamClient roam:
+                world.Roam(new IPEndPoint(IPAddress.Parse($"198.18.10.{roam.Host}"), 50000 + roam.Host), new IPEndPoint(IPAddress.Parse($"2001:2:0:10::{roam.Host:x}"), 50000 + roam.Host));
+                break;
+        }
+    }
+
+    private readonly Dictionary<ushort, (string Name, bool Aaaa)> _pendingQueries = [];
+    private readonly Dictionary<ushort, int> _dnsAnswers = [];
+    private readonly Dictionary<ulong, int> _replies = [];
+
+    private void Send(TunnelWorld world, Proto proto, IPAddress source, IPAddress destination, ushort id1, ushort id2, ulong payload)
+    {
+        var body = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(body, payload);
+        var p = new byte[100];
+        int n = proto switch
+        {
+            Proto.Icmp => PacketBuilder.EchoRequest(p, source, destination, id1, id2, body),
+            Proto.Udp => PacketBuilder.Udp(p, source, destination, id1, id2, body),
+            _ => PacketBuilder.Tcp(p, source, destination, id1, id2, body),
+        };
+        _sent[payload] = (source, destination, id1, id2);
+        world.SendFromClient(p[..n]);
+    }
+
+    /// <summary>The 8-byte payload of a generated packet (ICMP echo body, UDP or TCP payload), if it has one.</summary>
+    private static ulong? PayloadOf(IpPacket ip)
+    {
+        Span<byte> data = default;
+        if (ip.TryGetIcmp(out var icmp) && icmp.IsEcho)
+        {
+            data = icmp.Body;
+        }
+        else if (ip.TryGetUdp(out var udp))
+        {
+            data = udp.Payload;
+        }
+        else if (ip.TryGetTcp(out var tcp))
+        {
+            data = tcp.Payload;
+        }
+
+        return data.Length == 8 ? BinaryPrimitives.ReadUInt64BigEndian(data) : null;
+    }
+
+    /// <summary>§9.8's invariants, after every step.</summary>
+    private string? Check(TunnelWorld world, RefState model)
+    {
+        if (world.Log.ErrorCount > 0)
+        {
+            return "an error was logged:\n" + world.Log;
+        }
+
+        // What the client's TUN device received since the last step: DNS answers and replies.
+        for (; _seenTun < world.ClientTun.Count; _seenTun++)
+        {
+            var bytes = world.ClientTun[_seenTun];
+            if (IpPacket.TryParse(bytes, out var ip) != IpParseError.None)
+            {
+                return "the client's TUN got an invalid packet";
+            }
+
+            if (ip.TryGetUdp(out var udp) && udp.SourcePort == 53 && world.Client.TunConfig!.DnsBySentinel.ContainsKey(ip.Source))
+            {
+                var message = Dns.DnsTestMessages.Parse(udp.Payload);
+                if (!_pendingQueries.TryGetValue(message.TransactionID, out var q))
+                {
+                    return $"an unexpected DNS answer (id {message.TransactionID})";
+                }
+
+                _dnsAnswers[message.TransactionID] = _dnsAnswers.GetValueOrDefault(message.TransactionID) + 1;
+                var ips = message.AnswerRecords.Select(a => a switch { Ar.ARecord r => r.Address, Ar.AaaaRecord r => r.Address, _ => null })
+                    .OfType<IPAddress>().ToList();
+                _answers[(q.Name, q.Aaaa)] = ips;
+                continue;
+            }
+
+            if (ip.TryGetIcmp(out var error) && error.IsError)
+            {
+                // Refused traffic is answered with ICMP administratively prohibited (deliberate difference from upstream).
+                bool prohibited = ip.IsIpv4 ? error.Type == 3 && error.Code == 13 : error.Type == 1 && error.Code == 1;
+                var quoted = error.Body.ToArray();
+                if (!prohibited || IpPacket.TryParse(quoted, out var inner) != IpParseError.None || PayloadOf(inner) is not { } refused
+                    || !model.Refused.Contains(refused))
+                {
+                    return $"the client received an ICMP error for nothing the gateway had to refuse: {ip.ToString()}";
+                }
+
+                continue;
+            }
+
+            if (PayloadOf(ip) is not { } payload || !model.Expected.Any(e => e.Payload == payload))
+            {
+                return $"the client received a packet no exchange expects: {ip.ToString()}";
+            }
+
+            var (source, destination, id1, id2) = _sent[payload];
+            if (!ip.Source.Equals(destination) || !ip.Destination.Equals(source))
+            {
+                return $"the reply to {payload:x16} came from {ip.Source} to {ip.Destination}, the request went from {source} to {destination}";
+            }
+
+            bool idsOk = ip.TryGetIcmp(out var echo) ? echo.Identifier == id1 && echo.Sequence == id2
+                : ip.TryGetUdp(out var u) ? u.SourcePort == id2 && u.DestinationPort == id1
+                : ip.TryGetTcp(out var tcp) && tcp.SourcePort == id2 && tcp.DestinationPort == id1;
+            if (!idsOk)
+            {
+                return $"the reply to {payload:x16} does not carry the request's identifiers/ports swapped: {ip.ToString()}";
+            }
+
+            _replies[payload] = _replies.GetValueOrDefault(payload) + 1;
+        }
+
+        // The resource side: every generated packet that left the gateway was expected, once, with the right addresses.
+        var atResources = new Dictionary<ulong, int>();
+        foreach (var bytes in world.AtResources)
+        {
+            if (IpPacket.TryParse(bytes, out var ip) != IpParseError.None || PayloadOf(ip) is not { } payload)
+            {
+                continue;
+            }
+
+            var expected = model.Expected.FirstOrDefault(e => e.Payload == payload);
+            if (expected is null)
+            {
+                return $"the gateway forwarded a packet no exchange expects: {ip.ToString()}";
+            }
+
+            atResources[payload] = atResources.GetValueOrDefault(payload) + 1;
+            var tunnelIp = ip.IsIpv4 ? TunnelWorld.TunnelV4 : TunnelWorld.TunnelV6;
+            if (!ip.Source.Equals(tunnelIp))
+            {
+                return $"a request reached the resource from {ip.Source}, not the client's tunnel IP {tunnelIp}";
+            }
+
+            bool destinationOk = expected.Name is null
+                ? ip.Destination.Equals(expected.Destination)
+                : model.OwnerOf(expected.Name).Records[expected.Name].Contains(ip.Destination);
+            if (!destinationOk)
+            {
+                return $"{payload:x16} reached {ip.Destination}, expected {expected.Destination?.ToString() ?? string.Join("/", model.OwnerOf(expected.Name!).Records[expected.Name!].Select(a => a.ToString()))}";
+            }
+        }
+
+        foreach (var e in model.Expected)
+        {
+            if (atResources.GetValueOrDefault(e.Payload) != 1)
+            {
+                return $"expected {e} to reach its resource once, it did {atResources.GetValueOrDefault(e.Payload)} times";
+            }
+
+            if (_replies.GetValueOrDefault(e.Payload) != 1)
+            {
+                return $"expected the reply of {e} once at the client, it came {_replies.GetValueOrDefault(e.Payload)} times";
+            }
+        }
+
+        foreach (var id in model.ExpectedDns)
+        {
+            if (_dnsAnswers.GetValueOrDefault(id) != 1)
+            {
+                return $"DNS query {id} was answered {_dnsAnswers.GetValueOrDefault(id)} times";
+            }
+        }
+
+        var (v4, v6) = model.ExpectedRoutes();
+        var config = world.Client.TunConfig!;
+        var actual4 = config.IPv4Routes.Select(r => r.ToString()).Order(StringComparer.Ordinal).ToList();
+        var actual6 = config.IPv6Routes.Select(r => r.ToString()).Order(StringComparer.Ordinal).ToList();
+        if (!actual4.SequenceEqual(v4) || !actual6.SequenceEqual(v6))
+        {
+            return $"routes {string.Join(",", actual4)} | {string.Join(",", actual6)}; expected {string.Join(",", v4)} | {string.Join(",", v6)}";
+        }
+
+        var servers = config.DnsBySentinel.Values.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList();
+        var expectedServers = model.ExpectedServers.Select(e => e.ToString()).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (!servers.SequenceEqual(expectedServers))
+        {
+            return $"DNS servers {string.Join(",", servers)}, expected {string.Join(",", expectedServers)}";
+        }
+
+        Coverage.Clear();
+        foreach (var e in model.Expected)
+        {
+            Coverage[e.Branch] = Coverage.GetValueOrDefault(e.Branch) + 1;
+        }
+
+        if (model.Refused.Count > 0)
+        {
+            Coverage["refused by gateway filters"] = model.Refused.Count;
+        }
+
+        return null;
+    }
+}
