@@ -23,11 +23,22 @@ internal sealed record ExpectedExchange(ulong Payload, Proto Proto, IPAddress? D
 /// </summary>
 internal sealed class RefState
 {
-    public RefState(IReadOnlyList<PortalResource> portal, bool dropDirect)
+    public RefState(IReadOnlyList<PortalResource> portal, bool dropDirect, IReadOnlyDictionary<string, IPAddress[]> globalRecords)
     {
         Portal = portal;
         DropDirect = dropDirect;
+        GlobalRecords = globalRecords;
     }
+
+    /// <summary>Names that are no resource, with the addresses the host's resolver answers (§9.2 global DNS records).</summary>
+    public IReadOnlyDictionary<string, IPAddress[]> GlobalRecords { get; }
+
+    /// <summary>The addresses of <paramref name="name"/> of one family, in record order.</summary>
+    public IPAddress[] GlobalAddresses(string name, bool ipv6) =>
+        [.. GlobalRecords[name].Where(a => (a.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetworkV6) == ipv6)];
+
+    /// <summary>Queries for other names go to the host only while they cannot go through the tunnel (§11.8): no portal servers, or no enabled internet resource.</summary>
+    public bool QueriesGoToTheHost => Upstream.Count == 0 || InternetIndex is not { } i || !IsEnabled(i);
 
     public IReadOnlyList<PortalResource> Portal { get; }
 
@@ -128,6 +139,9 @@ internal sealed class RefState
         QueryName q => IsEnabled(OwnerOf(q.Name).Index) && !ExpectedDns.Contains(q.QueryId)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         SendToName s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && IsEnabled(OwnerOf(s.Name).Index),
+        QueryGlobalName q => QueriesGoToTheHost && !ExpectedDns.Contains(q.QueryId)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        SendToResolvedIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && GlobalAddresses(s.Name, s.IPv6).Length > 0,
         _ => true,
     };
 
@@ -170,6 +184,15 @@ internal sealed class RefState
             case QueryName q:
                 ExpectedDns.Add(q.QueryId);
                 Resolved.Add((q.Name, q.Aaaa));
+                break;
+            case QueryGlobalName q:
+                ExpectedDns.Add(q.QueryId);
+                Resolved.Add((q.Name, q.Aaaa));
+                break;
+            case SendToResolvedIp s:
+                var addresses = GlobalAddresses(s.Name, s.IPv6);
+                var target = addresses[s.Pick % addresses.Length];
+                OnPacket(s.Proto, s.Payload, s.Id1, s.Id2, ResourceFor(target), true, target, null, s.IPv6);
                 break;
             case UpdateUpstreamDns u:
                 Upstream = [.. u.Servers.Distinct().Select(i => ServerPool[i])];

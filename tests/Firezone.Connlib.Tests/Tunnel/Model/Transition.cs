@@ -57,3 +57,9 @@ internal sealed record UpdateSystemDns(int[] Servers) : Transition
 
 /// <summary>The portal replaces the relay with a new one (tunnel spec §9.4 DeployNewRelays).</summary>
 internal sealed record DeployNewRelay : Transition;
+
+/// <summary>An application asks for a name that is no resource; the host resolves it (the client hands the query out).</summary>
+internal sealed record QueryGlobalName(string Name, bool Aaaa, ushort QueryId) : Transition;
+
+/// <summary>An application sends a packet to an address the host resolved for a non-resource name (§9.4 "resolved non-resource IP").</summary>
+internal sealed record SendToResolvedIp(Proto Proto, string Name, bool IPv6, int Pick, ushort Id1, ushort Id2, ulong Payload) : Transition;

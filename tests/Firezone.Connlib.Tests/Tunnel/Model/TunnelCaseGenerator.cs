@@ -4,10 +4,11 @@ using Firezone.Connlib.Model;
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>A generated case: the portal's resources, the relayed-only flag and the transitions.</summary>
-internal sealed record TunnelCase(int Seed, IReadOnlyList<PortalResource> Portal, bool DropDirect, IReadOnlyList<Transition> Transitions)
+internal sealed record TunnelCase(int Seed, IReadOnlyList<PortalResource> Portal, bool DropDirect, IReadOnlyDictionary<string, IPAddress[]> GlobalRecords, IReadOnlyList<Transition> Transitions)
 {
     public string Describe() =>
-        $"seed {Seed}, {(DropDirect ? "relayed only" : "direct allowed")}\nportal:\n  {string.Join("\n  ", Portal)}\ntransitions:\n  {string.Join("\n  ", Transitions.Select((t, i) => $"{i + 1}. {t}"))}";
+        $"seed {Seed}, {(DropDirect ? "relayed only" : "direct allowed")}\nportal:\n  {string.Join("\n  ", Portal)}\n" +
+        $"other names:\n  {string.Join("\n  ", GlobalRecords.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} → {string.Join("/", kv.Value.Select(a => a.ToString()))}"))}\ntransitions:\n  {string.Join("\n  ", Transitions.Select((t, i) => $"{i + 1}. {t}"))}";
 }
 
 /// <summary>
@@ -24,7 +25,8 @@ internal static class TunnelCaseGenerator
         var random = new Random(seed);
         var portal = GeneratePortal(random);
         bool dropDirect = random.Next(4) == 0;
-        var model = new RefState(portal, dropDirect);
+        var globals = GenerateGlobalRecords(random, portal);
+        var model = new RefState(portal, dropDirect, globals);
         var transitions = new List<Transition>();
         int steps = random.Next(5, 16);
         for (int attempt = 0; transitions.Count < steps && attempt < steps * 20; attempt++)
@@ -39,7 +41,28 @@ internal static class TunnelCaseGenerator
             transitions.Add(t);
         }
 
-        return new TunnelCase(seed, portal, dropDirect, transitions);
+        return new TunnelCase(seed, portal, dropDirect, globals, transitions);
+    }
+
+    /// <summary>0–3 names that are no resource; their addresses lie inside a CIDR resource's network or outside all (the internet resource's).</summary>
+    private static IReadOnlyDictionary<string, IPAddress[]> GenerateGlobalRecords(Random random, IReadOnlyList<PortalResource> portal)
+    {
+        var records = new Dictionary<string, IPAddress[]>(StringComparer.Ordinal);
+        var cidrs = portal.Where(p => p.Client is CidrResource).Select(p => ((CidrResource)p.Client).Address).ToList();
+        for (int i = random.Next(0, 4); i > 0; i--)
+        {
+            var ips = new List<IPAddress>();
+            for (int k = random.Next(1, 4); k > 0; k--)
+            {
+                ips.Add(random.Next(3) == 0 && cidrs.Count > 0 ? Host(random, cidrs[random.Next(cidrs.Count)])
+                    : random.Next(2) == 0 ? new IPAddress([198, 18, (byte)random.Next(128, 255), (byte)random.Next(1, 255)])
+                    : IPAddress.Parse($"2001:2:0:ee{random.Next(0, 255):x2}::{random.Next(1, 255):x}"));
+            }
+
+            records[$"{Label(random)}{i}.other"] = [.. ips.DistinctBy(a => a.ToString())];
+        }
+
+        return records;
     }
 
     private static IReadOnlyList<PortalResource> GeneratePortal(Random random)
@@ -164,7 +187,7 @@ internal static class TunnelCaseGenerator
                 options.Add((10, () => Packet(random, Host(random, ((CidrResource)cidrs[random.Next(cidrs.Count)].Client).Address))));
             }
 
-            var resolved = model.Resolved.Where(r => r.IPv6 == v6 && model.IsEnabled(model.OwnerOf(r.Name).Index)).OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+            var resolved = model.Resolved.Where(r => r.IPv6 == v6 && !model.GlobalRecords.ContainsKey(r.Name) && model.IsEnabled(model.OwnerOf(r.Name).Index)).OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
             if (resolved.Count > 0)
             {
                 options.Add((10, () =>
@@ -185,6 +208,22 @@ internal static class TunnelCaseGenerator
         if (names.Count > 0)
         {
             options.Add((5, () => new QueryName(names[random.Next(names.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
+        }
+
+        if (model.GlobalRecords.Count > 0)
+        {
+            var globalNames = model.GlobalRecords.Keys.Order(StringComparer.Ordinal).ToList();
+            options.Add((3, () => new QueryGlobalName(globalNames[random.Next(globalNames.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
+            var resolvedGlobal = model.Resolved.Where(r => model.GlobalRecords.ContainsKey(r.Name)).OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.IPv6).ToList();
+            if (resolvedGlobal.Count > 0)
+            {
+                options.Add((3, () =>
+                {
+                    var (proto, id1, id2, payload) = Ids(random);
+                    var r = resolvedGlobal[random.Next(resolvedGlobal.Count)];
+                    return new SendToResolvedIp(proto, r.Name, r.IPv6, random.Next(4), id1, id2, payload);
+                }));
+            }
         }
 
         options.Add((1, () => new UpdateUpstreamDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));

@@ -48,8 +48,8 @@ internal sealed class TunnelCaseRunner
     private string? RunCase(TunnelCase c)
     {
         using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect);
-        world.HostResolver = _ => null; // no non-resource names in these cases: a timeout
-        var model = new RefState(c.Portal, c.DropDirect);
+        world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
+        var model = new RefState(c.Portal, c.DropDirect, c.GlobalRecords);
         for (int step = 0; step < c.Transitions.Count; step++)
         {
             var t = c.Transitions[step];
@@ -124,6 +124,23 @@ internal sealed class TunnelCaseRunner
                 world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, sentinel, 9999, 53, query)]);
                 _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
                 break;
+            case QueryGlobalName q:
+                var globalQuery = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
+                var globalSentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+                var gp = new byte[60 + globalQuery.Length];
+                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
+                world.SendFromClient(gp[..PacketBuilder.Udp(gp, TunnelWorld.TunnelV4, globalSentinel, 9999, 53, globalQuery)]);
+                break;
+            case SendToResolvedIp s:
+                var answered = _answers.GetValueOrDefault((s.Name, s.IPv6));
+                var recorded = c.GlobalRecords[s.Name].Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == s.IPv6).ToList();
+                if (answered is null || !answered.SequenceEqual(recorded))
+                {
+                    throw new InvalidOperationException($"the host's answer for {s.Name} did not reach the application intact");
+                }
+
+                Send(world, s.Proto, s.IPv6 ? TunnelWorld.TunnelV6 : TunnelWorld.TunnelV4, recorded[s.Pick % recorded.Count], s.Id1, s.Id2, s.Payload);
+                break;
             case ReconnectPortal:
                 world.ReconnectPortal();
                 break;
@@ -160,6 +177,30 @@ internal sealed class TunnelCaseRunner
         };
         _sent[payload] = (source, destination, id1, id2);
         world.SendFromClient(p[..n]);
+    }
+
+    /// <summary>The host's resolver: NOERROR with the A or AAAA records of the name (TTL 1 day), NXDOMAIN for unknown names.</summary>
+    private static byte[]? HostAnswer(ReadOnlySpan<byte> query, IReadOnlyDictionary<string, IPAddress[]> records)
+    {
+        var message = Dns.DnsTestMessages.Parse(query);
+        var question = message.Questions[0];
+        string name = question.Name.ToString().TrimEnd('.');
+        bool aaaa = question.RecordType == Ar.RecordType.Aaaa;
+        int questionEnd = 12 + Dns.DnsTestMessages.Name(name).Length + 4;
+        var response = new List<byte>(query[..questionEnd].ToArray());
+        response[2] = (byte)(0x80 | (query[2] & 0x79)); // QR, opcode, RD copied
+        response[3] = (byte)(records.ContainsKey(name) ? 0x80 : 0x83); // RA; NOERROR or NXDOMAIN
+        var answers = records.GetValueOrDefault(name)?.Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == aaaa).ToList() ?? [];
+        response[6] = 0;
+        response[7] = (byte)answers.Count;
+        foreach (var a in answers)
+        {
+            var bytes = a.GetAddressBytes();
+            response.AddRange([0xC0, 0x0C, 0, (byte)(aaaa ? 28 : 1), 0, 1, 0, 1, 0x51, 0x80, 0, (byte)bytes.Length]);
+            response.AddRange(bytes);
+        }
+
+        return [.. response];
     }
 
     /// <summary>The 8-byte payload of a generated packet (ICMP echo body, UDP or TCP payload), if it has one.</summary>
