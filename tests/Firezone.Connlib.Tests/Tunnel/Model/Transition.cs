@@ -31,8 +31,8 @@ internal sealed record SendToIp(Proto Proto, IPAddress Destination, bool FromTun
 /// <summary>An application sends a packet to a name it resolved (one of the proxy IPs the client answered, picked by <paramref name="Pick"/>).</summary>
 internal sealed record SendToName(Proto Proto, string Name, bool IPv6, int Pick, ushort Id1, ushort Id2, ulong Payload) : Transition;
 
-/// <summary>An application asks the client's first sentinel for <paramref name="Name"/> over UDP.</summary>
-internal sealed record QueryName(string Name, bool Aaaa, ushort QueryId) : Transition;
+/// <summary>An application asks the client's first IPv4 sentinel for <paramref name="Name"/> over UDP, or over TCP (its own connection, §4.7).</summary>
+internal sealed record QueryName(string Name, bool Aaaa, ushort QueryId, bool Tcp = false) : Transition;
 
 /// <summary>The portal connection drops and comes back (init again).</summary>
 internal sealed record ReconnectPortal : Transition;

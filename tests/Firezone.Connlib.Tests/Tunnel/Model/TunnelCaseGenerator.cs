@@ -207,7 +207,7 @@ internal static class TunnelCaseGenerator
         var names = model.Portal.Where(p => model.IsEnabled(p.Index)).SelectMany(p => p.Names).ToList();
         if (names.Count > 0)
         {
-            options.Add((5, () => new QueryName(names[random.Next(names.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
+            options.Add((5, () => new QueryName(names[random.Next(names.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536), Tcp: random.Next(3) == 0)));
         }
 
         if (model.GlobalRecords.Count > 0)

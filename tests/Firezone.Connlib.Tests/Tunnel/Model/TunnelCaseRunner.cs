@@ -117,6 +117,10 @@ internal sealed class TunnelCaseRunner
 
                 Send(world, s.Proto, s.IPv6 ? TunnelWorld.TunnelV6 : TunnelWorld.TunnelV4, ips[s.Pick % ips.Count], s.Id1, s.Id2, s.Payload);
                 break;
+            case QueryName { Tcp: true } q:
+                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
+                QueryOverTcp(world, Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId));
+                break;
             case QueryName q:
                 var query = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
                 var sentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
@@ -161,6 +165,79 @@ internal sealed class TunnelCaseRunner
     }
 
     private readonly Dictionary<ushort, (string Name, bool Aaaa)> _pendingQueries = [];
+    private readonly Random _appRandom = new(1);
+    private Firezone.Connlib.Tcp.TcpSocketSet? _app;
+    private int _seenTcp;
+
+    /// <summary>
+    /// The application's own TCP connection to the sentinel (our TCP engine as the application's stack): connect, send
+    /// the framed query, read the framed answer, close. Runs the world meanwhile (at most 5 simulated seconds).
+    /// </summary>
+    private void QueryOverTcp(TunnelWorld world, byte[] query)
+    {
+        _app ??= new Firezone.Connlib.Tcp.TcpSocketSet(new Firezone.Connlib.Tcp.TcpOptions(), b => _appRandom.NextBytes(b));
+        var sentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        var h = _app.Connect(Firezone.Connlib.Tcp.TcpEndpoint.From(TunnelWorld.TunnelV4, 0), Firezone.Connlib.Tcp.TcpEndpoint.From(sentinel, 53), world.Now)
+            ?? throw new InvalidOperationException("the application's TCP stack refused to connect");
+        var framed = new byte[query.Length + 2];
+        BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
+        query.CopyTo(framed, 2);
+        var buffer = new byte[4096];
+        var received = new List<byte>();
+        bool sent = false;
+        var end = world.Now + TimeSpan.FromSeconds(5);
+        while (world.Now < end)
+        {
+            int n;
+            while ((n = _app.PollTransmit(buffer)) > 0)
+            {
+                world.SendFromClient(buffer[..n]);
+            }
+
+            for (; _seenTcp < world.ClientTun.Count; _seenTcp++)
+            {
+                if (IpPacket.TryParse(world.ClientTun[_seenTcp], out var ip) == IpParseError.None && ip.TryGetTcp(out _) && DnsRanges.IsSentinel(ip.Source))
+                {
+                    _app.HandleInput(world.ClientTun[_seenTcp], world.Now);
+                }
+            }
+
+            if (!sent && _app.GetState(h) == Firezone.Connlib.Tcp.TcpState.Established)
+            {
+                sent = _app.Send(h, framed, out _) == Firezone.Connlib.Tcp.TcpResult.Ok;
+            }
+
+            while (_app.Receive(h, buffer, out int got) == Firezone.Connlib.Tcp.TcpResult.Ok && got > 0)
+            {
+                received.AddRange(buffer.AsSpan(0, got));
+            }
+
+            if (received.Count >= 2 && received.Count >= 2 + BinaryPrimitives.ReadUInt16BigEndian(received.ToArray()))
+            {
+                RecordAnswer(received.Skip(2).Take(BinaryPrimitives.ReadUInt16BigEndian(received.ToArray())).ToArray());
+                _app.Close(h);
+                world.Run(TimeSpan.FromMilliseconds(50));
+                return;
+            }
+
+            world.Run(TimeSpan.FromMilliseconds(20));
+            _app.HandleTimeout(world.Now);
+        }
+    }
+
+    /// <summary>A DNS answer the application read: counted by id, its addresses remembered for the name.</summary>
+    private string? RecordAnswer(byte[] payload)
+    {
+        var message = Dns.DnsTestMessages.Parse(payload);
+        if (!_pendingQueries.TryGetValue(message.TransactionID, out var q))
+        {
+            return $"an unexpected DNS answer (id {message.TransactionID})";
+        }
+
+        _dnsAnswers[message.TransactionID] = _dnsAnswers.GetValueOrDefault(message.TransactionID) + 1;
+        _answers[(q.Name, q.Aaaa)] = [.. message.AnswerRecords.Select(a => a switch { Ar.ARecord r => r.Address, Ar.AaaaRecord r => r.Address, _ => null }).OfType<IPAddress>()];
+        return null;
+    }
     private readonly Dictionary<ushort, int> _dnsAnswers = [];
     private readonly Dictionary<ulong, int> _replies = [];
 
@@ -240,18 +317,18 @@ internal sealed class TunnelCaseRunner
                 return "the client's TUN got an invalid packet";
             }
 
+            if (ip.TryGetTcp(out _) && DnsRanges.IsSentinel(ip.Source))
+            {
+                continue; // the application's TCP connection to a sentinel (read by QueryOverTcp)
+            }
+
             if (ip.TryGetUdp(out var udp) && udp.SourcePort == 53 && world.Client.TunConfig!.DnsBySentinel.ContainsKey(ip.Source))
             {
-                var message = Dns.DnsTestMessages.Parse(udp.Payload);
-                if (!_pendingQueries.TryGetValue(message.TransactionID, out var q))
+                if (RecordAnswer(udp.Payload.ToArray()) is { } unexpected)
                 {
-                    return $"an unexpected DNS answer (id {message.TransactionID})";
+                    return unexpected;
                 }
 
-                _dnsAnswers[message.TransactionID] = _dnsAnswers.GetValueOrDefault(message.TransactionID) + 1;
-                var ips = message.AnswerRecords.Select(a => a switch { Ar.ARecord r => r.Address, Ar.AaaaRecord r => r.Address, _ => null })
-                    .OfType<IPAddress>().ToList();
-                _answers[(q.Name, q.Aaaa)] = ips;
                 continue;
             }
 
