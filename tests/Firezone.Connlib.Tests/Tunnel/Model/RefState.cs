@@ -89,6 +89,16 @@ internal sealed class RefState
 
     public bool IsEnabled(int index) => Active.Contains(index) && !Disabled.Contains(index);
 
+    /// <summary>Seconds since the gateway connection last carried data (roughly: 3 s per step, the idle time of Idle steps).</summary>
+    public int QuietSeconds { get; private set; }
+
+    /// <summary>
+    /// A connection that carries no data expires after about 540 s on both sides (snownet, as upstream). Idle steps last
+    /// 360 s and a case has at most 15 other steps (≈ 45 s), so the quiet time is either under 410 s or over 720 s: never
+    /// near the limit.
+    /// </summary>
+    public const int IdleExpiry = 540;
+
     public int? InternetIndex => Portal.FirstOrDefault(p => p.Client is InternetResource)?.Index;
 
     /// <summary>The resource a packet to an IP goes to: the most specific enabled CIDR resource, else the enabled internet resource.</summary>
@@ -151,6 +161,12 @@ internal sealed class RefState
     /// <summary>Applies a valid transition to the reference state.</summary>
     public void Apply(Transition t)
     {
+        QuietSeconds += t is Idle idle ? idle.Seconds : 3;
+        if (QuietSeconds >= IdleExpiry)
+        {
+            ResetConnections();
+        }
+
         switch (t)
         {
             case ActivateResource a:
@@ -202,10 +218,7 @@ internal sealed class RefState
                 break;
             case DeployNewRelay when DropDirect:
                 // Relayed connections fail with their relay; the gateway drops the client's peer and its grants.
-                ConnectedCidr.Clear();
-                ConnectedNames.Clear();
-                InternetConnected = false;
-                Granted.Clear();
+                ResetConnections();
                 break;
             case RoamClient:
                 ConnectedCidr.Clear();
@@ -248,6 +261,16 @@ internal sealed class RefState
         };
     }
 
+    /// <summary>The connection to the gateway is gone on both sides: nothing is connected and the gateway forgot its grants.</summary>
+    private void ResetConnections()
+    {
+        QuietSeconds = 0; // the next connection starts its own idle timer
+        ConnectedCidr.Clear();
+        ConnectedNames.Clear();
+        InternetConnected = false;
+        Granted.Clear();
+    }
+
     private void Disconnect(int index)
     {
         ConnectedCidr.Remove(index);
@@ -276,6 +299,7 @@ internal sealed class RefState
         };
         if (connected)
         {
+            QuietSeconds = 0; // the packet goes through the connection, whatever the gateway does with it
             if (fromTunnel && destination is not null && !GatewayPermits(proto, id2, destination))
             {
                 Refused.Add(payload);
@@ -291,6 +315,7 @@ internal sealed class RefState
         }
 
         // The triggering packet is dropped and the resource gets connected (§11.1).
+        QuietSeconds = 0;
         Granted.Add(r);
         switch (kind)
         {

@@ -231,7 +231,7 @@ internal static class TunnelCaseGenerator
         options.Add((1, () => new ReconnectPortal()));
         options.Add((1, () => new DeployNewRelay()));
         options.Add((1, () => new RoamClient(random.Next(1, 200))));
-        options.Add((1, () => new Idle(random.Next(5, 70))));
+        options.Add((1, () => new Idle(360))); // upstream: 6 minutes
 
         int total = options.Sum(o => o.Weight);
         int pick = random.Next(total);

@@ -18,8 +18,15 @@ internal sealed class TunnelCaseRunner
     private readonly Dictionary<(string Name, bool IPv6), List<IPAddress>> _answers = [];
     private readonly Dictionary<ulong, (IPAddress Source, IPAddress Destination, ushort Id1, ushort Id2)> _sent = [];
     private int _seenTun;
+    private readonly Dictionary<string, int> _traffic = new(StringComparer.Ordinal);
 
     public Dictionary<string, int> Coverage { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The highest idle rate seen, in datagrams per second per (connection + 1).</summary>
+    public double MaxIdleRate { get; private set; }
+
+    /// <summary>The highest idle rate of every runner of this process (for the report).</summary>
+    public static double MaxIdleRateSeen { get; private set; }
 
     public static string? Run(TunnelCase c, Dictionary<string, int>? coverage = null)
     {
@@ -34,6 +41,7 @@ internal sealed class TunnelCaseRunner
             failure = $"exception: {e}";
         }
 
+        MaxIdleRateSeen = Math.Max(MaxIdleRateSeen, runner.MaxIdleRate);
         if (failure is null && coverage is not null)
         {
             foreach (var (branch, n) in runner.Coverage)
@@ -49,6 +57,19 @@ internal sealed class TunnelCaseRunner
     {
         using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect);
         world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
+        world.Net.Drop = (from, to, payload) =>
+        {
+            string kind = payload.Length == 0 ? "empty" : payload.Span[0] switch
+            {
+                0 or 1 when payload.Length >= 20 && payload.Span[4] == 0x21 && payload.Span[5] == 0x12 => $"stun {payload.Span[0]:x2}{payload.Span[1]:x2}",
+                >= 0x40 and <= 0x4F => "channel-data",
+                1 or 2 or 3 or 4 => $"wireguard {payload.Span[0]} ({payload.Length} B)",
+                _ => "other",
+            };
+            string key = $"{from.Address}→{to.Address} {kind}";
+            _traffic[key] = _traffic.GetValueOrDefault(key) + 1;
+            return false;
+        };
         var model = new RefState(c.Portal, c.DropDirect, c.GlobalRecords);
         for (int step = 0; step < c.Transitions.Count; step++)
         {
@@ -59,10 +80,25 @@ internal sealed class TunnelCaseRunner
             }
 
             model.Apply(t);
+            long sentBefore = world.Net.Sent;
             Execute(world, c, t);
             // A replaced relay takes its relayed connections down only when ICE gives up on them (≈6 s here), so that
             // step settles for 10 s like every step of upstream's harness; the others need far less.
             world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay => TimeSpan.FromSeconds(10), _ => Settle });
+            if (t is Idle quiet)
+            {
+                // §9.4 Idle: an idle tunnel sends at most 2 datagrams per second per (connection + 1), everything counted
+                // (ICE consent, WireGuard keepalives, TURN refreshes, both sides and the relay).
+                int connections = model.ConnectedCidr.Count + model.ConnectedNames.Count + (model.InternetConnected ? 1 : 0) > 0 ? 1 : 0;
+                double rate = (world.Net.Sent - sentBefore) / (double)quiet.Seconds;
+                MaxIdleRate = Math.Max(MaxIdleRate, rate / (connections + 1));
+                if (rate > 2.0 * (connections + 1))
+                {
+                    string detail = string.Join(", ", _traffic.OrderByDescending(kv => kv.Value).Take(12).Select(kv => $"{kv.Key}: {kv.Value}"));
+                    return $"after step {step + 1} ({t}): {rate:F1} datagrams/s while idle with {connections} connection(s); since the case began: {detail}";
+                }
+            }
+
             if (Check(world, model) is { } failure)
             {
                 string log = Environment.GetEnvironmentVariable("FIREZONE_TUNNEL_LOG") is not null ? "\nlog:\n" + world.Log : "";

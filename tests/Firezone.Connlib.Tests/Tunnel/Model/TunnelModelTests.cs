@@ -91,7 +91,8 @@ public sealed class TunnelModelTests
     private static void Report(Dictionary<string, int> coverage, int cases)
     {
         var lines = coverage.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"  {kv.Key}: {kv.Value}");
-        string report = $"Routing branches exercised over {cases} cases (resource/path/family/protocol: expected exchanges):\n{string.Join("\n", lines)}";
+        string report = $"Routing branches exercised over {cases} cases (resource/path/family/protocol: expected exchanges):\n{string.Join("\n", lines)}\n" +
+            $"  highest idle traffic: {TunnelCaseRunner.MaxIdleRateSeen:F2} datagrams/s per (connection + 1) (bound 2)";
         TestContext.Current.TestOutputHelper?.WriteLine(report);
         // Also on stderr, so CI logs show which branches a run reached (upstream's coverage log target).
         Console.Error.WriteLine(report);
