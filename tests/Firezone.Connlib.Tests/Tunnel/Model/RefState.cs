@@ -303,6 +303,9 @@ internal sealed class RefState
         }
     }
 
+    private bool IsConnected(int index) =>
+        ConnectedCidr.Contains(index) || ConnectedNames.Any(c => c.Resource == index) || (index == InternetIndex && InternetConnected);
+
     private void Disconnect(int index)
     {
         ConnectedCidr.Remove(index);
@@ -352,9 +355,16 @@ internal sealed class RefState
             return;
         }
 
-        // The triggering packet is dropped and the resource gets connected (§11.1).
-        QuietSeconds[gateway] = 0;
+        // The triggering packet is dropped and the resource gets connected (§11.1). Without a peer for the gateway (no
+        // connected resource there) the client opens a new connection, which starts its idle timer; with one, only the
+        // portal is asked (no data crosses the connection).
+        bool hasPeer = Portal.Any(p => p.Site == gateway && IsConnected(p.Index));
         ConnectionSites.Add(gateway);
+        if (!hasPeer)
+        {
+            QuietSeconds[gateway] = 0;
+        }
+
         Granted.Add(r);
         switch (kind)
         {
