@@ -37,10 +37,40 @@ internal sealed class TunnelWorld : IDisposable
     private readonly byte[] _clientBuffer = new byte[Node.BufferSize];
     private readonly byte[] _gatewayBuffer = new byte[Node.BufferSize];
     private readonly PriorityQueue<Action, (TimeSpan, long)> _portal = new();
-    private readonly Dictionary<ResourceId, GatewayResource> _gatewayResources = [];
+    private readonly Dictionary<ResourceId, (SimGateway Gateway, GatewayResource Resource)> _gatewayResources = [];
     private long _sequence;
 
-    public TunnelWorld(int seed = 1, bool blockDirect = false, double loss = 0)
+    /// <summary>A gateway of the world: its state, its site, its host addresses and what left its TUN device.</summary>
+    public sealed class SimGateway(int index, GatewayId id, Site site, GatewayState state, IPEndPoint v4, IPEndPoint v6)
+    {
+        public int Index { get; } = index;
+
+        public int Actor => GatewayActor + Index;
+
+        public GatewayId Id { get; } = id;
+
+        public Site Site { get; } = site;
+
+        public GatewayState State { get; } = state;
+
+        public IPEndPoint V4 { get; } = v4;
+
+        public IPEndPoint V6 { get; } = v6;
+
+        /// <summary>Packets that left this gateway's TUN device towards resources.</summary>
+        public List<byte[]> AtResources { get; } = [];
+    }
+
+    /// <summary>The site of gateway <paramref name="index"/> (gateway 0's is <see cref="TheSite"/>).</summary>
+    public static Site SiteOf(int index) => index == 0 ? TheSite : new Site(new SiteId(new Guid(0xbb, (short)index, 0, new byte[8])), $"site {index}");
+
+    /// <summary>The id of gateway <paramref name="index"/> (gateway 0's is <see cref="GatewayIdentity"/>).</summary>
+    public static GatewayId GatewayIdOf(int index) => index == 0 ? GatewayIdentity : new GatewayId(new Guid(0xaa, (short)index, 0, new byte[8]));
+
+    /// <summary>Every gateway, one per site.</summary>
+    public List<SimGateway> Gateways { get; } = [];
+
+    public TunnelWorld(int seed = 1, bool blockDirect = false, double loss = 0, int gateways = 1)
     {
         Seed = seed;
         Log = new SimLog(() => Now);
@@ -50,20 +80,26 @@ internal sealed class TunnelWorld : IDisposable
         _relays.Add(Relay);
         var random = new Random(seed);
         var clientSeed = new byte[32];
-        var gatewaySeed = new byte[32];
         random.NextBytes(clientSeed);
-        random.NextBytes(gatewaySeed);
         Client = new ClientState(clientSeed, Now, UtcNow, loggerFactory: Log.For("client"));
-        Gateway = new GatewayState(gatewaySeed, Now, UtcNow, Log.For("gateway"));
         Net.AddHost(ClientActor, ClientV4, null);
         Net.AddHost(ClientActor, ClientV6, null);
-        Net.AddHost(GatewayActor, GatewayV4, null);
-        Net.AddHost(GatewayActor, GatewayV6, null);
+        for (int k = 0; k < gateways; k++)
+        {
+            var gatewaySeed = new byte[32];
+            random.NextBytes(gatewaySeed);
+            var g = new SimGateway(k, GatewayIdOf(k), SiteOf(k), new GatewayState(gatewaySeed, Now, UtcNow, Log.For(k == 0 ? "gateway" : $"gateway{k}")),
+                new IPEndPoint(IPAddress.Parse($"198.18.{11 + k}.2"), 50000), new IPEndPoint(IPAddress.Parse($"2001:2:0:{0x11 + k:x}::2"), 50000));
+            Gateways.Add(g);
+            Net.AddHost(g.Actor, g.V4, null);
+            Net.AddHost(g.Actor, g.V6, null);
+            g.State.UpdateRelays([], [Relay.Entry(UtcNow, $"salt-gateway{k}")], Now);
+        }
+
         BlockDirect = blockDirect;
         BlockDirectPaths();
 
         Client.UpdateRelays([], [Relay.Entry(UtcNow, "salt-client")], Now);
-        Gateway.UpdateRelays([], [Relay.Entry(UtcNow, "salt-gateway")], Now);
         Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, [UpstreamDns]));
         DrainAll();
     }
@@ -77,8 +113,11 @@ internal sealed class TunnelWorld : IDisposable
     {
         if (BlockDirect)
         {
-            Net.Block(ClientV4.Address, GatewayV4.Address);
-            Net.Block(ClientV6.Address, GatewayV6.Address);
+            foreach (var g in Gateways)
+            {
+                Net.Block(ClientV4.Address, g.V4.Address);
+                Net.Block(ClientV6.Address, g.V6.Address);
+            }
         }
     }
 
@@ -104,23 +143,28 @@ internal sealed class TunnelWorld : IDisposable
             IPAddress.Parse($"198.18.{100 + k}.1"), IPAddress.Parse($"2001:2:0:{100 + k:x}::1"), Seed + k, Log.For("relay").CreateLogger("relay"));
         _relays.Add(Relay);
         Client.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
-        Gateway.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-gateway-{_sequence++}")], Now);
         Client.HandleTimeout(Now);
-        Gateway.HandleTimeout(Now, UtcNow);
+        foreach (var g in Gateways)
+        {
+            g.State.UpdateRelays([old.Id], [Relay.Entry(UtcNow, $"salt-gateway-{_sequence++}")], Now);
+            g.State.HandleTimeout(Now, UtcNow);
+        }
+
         DrainAll();
     }
 
     public ClientState Client { get; }
 
-    public GatewayState Gateway { get; }
+    /// <summary>Gateway 0's state (the only one in most tests).</summary>
+    public GatewayState Gateway => Gateways[0].State;
 
     public IPEndPoint ClientV4 { get; private set; } = new(IPAddress.Parse("198.18.10.2"), 50000);
 
     public IPEndPoint ClientV6 { get; private set; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
 
-    public IPEndPoint GatewayV4 { get; } = new(IPAddress.Parse("198.18.11.2"), 50000);
+    public IPEndPoint GatewayV4 => Gateways[0].V4;
 
-    public IPEndPoint GatewayV6 { get; } = new(IPAddress.Parse("2001:2:0:11::2"), 50000);
+    public IPEndPoint GatewayV6 => Gateways[0].V6;
 
     public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(1);
 
@@ -135,7 +179,7 @@ internal sealed class TunnelWorld : IDisposable
     /// <summary>Packets written to the client's TUN device (from the tunnel, and DNS answers of the client itself).</summary>
     public List<byte[]> ClientTun { get; } = [];
 
-    /// <summary>Packets that left the gateway's TUN device towards resources.</summary>
+    /// <summary>Packets that left any gateway's TUN device towards resources.</summary>
     public List<byte[]> AtResources { get; } = [];
 
     /// <summary>Every client event, in order.</summary>
@@ -153,10 +197,10 @@ internal sealed class TunnelWorld : IDisposable
     /// <summary>When false, resources do not answer (the packets are only recorded).</summary>
     public bool ResourcesAnswer { get; set; } = true;
 
-    /// <summary>A resource as the client and the gateway know it (the portal tells each its own view).</summary>
-    public void AddResource(ClientResource client, GatewayResource gateway)
+    /// <summary>A resource as the client and its gateway (site) know it (the portal tells each its own view).</summary>
+    public void AddResource(ClientResource client, GatewayResource gateway, int gatewayIndex = 0)
     {
-        _gatewayResources[gateway.Id] = gateway;
+        _gatewayResources[gateway.Id] = (Gateways[gatewayIndex], gateway);
         Client.AddResource(client, Now);
         DrainAll();
     }
@@ -204,7 +248,7 @@ internal sealed class TunnelWorld : IDisposable
     /// <summary>The portal revokes the client's access at the gateway (<c>reject_access</c>).</summary>
     public void RejectAccess(ResourceId resource)
     {
-        Gateway.RemoveAccess(ClientIdentity, resource);
+        _gatewayResources[resource].Gateway.State.RemoveAccess(ClientIdentity, resource);
         DrainAll();
     }
 
@@ -277,18 +321,15 @@ internal sealed class TunnelWorld : IDisposable
         return null;
     }
 
-    public void Dispose()
-    {
-        Client.Dispose();
-        Gateway.Dispose();
-    }
-
     private TimeSpan? NextEvent()
     {
         TimeSpan? next = Net.NextDelivery;
         next = Min(next, _portal.TryPeek(out _, out var p) ? p.Item1 : null);
         next = Min(next, Client.PollTimeout());
-        next = Min(next, Gateway.PollTimeout());
+        foreach (var g in Gateways)
+        {
+            next = Min(next, g.State.PollTimeout());
+        }
         foreach (var relay in _relays)
         {
             next = Min(next, relay.PollTimeout());
@@ -307,8 +348,8 @@ internal sealed class TunnelWorld : IDisposable
                 case ClientActor:
                     ClientReceive(delivery);
                     break;
-                case GatewayActor:
-                    GatewayReceive(delivery);
+                case >= GatewayActor:
+                    GatewayReceive(Gateways[delivery.Actor - GatewayActor], delivery);
                     break;
                 default:
                     _relays[delivery.Actor].Receive(delivery, Now, UtcNow);
@@ -332,9 +373,12 @@ internal sealed class TunnelWorld : IDisposable
             Client.HandleTimeout(Now);
         }
 
-        if (Gateway.PollTimeout() is { } g && g <= Now)
+        foreach (var gw in Gateways)
         {
-            Gateway.HandleTimeout(Now, UtcNow);
+            if (gw.State.PollTimeout() is { } g && g <= Now)
+            {
+                gw.State.HandleTimeout(Now, UtcNow);
+            }
         }
 
         foreach (var relay in _relays)
@@ -363,53 +407,55 @@ internal sealed class TunnelWorld : IDisposable
         DrainAll();
     }
 
-    private void GatewayReceive(SimInternet.Delivery delivery)
+    private void GatewayReceive(SimGateway g, SimInternet.Delivery delivery)
     {
-        var result = Gateway.HandleNetworkInput(delivery.Payload, delivery.From, delivery.Local, _gatewayBuffer, Now);
+        var result = g.State.HandleNetworkInput(delivery.Payload, delivery.From, delivery.Local, _gatewayBuffer, Now);
         switch (result.Status)
         {
             case NetworkInputStatus.Packet:
                 var packet = _gatewayBuffer.AsSpan(result.Offset, result.Length).ToArray();
                 AtResources.Add(packet);
+                g.AtResources.Add(packet);
                 if (ResourcesAnswer && ResourceHost?.Invoke(packet, Now) is { } replies)
                 {
                     foreach (var r in replies.ToList())
                     {
-                        FromResource(r);
+                        FromResource(r, g);
                     }
                 }
                 else if (ResourcesAnswer && Answer(packet) is { } reply)
                 {
-                    FromResource(reply);
+                    FromResource(reply, g);
                 }
 
                 break;
             case NetworkInputStatus.Error:
                 GatewayErrors.Add(result.Error);
-                Gateway.HandleTimeout(Now, UtcNow);
+                g.State.HandleTimeout(Now, UtcNow);
                 break;
             default:
-                Gateway.HandleTimeout(Now, UtcNow);
+                g.State.HandleTimeout(Now, UtcNow);
                 break;
         }
 
         DrainAll();
     }
 
-    /// <summary>A packet from a resource host into the gateway's TUN device.</summary>
-    public void FromResource(byte[] packet)
+    /// <summary>A packet from a resource host into a gateway's TUN device (gateway 0 unless given).</summary>
+    public void FromResource(byte[] packet, SimGateway? gateway = null)
     {
-        var result = Gateway.HandleTunInput(packet, _gatewayBuffer, Now);
+        var g = gateway ?? Gateways[0];
+        var result = g.State.HandleTunInput(packet, _gatewayBuffer, Now);
         switch (result.Status)
         {
             case TunInputStatus.Send:
-                Send(GatewayActor, GatewayV4, GatewayV6, result.Source, result.Destination!, _gatewayBuffer.AsSpan(result.Offset, result.Length));
+                Send(g.Actor, g.V4, g.V6, result.Source, result.Destination!, _gatewayBuffer.AsSpan(result.Offset, result.Length));
                 break;
             case TunInputStatus.Error:
                 GatewayErrors.Add(result.Error);
                 break;
             default:
-                Gateway.HandleTimeout(Now, UtcNow);
+                g.State.HandleTimeout(Now, UtcNow);
                 break;
         }
     }
@@ -468,10 +514,13 @@ internal sealed class TunnelWorld : IDisposable
                 Send(ClientActor, ClientV4, ClientV6, t.Source, t.Destination, t.Payload.Span);
             }
 
-            while (Gateway.PollTransmit() is { } t)
+            foreach (var g in Gateways)
             {
-                progress = true;
-                Send(GatewayActor, GatewayV4, GatewayV6, t.Source, t.Destination, t.Payload.Span);
+                while (g.State.PollTransmit() is { } t)
+                {
+                    progress = true;
+                    Send(g.Actor, g.V4, g.V6, t.Source, t.Destination, t.Payload.Span);
+                }
             }
 
             while (Client.PollPacket() is { } p)
@@ -500,11 +549,14 @@ internal sealed class TunnelWorld : IDisposable
                 OnClientEvent(e);
             }
 
-            while (Gateway.PollEvent() is { } e)
+            foreach (var g in Gateways)
             {
-                progress = true;
-                GatewayEvents.Add(e);
-                OnGatewayEvent(e);
+                while (g.State.PollEvent() is { } e)
+                {
+                    progress = true;
+                    GatewayEvents.Add(e);
+                    OnGatewayEvent(g, e);
+                }
             }
 
             if (!progress)
@@ -521,28 +573,35 @@ internal sealed class TunnelWorld : IDisposable
 
     private void Grant(ResourceId resource, ResolveRequest? domain)
     {
-        if (_gatewayResources.TryGetValue(resource, out var gatewayResource))
+        if (_gatewayResources.TryGetValue(resource, out var entry))
         {
-            Gateway.AllowAccess(ClientIdentity, TunnelV4, TunnelV6, null, gatewayResource, NatEntry(domain), Now);
+            entry.Gateway.State.AllowAccess(ClientIdentity, TunnelV4, TunnelV6, null, entry.Resource, NatEntry(domain), Now);
         }
     }
 
-    /// <summary>The stub portal's side of each client event.</summary>
+    private SimGateway GatewayById(GatewayId id) => Gateways.First(g => g.Id == id);
+
+    /// <summary>The stub portal's side of each client event (the portal picks the resource's site's gateway).</summary>
     private void OnClientEvent(ClientEvent e)
     {
         switch (e)
         {
             case ConnectionIntent intent:
-                ViaPortal(() => Client.OnRoutingDetails(intent.Resource, GatewayIdentity, TheSite.Id, Now));
+                ViaPortal(() =>
+                {
+                    var g = _gatewayResources.TryGetValue(intent.Resource, out var entry) ? entry.Gateway : Gateways[0];
+                    Client.OnRoutingDetails(intent.Resource, g.Id, g.Site.Id, Now);
+                });
                 break;
             case RequestConnection request:
                 var clientKey = Client.PublicKey.ToArray();
                 ViaPortal(() =>
                 {
-                    var answer = Gateway.Accept(ClientIdentity, request.Offer, clientKey, Now);
+                    var g = GatewayById(request.Gateway);
+                    var answer = g.State.Accept(ClientIdentity, request.Offer, clientKey, Now);
                     Grant(request.Resource, request.Domain);
-                    var gatewayKey = Gateway.PublicKey.ToArray();
-                    Gateway.HandleTimeout(Now, UtcNow);
+                    var gatewayKey = g.State.PublicKey.ToArray();
+                    g.State.HandleTimeout(Now, UtcNow);
                     ViaPortal(() => Client.AcceptAnswer(request.Resource, gatewayKey, answer, Now));
                 });
                 break;
@@ -550,28 +609,37 @@ internal sealed class TunnelWorld : IDisposable
                 ViaPortal(() => Grant(access.Resource, access.Domain));
                 break;
             case ClientAdded added:
-                ViaPortal(() => added.Candidates.ToList().ForEach(c => Gateway.AddIceCandidate(ClientIdentity, c, Now)));
+                ViaPortal(() => added.Candidates.ToList().ForEach(c => GatewayById(added.Gateway).State.AddIceCandidate(ClientIdentity, c, Now)));
                 break;
             case ClientRemoved removed:
-                ViaPortal(() => removed.Candidates.ToList().ForEach(c => Gateway.RemoveIceCandidate(ClientIdentity, c, Now)));
+                ViaPortal(() => removed.Candidates.ToList().ForEach(c => GatewayById(removed.Gateway).State.RemoveIceCandidate(ClientIdentity, c, Now)));
                 break;
         }
     }
 
     /// <summary>The portal's and the gateway host's side of each gateway event.</summary>
-    private void OnGatewayEvent(GatewayEvent e)
+    private void OnGatewayEvent(SimGateway g, GatewayEvent e)
     {
         switch (e)
         {
             case GatewayAdded added:
-                ViaPortal(() => added.Candidates.ToList().ForEach(c => Client.AddIceCandidate(GatewayIdentity, c, Now)));
+                ViaPortal(() => added.Candidates.ToList().ForEach(c => Client.AddIceCandidate(g.Id, c, Now)));
                 break;
             case GatewayRemoved removed:
-                ViaPortal(() => removed.Candidates.ToList().ForEach(c => Client.RemoveIceCandidate(GatewayIdentity, c, Now)));
+                ViaPortal(() => removed.Candidates.ToList().ForEach(c => Client.RemoveIceCandidate(g.Id, c, Now)));
                 break;
             case ResolveDns resolve:
-                Gateway.HandleDomainResolved(resolve, DnsRecords.GetValueOrDefault(resolve.Domain) ?? [], Now);
+                g.State.HandleDomainResolved(resolve, DnsRecords.GetValueOrDefault(resolve.Domain) ?? [], Now);
                 break;
+        }
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        foreach (var g in Gateways)
+        {
+            g.State.Dispose();
         }
     }
 }

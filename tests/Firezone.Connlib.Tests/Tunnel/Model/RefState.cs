@@ -4,9 +4,9 @@ using Firezone.Connlib.Model;
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>A resource of the stub portal: what the client gets, what the gateway gets, and for DNS resources the names and their records.</summary>
-internal sealed record PortalResource(int Index, ClientResource Client, GatewayResource Gateway, IReadOnlyList<string> Names, IReadOnlyDictionary<string, IPAddress[]> Records)
+internal sealed record PortalResource(int Index, ClientResource Client, GatewayResource Gateway, IReadOnlyList<string> Names, IReadOnlyDictionary<string, IPAddress[]> Records, int Site = 0)
 {
-    public override string ToString() => Client switch
+    public override string ToString() => $"site {Site} " + Client switch
     {
         CidrResource c => $"#{Index} CIDR {c.Address}{(Gateway.Filters.Count == 0 ? "" : " filters " + string.Join(",", Gateway.Filters.Select(f => f.Protocol == FilterProtocol.Icmp ? "icmp" : $"{f.Protocol.ToString().ToLowerInvariant()} {f.PortStart}-{f.PortEnd}")))}",
         DnsResource d => $"#{Index} DNS {d.Address} names [{string.Join(", ", Names.Select(n => $"{n} → {string.Join("/", Records[n].Select(a => a.ToString()))}"))}]",
@@ -15,7 +15,7 @@ internal sealed record PortalResource(int Index, ClientResource Client, GatewayR
 }
 
 /// <summary>An exchange the reference expects to happen: a request that reaches the resource side and its reply that reaches the client.</summary>
-internal sealed record ExpectedExchange(ulong Payload, Proto Proto, IPAddress? Destination, string? Name, string Branch);
+internal sealed record ExpectedExchange(ulong Payload, Proto Proto, IPAddress? Destination, string? Name, string Branch, int Site = 0);
 
 /// <summary>
 /// The reference state of the tunnel test (tunnel spec §9.2–§9.3, RefClient + stub portal), pure: the portal's resources,
@@ -83,14 +83,27 @@ internal sealed class RefState
     /// <summary>Resources the gateway has granted the client (grants stay when the client disables or forgets a resource).</summary>
     public HashSet<int> Granted { get; } = [];
 
+    /// <summary>
+    /// Grants of a connection the client dropped by roaming: the gateway forgets them when its side of that connection
+    /// fails, which may or may not have happened before the client connects again. Where they would change the filter
+    /// decision, either outcome is accepted (<see cref="Tolerated"/>).
+    /// </summary>
+    public HashSet<int> StaleGrants { get; } = [];
+
+    /// <summary>Payloads that may be forwarded (and answered) once or refused: the decision depends on <see cref="StaleGrants"/>.</summary>
+    public HashSet<ulong> Tolerated { get; } = [];
+
+    /// <summary>Sites whose gateway the client may have a connection to (a connection outlives its resources, §11.12).</summary>
+    public HashSet<int> ConnectionSites { get; } = [];
+
     public HashSet<ulong> UsedPayloads { get; } = [];
 
     public HashSet<(Proto, ushort, ushort)> UsedIds { get; } = [];
 
     public bool IsEnabled(int index) => Active.Contains(index) && !Disabled.Contains(index);
 
-    /// <summary>Seconds since the gateway connection last carried data (roughly: 3 s per step, the idle time of Idle steps).</summary>
-    public int QuietSeconds { get; private set; }
+    /// <summary>Per site (gateway): seconds since its connection last carried data (roughly: 3 s per step, the idle time of Idle steps).</summary>
+    public Dictionary<int, int> QuietSeconds { get; } = [];
 
     /// <summary>
     /// A connection that carries no data expires after about 540 s on both sides (snownet, as upstream). Idle steps last
@@ -161,10 +174,13 @@ internal sealed class RefState
     /// <summary>Applies a valid transition to the reference state.</summary>
     public void Apply(Transition t)
     {
-        QuietSeconds += t is Idle idle ? idle.Seconds : 3;
-        if (QuietSeconds >= IdleExpiry)
+        foreach (var site in QuietSeconds.Keys.Order().ToList())
         {
-            ResetConnections();
+            QuietSeconds[site] += t is Idle idle ? idle.Seconds : 3;
+            if (QuietSeconds[site] >= IdleExpiry)
+            {
+                ResetConnections(site);
+            }
         }
 
         switch (t)
@@ -217,13 +233,22 @@ internal sealed class RefState
                 SystemDns = [.. u.Servers.Distinct().Select(i => ServerPool[i].Address).Distinct()];
                 break;
             case DeployNewRelay when DropDirect:
-                // Relayed connections fail with their relay; the gateway drops the client's peer and its grants.
-                ResetConnections();
+                // Relayed connections fail with their relay; the gateways drop the client's peer and its grants.
+                foreach (var site in Portal.Select(p => p.Site).Distinct().Order())
+                {
+                    ResetConnections(site);
+                }
+
                 break;
             case RoamClient:
-                ConnectedCidr.Clear();
-                ConnectedNames.Clear();
-                InternetConnected = false;
+                // The client drops its connections; each gateway's side fails at its ICE timeout and may take the grants
+                // with it before the client comes back, or not.
+                StaleGrants.UnionWith(Granted);
+                foreach (var site in Portal.Select(p => p.Site).Distinct().Order())
+                {
+                    ResetConnections(site);
+                }
+
                 break;
         }
     }
@@ -233,9 +258,9 @@ internal sealed class RefState
     /// resource whose network holds the destination, an empty list permitting everything, a granted internet resource
     /// permitting everything outside the proxy ranges.
     /// </summary>
-    private bool GatewayPermits(Proto proto, ushort port, IPAddress destination)
+    private bool GatewayPermits(int site, Proto proto, ushort port, IPAddress destination, bool stale)
     {
-        foreach (var r in Granted)
+        foreach (var r in Granted.Concat(stale ? StaleGrants : []).Where(r => Portal[r].Site == site))
         {
             switch (Portal[r].Gateway)
             {
@@ -261,15 +286,25 @@ internal sealed class RefState
         };
     }
 
-    /// <summary>The connection to the gateway is gone on both sides: nothing is connected and the gateway forgot its grants.</summary>
-    private void ResetConnections()
+    /// <summary>The connection to a site's gateway is gone on both sides: its resources are not connected and the gateway forgot its grants.</summary>
+    private void ResetConnections(int site)
     {
-        QuietSeconds = 0; // the next connection starts its own idle timer
-        ConnectedCidr.Clear();
-        ConnectedNames.Clear();
-        InternetConnected = false;
-        Granted.Clear();
+        QuietSeconds.Remove(site); // the next connection starts its own idle timer
+        ConnectionSites.Remove(site);
+        foreach (var p in Portal.Where(p => p.Site == site))
+        {
+            ConnectedCidr.Remove(p.Index);
+            ConnectedNames.RemoveWhere(c => c.Resource == p.Index);
+            Granted.Remove(p.Index);
+            if (p.Index == InternetIndex)
+            {
+                InternetConnected = false;
+            }
+        }
     }
+
+    private bool IsConnected(int index) =>
+        ConnectedCidr.Contains(index) || ConnectedNames.Any(c => c.Resource == index) || (index == InternetIndex && InternetConnected);
 
     private void Disconnect(int index)
     {
@@ -297,10 +332,16 @@ internal sealed class RefState
             InternetResource => InternetConnected,
             _ => ConnectedNames.Contains((r, name!)),
         };
+        int gateway = Portal[r].Site;
         if (connected)
         {
-            QuietSeconds = 0; // the packet goes through the connection, whatever the gateway does with it
-            if (fromTunnel && destination is not null && !GatewayPermits(proto, id2, destination))
+            QuietSeconds[gateway] = 0; // the packet goes through the connection, whatever the gateway does with it
+            bool permits = destination is null || GatewayPermits(gateway, proto, id2, destination, stale: false);
+            if (fromTunnel && destination is not null && permits != GatewayPermits(gateway, proto, id2, destination, stale: true))
+            {
+                Tolerated.Add(payload);
+            }
+            else if (fromTunnel && !permits)
             {
                 Refused.Add(payload);
             }
@@ -308,14 +349,22 @@ internal sealed class RefState
             {
                 string family = ipv6 ? "v6" : "v4";
                 string branch = $"{(kind is CidrResource ? "cidr" : kind is InternetResource ? "internet" : "dns")}/{(DropDirect ? "relayed" : "direct")}/{family}/{proto.ToString().ToLowerInvariant()}";
-                Expected.Add(new ExpectedExchange(payload, proto, destination, name, branch));
+                Expected.Add(new ExpectedExchange(payload, proto, destination, name, branch, gateway));
             }
 
             return;
         }
 
-        // The triggering packet is dropped and the resource gets connected (§11.1).
-        QuietSeconds = 0;
+        // The triggering packet is dropped and the resource gets connected (§11.1). Without a peer for the gateway (no
+        // connected resource there) the client opens a new connection, which starts its idle timer; with one, only the
+        // portal is asked (no data crosses the connection).
+        bool hasPeer = Portal.Any(p => p.Site == gateway && IsConnected(p.Index));
+        ConnectionSites.Add(gateway);
+        if (!hasPeer)
+        {
+            QuietSeconds[gateway] = 0;
+        }
+
         Granted.Add(r);
         switch (kind)
         {

@@ -4,10 +4,10 @@ using Firezone.Connlib.Model;
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>A generated case: the portal's resources, the relayed-only flag and the transitions.</summary>
-internal sealed record TunnelCase(int Seed, IReadOnlyList<PortalResource> Portal, bool DropDirect, IReadOnlyDictionary<string, IPAddress[]> GlobalRecords, IReadOnlyList<Transition> Transitions)
+internal sealed record TunnelCase(int Seed, IReadOnlyList<PortalResource> Portal, bool DropDirect, IReadOnlyDictionary<string, IPAddress[]> GlobalRecords, IReadOnlyList<Transition> Transitions, int Sites = 1)
 {
     public string Describe() =>
-        $"seed {Seed}, {(DropDirect ? "relayed only" : "direct allowed")}\nportal:\n  {string.Join("\n  ", Portal)}\n" +
+        $"seed {Seed}, {Sites} site(s) with a gateway each, {(DropDirect ? "relayed only" : "direct allowed")}\nportal:\n  {string.Join("\n  ", Portal)}\n" +
         $"other names:\n  {string.Join("\n  ", GlobalRecords.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} → {string.Join("/", kv.Value.Select(a => a.ToString()))}"))}\ntransitions:\n  {string.Join("\n  ", Transitions.Select((t, i) => $"{i + 1}. {t}"))}";
 }
 
@@ -23,7 +23,8 @@ internal static class TunnelCaseGenerator
     public static TunnelCase Generate(int seed)
     {
         var random = new Random(seed);
-        var portal = GeneratePortal(random);
+        int sites = random.Next(1, 4);
+        var portal = GeneratePortal(random, sites);
         bool dropDirect = random.Next(4) == 0;
         var globals = GenerateGlobalRecords(random, portal);
         var model = new RefState(portal, dropDirect, globals);
@@ -41,7 +42,7 @@ internal static class TunnelCaseGenerator
             transitions.Add(t);
         }
 
-        return new TunnelCase(seed, portal, dropDirect, globals, transitions);
+        return new TunnelCase(seed, portal, dropDirect, globals, transitions, sites);
     }
 
     /// <summary>0–3 names that are no resource; their addresses lie inside a CIDR resource's network or outside all (the internet resource's).</summary>
@@ -65,7 +66,7 @@ internal static class TunnelCaseGenerator
         return records;
     }
 
-    private static IReadOnlyList<PortalResource> GeneratePortal(Random random)
+    private static IReadOnlyList<PortalResource> GeneratePortal(Random random, int sites)
     {
         var list = new List<PortalResource>();
         var networks = new HashSet<string>(StringComparer.Ordinal);
@@ -82,8 +83,9 @@ internal static class TunnelCaseGenerator
             while (!networks.Add(network.ToString()));
 
             var id = new ResourceId(new Guid(list.Count + 1, 0, 0, new byte[8]));
-            list.Add(new PortalResource(list.Count, new CidrResource(id, network, $"cidr{list.Count}", null, [TheSite]),
-                new GatewayCidrResource(id, network, $"cidr{list.Count}", Filters(random)), [], new Dictionary<string, IPAddress[]>()));
+            int site = random.Next(sites);
+            list.Add(new PortalResource(list.Count, new CidrResource(id, network, $"cidr{list.Count}", null, [TunnelWorld.SiteOf(site)]),
+                new GatewayCidrResource(id, network, $"cidr{list.Count}", Filters(random)), [], new Dictionary<string, IPAddress[]>(), site));
         }
 
         int dns = random.Next(1, 3);
@@ -115,15 +117,17 @@ internal static class TunnelCaseGenerator
             }
 
             var id = new ResourceId(new Guid(list.Count + 1, 0, 0, new byte[8]));
-            list.Add(new PortalResource(list.Count, new DnsResource(id, pattern, $"dns{list.Count}", null, [TheSite]),
-                new GatewayDnsResource(id, pattern, $"dns{list.Count}", []), names, records));
+            int site = random.Next(sites);
+            list.Add(new PortalResource(list.Count, new DnsResource(id, pattern, $"dns{list.Count}", null, [TunnelWorld.SiteOf(site)]),
+                new GatewayDnsResource(id, pattern, $"dns{list.Count}", []), names, records, site));
         }
 
         if (random.Next(3) != 0)
         {
             var id = new ResourceId(new Guid(list.Count + 1, 0, 0, new byte[8]));
-            list.Add(new PortalResource(list.Count, new InternetResource(id, InternetResource.DefaultName, [TheSite]),
-                new GatewayInternetResource(id), [], new Dictionary<string, IPAddress[]>()));
+            int site = random.Next(sites);
+            list.Add(new PortalResource(list.Count, new InternetResource(id, InternetResource.DefaultName, [TunnelWorld.SiteOf(site)]),
+                new GatewayInternetResource(id), [], new Dictionary<string, IPAddress[]>(), site));
         }
 
         return list;

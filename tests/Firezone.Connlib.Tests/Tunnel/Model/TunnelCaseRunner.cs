@@ -55,7 +55,7 @@ internal sealed class TunnelCaseRunner
 
     private string? RunCase(TunnelCase c)
     {
-        using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect);
+        using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect, gateways: c.Sites);
         world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
         world.Net.Drop = (from, to, payload) =>
         {
@@ -79,17 +79,19 @@ internal sealed class TunnelCaseRunner
                 continue; // after shrinking a step may no longer apply: skipped, as proptest re-checks preconditions
             }
 
+            int before = model.ConnectionSites.Count; // connections that existed while the step began (Idle may expire them)
             model.Apply(t);
             long sentBefore = world.Net.Sent;
             Execute(world, c, t);
             // A replaced relay takes its relayed connections down only when ICE gives up on them (≈6 s here), so that
             // step settles for 10 s like every step of upstream's harness; the others need far less.
-            world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay => TimeSpan.FromSeconds(10), _ => Settle });
+            // Roaming leaves each gateway's side of the old connection to its ICE timeout (≈ 9 s) too.
+            world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay => TimeSpan.FromSeconds(10), RoamClient => TimeSpan.FromSeconds(15), _ => Settle });
             if (t is Idle quiet)
             {
                 // §9.4 Idle: an idle tunnel sends at most 2 datagrams per second per (connection + 1), everything counted
                 // (ICE consent, WireGuard keepalives, TURN refreshes, both sides and the relay).
-                int connections = model.ConnectedCidr.Count + model.ConnectedNames.Count + (model.InternetConnected ? 1 : 0) > 0 ? 1 : 0;
+                int connections = Math.Max(model.ConnectionSites.Count, before);
                 double rate = (world.Net.Sent - sentBefore) / (double)quiet.Seconds;
                 MaxIdleRate = Math.Max(MaxIdleRate, rate / (connections + 1));
                 if (rate > 2.0 * (connections + 1))
@@ -126,7 +128,7 @@ internal sealed class TunnelCaseRunner
                 }
 
                 world.PortalResources.Add(r.Client);
-                world.AddResource(r.Client, r.Gateway);
+                world.AddResource(r.Client, r.Gateway, r.Site);
                 break;
             case DeactivateResource d:
                 world.PortalResources.RemoveAll(p => p.Id == c.Portal[d.Index].Client.Id);
@@ -373,10 +375,28 @@ internal sealed class TunnelCaseRunner
                 // Refused traffic is answered with ICMP administratively prohibited (deliberate difference from upstream).
                 bool prohibited = ip.IsIpv4 ? error.Type == 3 && error.Code == 13 : error.Type == 1 && error.Code == 1;
                 var quoted = error.Body.ToArray();
+                if (prohibited && IpPacket.TryParse(quoted, out var leftover) == IpParseError.None && leftover.TryGetTcp(out _) && DnsRanges.IsSentinel(leftover.Destination))
+                {
+                    // The application's TCP stack still talking to a sentinel the mapping no longer has: that address is
+                    // then ordinary traffic (§11.15) and the proxy range is refused even under the internet resource (§11.16).
+                    continue;
+                }
+
                 if (!prohibited || IpPacket.TryParse(quoted, out var inner) != IpParseError.None || PayloadOf(inner) is not { } refused
-                    || !model.Refused.Contains(refused))
+                    || !(model.Refused.Contains(refused) || model.Tolerated.Contains(refused)))
                 {
                     return $"the client received an ICMP error for nothing the gateway had to refuse: {ip.ToString()}";
+                }
+
+                continue;
+            }
+
+            if (PayloadOf(ip) is { } toleratedReply && model.Tolerated.Contains(toleratedReply))
+            {
+                _replies[toleratedReply] = _replies.GetValueOrDefault(toleratedReply) + 1;
+                if (_replies[toleratedReply] > 1)
+                {
+                    return $"the reply to {toleratedReply:x16} arrived twice";
                 }
 
                 continue;
@@ -406,17 +426,33 @@ internal sealed class TunnelCaseRunner
 
         // The resource side: every generated packet that left the gateway was expected, once, with the right addresses.
         var atResources = new Dictionary<ulong, int>();
-        foreach (var bytes in world.AtResources)
+        foreach (var (site, bytes) in world.Gateways.SelectMany(g => g.AtResources.Select(b => (g.Index, b))))
         {
             if (IpPacket.TryParse(bytes, out var ip) != IpParseError.None || PayloadOf(ip) is not { } payload)
             {
                 continue;
             }
 
+            if (model.Tolerated.Contains(payload))
+            {
+                atResources[payload] = atResources.GetValueOrDefault(payload) + 1;
+                if (atResources[payload] > 1)
+                {
+                    return $"{payload:x16} reached its resource twice";
+                }
+
+                continue;
+            }
+
             var expected = model.Expected.FirstOrDefault(e => e.Payload == payload);
             if (expected is null)
             {
-                return $"the gateway forwarded a packet no exchange expects: {ip.ToString()}";
+                return $"gateway {site} forwarded a packet no exchange expects: {ip.ToString()}";
+            }
+
+            if (expected.Site != site)
+            {
+                return $"{payload:x16} went through gateway {site}, its resource is served by gateway {expected.Site}";
             }
 
             atResources[payload] = atResources.GetValueOrDefault(payload) + 1;
