@@ -88,6 +88,10 @@ public class PackedExampleTests
             start.Environment.Remove(key);
         }
 
+        // No MSBuild node, build server or compiler server outlives the child: nothing is left running after the test.
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        start.Environment["UseSharedCompilation"] = "false";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         try
