@@ -27,6 +27,7 @@ public class GeneratorDeterminismTests
         ["ResourceGenerators.Resources"] = ResourceGenerators.Resources(FixedSites).Select(x => (object)x),
         ["DnsRecordGenerators.Global"] = DnsRecordGenerators.Global.Select(x => (object)x),
         ["DnsRecordGenerators.PublicAddress"] = DnsRecordGenerators.PublicAddress.Select(x => (object)x),
+        ["StubPortalGenerators.Portal"] = StubPortalGenerators.Portal.Select(p => (object)$"{Samples.Show(p.Sites)} {Samples.Show(p.AllGateways)} {Samples.Show(p.Resources)} {p.Selector}"),
         ["DnsRecordGenerators.ForResource"] = ResourceGenerators.Dns(FixedSites).SelectMany(DnsRecordGenerators.ForResource).Select(x => (object)x),
     };
 
