@@ -25,7 +25,7 @@ public class TwoNodeTunnelProperties
         select (seed, loss, delayMs, relayed, packets);
 
     [Property(MaxTest = 25)]
-    public Property Packets_arrive_at_most_once_and_intact_and_all_arrive_without_loss() => Prop.ForAll(Cases.ToArbitrary(), c =>
+    public Property Packets_arrive_at_most_once_and_intact_and_without_loss_all_arrive() => Prop.ForAll(Cases.ToArbitrary(), c =>
     {
         var world = new SimWorld(c.Seed, c.Loss, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(c.DelayMs));
         world.AddRelay(IPAddress.Parse("198.18.100.1"), IPAddress.Parse("2001:2:0:100::1"));
@@ -47,7 +47,8 @@ public class TwoNodeTunnelProperties
             world.RunUntil(() => gateway.IsEstablished(ClientId), TimeSpan.FromMilliseconds(500));
         }
 
-        Assert.True(gateway.IsEstablished(ClientId), $"not connected\n{world.Log}");
+        // Liveness only without loss: under loss ICE may time out (ConnectionFailed; a real client reconnects).
+        Assert.True(c.Loss > 0 || gateway.IsEstablished(ClientId), $"not connected\n{world.Log}");
         c.Packets.ForEach(Send);
         world.Run(TimeSpan.FromSeconds(5));
 
