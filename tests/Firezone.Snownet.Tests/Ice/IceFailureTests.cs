@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 using Firezone.Snownet.Ice;
 using Firezone.Snownet.Tests.Ice.Simulation;
 

@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;

@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 using System.Net;
 using Firezone.Snownet.Ice;
 using Firezone.Snownet.Tests.Ice.Simulation;

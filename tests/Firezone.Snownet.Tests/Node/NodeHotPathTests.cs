@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 using System.Buffers.Binary;
 using System.Net;
 using Firezone.Snownet.Tests.Ice.Simulation;

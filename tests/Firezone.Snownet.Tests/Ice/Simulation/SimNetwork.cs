@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 using System.Net;
 
 namespace Firezone.Snownet.Tests.Ice.Simulation;

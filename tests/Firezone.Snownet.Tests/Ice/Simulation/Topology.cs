@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 namespace Firezone.Snownet.Tests.Ice.Simulation;
 
 /// <summary>One side of a simulated connection.</summary>

@@ -1,4 +1,4 @@
-using Firezone.Simulation;
+using Firezone.Testing;
 using Firezone.Snownet.Tests.Ice.Simulation;
 
 namespace Firezone.Snownet.Tests.Node.Simulation;

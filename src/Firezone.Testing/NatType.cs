@@ -1,4 +1,4 @@
-namespace Firezone.Simulation;
+namespace Firezone.Testing;
 
 /// <summary>How a simulated peer reaches the internet.</summary>
 public enum NatType

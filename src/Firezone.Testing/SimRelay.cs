@@ -7,7 +7,7 @@ using System.Text;
 using Firezone.Snownet;
 using Firezone.Snownet.Turn;
 
-namespace Firezone.Simulation;
+namespace Firezone.Testing;
 
 /// <summary>
 /// The real <see cref="TurnServer"/> as a relay inside the simulation: its listening endpoints (IPv4 and/or IPv6, port
@@ -16,6 +16,7 @@ namespace Firezone.Simulation;
 /// </summary>
 public sealed class SimRelay
 {
+    /// <summary>The relay's listening port (allocation ports are 49152–65535).</summary>
     public const int ListenPort = 3478;
 
     private readonly SimInternet _net;
@@ -26,6 +27,14 @@ public sealed class SimRelay
 
     private readonly Microsoft.Extensions.Logging.ILogger? _logger;
 
+    /// <summary>A relay on <paramref name="net"/> listening on <paramref name="v4"/> and/or <paramref name="v6"/> port <see cref="ListenPort"/>.</summary>
+    /// <param name="net">The simulated internet it sits on.</param>
+    /// <param name="actor">Its actor number on <paramref name="net"/> (deliveries to it carry this number).</param>
+    /// <param name="id">The relay id the portal hands out.</param>
+    /// <param name="v4">Public IPv4 address, or null.</param>
+    /// <param name="v6">Public IPv6 address, or null.</param>
+    /// <param name="seed">Seeds the server's randomness (secret, nonces, ports) and that of every reboot.</param>
+    /// <param name="logger">The server's log.</param>
     public SimRelay(SimInternet net, int actor, RelayId id, IPAddress? v4, IPAddress? v6, int seed, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _logger = logger;
@@ -39,20 +48,27 @@ public sealed class SimRelay
         Listen(true);
     }
 
+    /// <summary>The relay id.</summary>
     public RelayId Id { get; }
 
+    /// <summary>The IPv4 listening endpoint, or null.</summary>
     public IPEndPoint? V4 { get; }
 
+    /// <summary>The IPv6 listening endpoint, or null.</summary>
     public IPEndPoint? V6 { get; }
 
+    /// <summary>The real TURN server inside (replaced by <see cref="Reboot"/>).</summary>
     public TurnServer Server { get; private set; }
 
+    /// <summary>Its actor number on the simulated internet.</summary>
     public int Actor => _actor;
 
     /// <summary>False while the relay is down (it drops everything).</summary>
     public bool Up { get; private set; } = true;
 
     /// <summary>The relay entry the portal hands out (credentials valid for a day of wall-clock time).</summary>
+    /// <param name="utcNow">Wall-clock now (the username's expiry is one day later).</param>
+    /// <param name="salt">The username's salt (the portal uses the client or gateway id).</param>
     public TurnRelay Entry(DateTimeOffset utcNow, string salt)
     {
         ulong expiry = (ulong)utcNow.ToUnixTimeSeconds() + 86_400;
@@ -76,6 +92,7 @@ public sealed class SimRelay
         Server = NewServer();
     }
 
+    /// <summary>Takes the relay down (it stops listening, its allocation ports vanish, it drops everything) or back up with its state.</summary>
     public void SetUp(bool up)
     {
         Up = up;
@@ -130,6 +147,7 @@ public sealed class SimRelay
         }
     }
 
+    /// <summary>Handles a datagram delivered to this relay's actor (listening port: client input; other ports: peer traffic) and sends what results.</summary>
     public void Receive(SimInternet.Delivery delivery, TimeSpan now, DateTimeOffset utcNow)
     {
         if (!Up)
@@ -157,8 +175,10 @@ public sealed class SimRelay
         Drain(now);
     }
 
+    /// <summary>When the server next wants <see cref="HandleTimeout"/> (null while down or idle).</summary>
     public TimeSpan? PollTimeout() => Up ? Server.PollTimeout() : null;
 
+    /// <summary>Runs the server's timers and sends what results.</summary>
     public void HandleTimeout(TimeSpan now)
     {
         Server.HandleTimeout(now);

@@ -1,16 +1,24 @@
 using System.Net;
 
-namespace Firezone.Simulation;
+namespace Firezone.Testing;
 
-/// <summary>A NAT with one public IP, translating for the hosts of one LAN.</summary>
+/// <summary>
+/// A NAT with one public IP, translating for the hosts of one LAN (RFC 4787 behaviours, see <see cref="NatType"/>):
+/// public ports are handed out from 40000 up, one per inside endpoint (one per inside endpoint and destination when
+/// symmetric). Mappings never expire. No hairpinning.
+/// </summary>
+/// <param name="type">The mapping and filtering behaviour.</param>
+/// <param name="publicIp">The NAT's public address.</param>
 public sealed class SimNat(NatType type, IPAddress publicIp)
 {
     private readonly Dictionary<(IPEndPoint Inside, IPEndPoint? Dest), Mapping> _byKey = new();
     private readonly Dictionary<int, Mapping> _byPort = new();
     private int _nextPort = 40000;
 
+    /// <summary>The mapping and filtering behaviour.</summary>
     public NatType Type { get; } = type;
 
+    /// <summary>The NAT's public address.</summary>
     public IPAddress PublicIp { get; } = publicIp;
 
     /// <summary>Outbound translation; creates the mapping and the filter permission when <paramref name="mutate"/>.</summary>

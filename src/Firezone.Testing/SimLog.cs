@@ -1,16 +1,20 @@
 using Microsoft.Extensions.Logging;
 
-namespace Firezone.Simulation;
+namespace Firezone.Testing;
 
 /// <summary>Log lines of every node in a simulation, stamped with simulated time and the node's name (for failure messages).</summary>
+/// <param name="clock">The simulated time stamped on each line.</param>
 public sealed class SimLog(Func<TimeSpan> clock)
 {
     private readonly List<string> _lines = new();
 
+    /// <summary>A logger factory whose loggers (any category, debug and above) write lines tagged <paramref name="name"/>.</summary>
     public ILoggerFactory For(string name) => new Factory(this, name);
 
+    /// <summary>Lines at <see cref="LogLevel.Error"/> or above so far: a property usually requires zero.</summary>
     public int ErrorCount { get; private set; }
 
+    /// <summary>The last 3000 lines, one per line, for a failure message.</summary>
     public override string ToString() => string.Join("\n", _lines.TakeLast(3000));
 
     private void Add(string name, LogLevel level, string message)

@@ -1,15 +1,21 @@
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Firezone.Simulation;
+namespace Firezone.Testing;
 
-/// <summary>Minimal IP packets for tunnel traffic: IPv4 (or IPv6) + UDP with a 32-bit sequence number in the payload.</summary>
+/// <summary>Minimal IPv4/UDP packets for tunnel traffic with a 32-bit sequence number in the payload (see <see cref="PacketGenerators"/> for ICMP/UDP/TCP over both families).</summary>
 public static class SimPackets
 {
+    /// <summary>The default source of <see cref="Udp"/>: a client tunnel address (198.18.200.2).</summary>
     public static readonly IPAddress ClientTunV4 = IPAddress.Parse("198.18.200.2");
+    /// <summary>The default destination of <see cref="Udp"/>: a resource behind the gateway (198.18.201.2).</summary>
     public static readonly IPAddress GatewayTunV4 = IPAddress.Parse("198.18.201.2");
 
-    /// <summary>An IPv4/UDP packet of <paramref name="size"/> bytes carrying <paramref name="sequence"/>.</summary>
+    /// <summary>An IPv4/UDP packet of <paramref name="size"/> bytes (at least 32) carrying <paramref name="sequence"/> (UDP checksum 0).</summary>
+    /// <param name="sequence">Written big-endian as the first four payload bytes.</param>
+    /// <param name="size">Total length in bytes.</param>
+    /// <param name="source">Source IPv4 address (default <see cref="ClientTunV4"/>).</param>
+    /// <param name="destination">Destination IPv4 address (default <see cref="GatewayTunV4"/>).</param>
     public static byte[] Udp(uint sequence, int size = 100, IPAddress? source = null, IPAddress? destination = null)
     {
         size = Math.Max(size, 32);
