@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Firezone.Connlib.Client;
 using Firezone.Connlib.Gateway;
 using Firezone.Connlib.Model;
-using Firezone.Simulation;
+using Firezone.Testing;
 using Firezone.Snownet;
 using Firezone.Tun.Packets;
 using ClientAdded = Firezone.Connlib.Client.AddedIceCandidates;
