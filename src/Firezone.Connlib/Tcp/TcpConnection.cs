@@ -357,8 +357,11 @@ internal sealed class TcpConnection
         }
         if (advanced) AdvanceUna(seg.Ack, now);
         if (advanced || seg.Window == 0) _retries = 0; // the peer is alive (also answers zero-window probes)
-        // Window update (SND.WL1/SND.WL2 rule).
-        if (Lt(_sndWl1, seg.Seq) || (_sndWl1 == seg.Seq && Le(_sndWl2, seg.Ack)))
+        // Window update: the SND.WL1/SND.WL2 rule, and also every segment that acknowledges new data (as Linux's
+        // tcp_may_update_window). SND.WND is an offset from SND.UNA, so an ACK that moves SND.UNA while its window is
+        // ignored — a retransmitted segment of the peer carries an old SEG.SEQ with a current ACK — would move the
+        // right edge past anything the peer advertised (found by the flow-control property).
+        if (advanced || Lt(_sndWl1, seg.Seq) || (_sndWl1 == seg.Seq && Le(_sndWl2, seg.Ack)))
         {
             _sndWnd = seg.Window;
             _sndWl1 = seg.Seq;

@@ -69,39 +69,49 @@ public sealed class TcpTransferProperties
             from sizeA in Gen.Choose(0, 30_000)
             from sizeB in Gen.Choose(0, 30_000)
             select (seed, lossPercent, sizeA, sizeB);
-        return Prop.ForAll(gen.ToArbitrary(), c =>
+        return Prop.ForAll(gen.ToArbitrary(), c => RightEdgeHoldsAndEverythingArrives(c.seed, c.lossPercent, c.sizeA, c.sizeB));
+    }
+
+    /// <summary>
+    /// The case that found a sender passing the right edge by 520 bytes: an ACK that advanced SND.UNA arrived on a
+    /// retransmitted segment of the peer (old SEQ), so its window was ignored while the edge moved with SND.UNA.
+    /// </summary>
+    [Fact]
+    public void An_ack_on_a_retransmitted_segment_updates_the_window_so_the_sender_stays_inside_the_advertised_edge() =>
+        RightEdgeHoldsAndEverythingArrives(1425067484, 10, 26987, 11176);
+
+    private static void RightEdgeHoldsAndEverythingArrives(int seed, int lossPercent, int sizeA, int sizeB)
+    {
+        var options = LossyOptions with { ReceiveBufferSize = 3000 };
+        var link = new SimulatedLink(seed, new LinkProfile(lossPercent / 100.0, 0.05, 0.3), options);
+        uint? edgeOfA = null, edgeOfB = null; // highest ACK + window each side advertised
+        link.Tap = (packet, toB) =>
         {
-            var options = LossyOptions with { ReceiveBufferSize = 3000 };
-            var link = new SimulatedLink(c.seed, new LinkProfile(c.lossPercent / 100.0, 0.05, 0.3), options);
-            uint? edgeOfA = null, edgeOfB = null; // highest ACK + window each side advertised
-            link.Tap = (packet, toB) =>
+            Assert.Equal(Firezone.Tun.Packets.IpParseError.None, Firezone.Tun.Packets.IpPacket.TryParse(packet, out var ip));
+            Assert.True(ip.TryGetTcp(out var t));
+            bool syn = (t.Flags & Firezone.Tun.Packets.TcpSegment.FlagSyn) != 0;
+            if ((t.Flags & Firezone.Tun.Packets.TcpSegment.FlagAck) != 0)
             {
-                Assert.Equal(Firezone.Tun.Packets.IpParseError.None, Firezone.Tun.Packets.IpPacket.TryParse(packet, out var ip));
-                Assert.True(ip.TryGetTcp(out var t));
-                bool syn = (t.Flags & Firezone.Tun.Packets.TcpSegment.FlagSyn) != 0;
-                if ((t.Flags & Firezone.Tun.Packets.TcpSegment.FlagAck) != 0)
-                {
-                    uint edge = t.AcknowledgementNumber + t.Window;
-                    ref uint? mine = ref (toB ? ref edgeOfA : ref edgeOfB);
-                    if (mine is not { } m || (int)(edge - m) > 0) mine = edge;
-                }
-                uint? theirs = toB ? edgeOfB : edgeOfA;
-                if (!syn && theirs is { } e && t.Payload.Length > 0)
-                {
-                    uint end = t.SequenceNumber + (uint)t.Payload.Length;
-                    Assert.True((int)(end - e) <= 1, $"segment ends {end - e} bytes past the advertised edge");
-                }
-                return true;
-            };
-            var rng = new Random(c.seed);
-            byte[] a = new byte[c.sizeA], b = new byte[c.sizeB];
-            rng.NextBytes(a);
-            rng.NextBytes(b);
-            var x = new StreamExchange(link, a, b);
-            Assert.True(x.Run(Bound), $"not finished by {link.Now}");
-            Assert.Equal(b, x.ReceivedByA);
-            Assert.Equal(a, x.ReceivedByB);
-        });
+                uint edge = t.AcknowledgementNumber + t.Window;
+                ref uint? mine = ref (toB ? ref edgeOfA : ref edgeOfB);
+                if (mine is not { } m || (int)(edge - m) > 0) mine = edge;
+            }
+            uint? theirs = toB ? edgeOfB : edgeOfA;
+            if (!syn && theirs is { } e && t.Payload.Length > 0)
+            {
+                uint end = t.SequenceNumber + (uint)t.Payload.Length;
+                Assert.True((int)(end - e) <= 1, $"segment ends {end - e} bytes past the advertised edge");
+            }
+            return true;
+        };
+        var rng = new Random(seed);
+        byte[] a = new byte[sizeA], b = new byte[sizeB];
+        rng.NextBytes(a);
+        rng.NextBytes(b);
+        var x = new StreamExchange(link, a, b);
+        Assert.True(x.Run(Bound), $"not finished by {link.Now}");
+        Assert.Equal(b, x.ReceivedByA);
+        Assert.Equal(a, x.ReceivedByB);
     }
 
     [Fact]
