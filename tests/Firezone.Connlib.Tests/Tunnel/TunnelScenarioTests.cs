@@ -7,6 +7,8 @@ using Firezone.Tun.Packets;
 using static Firezone.Connlib.Tests.Dns.DnsTestMessages;
 using Ar = ARSoft.Tools.Net.Dns;
 
+using Firezone.Testing;
+
 namespace Firezone.Connlib.Tests.Tunnel;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using Firezone.Connlib.Model;
 
+using Firezone.Testing;
+
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>A resource of the stub portal: what the client gets, what the gateway gets, and for DNS resources the names and their records.</summary>

@@ -1,5 +1,7 @@
 using System.Net;
 
+using Firezone.Testing;
+
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>Transport of a generated packet.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using Firezone.Connlib.Model;
 
+using Firezone.Testing;
+
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>A generated case: the portal's resources, the relayed-only flag and the transitions.</summary>

@@ -5,6 +5,8 @@ using Firezone.Connlib.Model;
 using Firezone.Tun.Packets;
 using Ar = ARSoft.Tools.Net.Dns;
 
+using Firezone.Testing;
+
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>

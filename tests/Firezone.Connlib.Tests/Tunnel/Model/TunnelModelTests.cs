@@ -2,6 +2,8 @@ using System.Globalization;
 using FsCheck;
 using FsCheck.Fluent;
 
+using Firezone.Testing;
+
 namespace Firezone.Connlib.Tests.Tunnel.Model;
 
 /// <summary>

@@ -11,7 +11,7 @@ using ClientRemoved = Firezone.Connlib.Client.RemovedIceCandidates;
 using GatewayAdded = Firezone.Connlib.Gateway.AddedIceCandidates;
 using GatewayRemoved = Firezone.Connlib.Gateway.RemovedIceCandidates;
 
-namespace Firezone.Connlib.Tests.Tunnel;
+namespace Firezone.Testing;
 
 /// <summary>
 /// The whole tunnel on one simulated internet: a real <see cref="ClientState"/> and a real <see cref="GatewayState"/>
@@ -21,14 +21,21 @@ namespace Firezone.Connlib.Tests.Tunnel;
 /// datagrams to <c>HandleNetworkInput</c>, packets to <c>HandleTunInput</c>, every poll drained, woken at
 /// <c>PollTimeout</c>. Deterministic per seed.
 /// </summary>
-internal sealed class TunnelWorld : IDisposable
+public sealed class TunnelWorld : IDisposable
 {
+    /// <summary>The wall clock at simulated time zero.</summary>
     public static readonly DateTimeOffset WallStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>The client's id at the gateways.</summary>
     public static readonly ClientId ClientIdentity = new(Guid.Parse("00000000-0000-0000-0000-0000000000cc"));
+    /// <summary>Gateway 0's id.</summary>
     public static readonly GatewayId GatewayIdentity = new(Guid.Parse("00000000-0000-0000-0000-0000000000aa"));
+    /// <summary>Gateway 0's site.</summary>
     public static readonly Site TheSite = new(new SiteId(Guid.Parse("00000000-0000-0000-0000-0000000000bb")), "site");
+    /// <summary>The client's tunnel IPv4 address.</summary>
     public static readonly IPAddress TunnelV4 = IPAddress.Parse("100.64.0.1");
+    /// <summary>The client's tunnel IPv6 address.</summary>
     public static readonly IPAddress TunnelV6 = IPAddress.Parse("fd00:2021:1111::1");
+    /// <summary>The DNS server the portal configures first.</summary>
     public static readonly IPEndPoint UpstreamDns = new(IPAddress.Parse("198.18.53.53"), 53);
     private const int RelayActor = 0;
     private const int ClientActor = 100;
@@ -43,18 +50,25 @@ internal sealed class TunnelWorld : IDisposable
     /// <summary>A gateway of the world: its state, its site, its host addresses and what left its TUN device.</summary>
     public sealed class SimGateway(int index, GatewayId id, Site site, GatewayState state, IPEndPoint v4, IPEndPoint v6)
     {
+        /// <summary>The gateway's position in <see cref="Gateways"/>.</summary>
         public int Index { get; } = index;
 
+        /// <summary>The gateway's actor number on the simulated internet.</summary>
         public int Actor => GatewayActor + Index;
 
+        /// <summary>The gateway's id.</summary>
         public GatewayId Id { get; } = id;
 
+        /// <summary>The gateway's site (the portal routes its resources here).</summary>
         public Site Site { get; } = site;
 
+        /// <summary>The gateway's state.</summary>
         public GatewayState State { get; } = state;
 
+        /// <summary>The gateway's IPv4 socket.</summary>
         public IPEndPoint V4 { get; } = v4;
 
+        /// <summary>The gateway's IPv6 socket.</summary>
         public IPEndPoint V6 { get; } = v6;
 
         /// <summary>Packets that left this gateway's TUN device towards resources.</summary>
@@ -70,6 +84,7 @@ internal sealed class TunnelWorld : IDisposable
     /// <summary>Every gateway, one per site.</summary>
     public List<SimGateway> Gateways { get; } = [];
 
+    /// <summary>A client with the portal's first interface config and a relay, and <paramref name="gateways"/> gateways (one site each) on a simulated internet with <paramref name="loss"/>; the direct client↔gateway path is dropped when <paramref name="blockDirect"/>. Deterministic per <paramref name="seed"/>.</summary>
     public TunnelWorld(int seed = 1, bool blockDirect = false, double loss = 0, int gateways = 1)
     {
         Seed = seed;
@@ -104,6 +119,7 @@ internal sealed class TunnelWorld : IDisposable
         DrainAll();
     }
 
+    /// <summary>The seed every random choice of the world derives from.</summary>
     public int Seed { get; }
 
     /// <summary>Client↔gateway datagrams are dropped (relayed only, upstream's <c>drop_direct_client_traffic</c>), also after roaming.</summary>
@@ -121,8 +137,10 @@ internal sealed class TunnelWorld : IDisposable
         }
     }
 
+    /// <summary>Every component's log with simulated times (any error record is a failure in the tunnel tests).</summary>
     public SimLog Log { get; }
 
+    /// <summary>The simulated internet.</summary>
     public SimInternet Net { get; }
 
     /// <summary>The relay the portal currently lists (replaced by <see cref="DeployNewRelay"/>).</summary>
@@ -153,21 +171,28 @@ internal sealed class TunnelWorld : IDisposable
         DrainAll();
     }
 
+    /// <summary>The client's state.</summary>
     public ClientState Client { get; }
 
     /// <summary>Gateway 0's state (the only one in most tests).</summary>
     public GatewayState Gateway => Gateways[0].State;
 
+    /// <summary>The client's IPv4 socket (changes when it roams).</summary>
     public IPEndPoint ClientV4 { get; private set; } = new(IPAddress.Parse("198.18.10.2"), 50000);
 
+    /// <summary>The client's IPv6 socket (changes when it roams).</summary>
     public IPEndPoint ClientV6 { get; private set; } = new(IPAddress.Parse("2001:2:0:10::2"), 50000);
 
+    /// <summary>Gateway 0's IPv4 socket.</summary>
     public IPEndPoint GatewayV4 => Gateways[0].V4;
 
+    /// <summary>Gateway 0's IPv6 socket.</summary>
     public IPEndPoint GatewayV6 => Gateways[0].V6;
 
+    /// <summary>The simulated monotonic time.</summary>
     public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The simulated wall clock.</summary>
     public DateTimeOffset UtcNow => WallStart + Now;
 
     /// <summary>Signalling delay of the stub portal.</summary>
@@ -297,6 +322,7 @@ internal sealed class TunnelWorld : IDisposable
         return true;
     }
 
+    /// <summary>Runs the world for <paramref name="duration"/> of simulated time.</summary>
     public void Run(TimeSpan duration) => RunUntil(() => false, duration);
 
     /// <summary>
@@ -634,6 +660,7 @@ internal sealed class TunnelWorld : IDisposable
         }
     }
 
+    /// <summary>Disposes the client's and every gateway's key material.</summary>
     public void Dispose()
     {
         Client.Dispose();
