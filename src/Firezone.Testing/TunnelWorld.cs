@@ -149,6 +149,31 @@ public sealed class TunnelWorld : IDisposable
     private readonly List<SimRelay> _relays = [];
 
     /// <summary>
+    /// The relays are partitioned from the portal for a while (§9.4 PartitionRelaysFromPortal): the portal reports them
+    /// gone (client and gateways drop them), the world runs <paramref name="partition"/>, then the portal lists the same
+    /// relays again (same ids and credentials).
+    /// </summary>
+    public void PartitionRelaysFromPortal(TimeSpan partition)
+    {
+        var relay = Relay;
+        Client.UpdateRelays([relay.Id], [], Now);
+        foreach (var g in Gateways)
+        {
+            g.State.UpdateRelays([relay.Id], [], Now);
+        }
+
+        DrainAll();
+        Run(partition);
+        Client.UpdateRelays([], [relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
+        foreach (var g in Gateways)
+        {
+            g.State.UpdateRelays([], [relay.Entry(UtcNow, $"salt-gateway-{_sequence++}")], Now);
+        }
+
+        DrainAll();
+    }
+
+    /// <summary>
     /// The portal replaces the relay with a new one (new id and addresses; <c>relays_presence</c>): the old relay goes
     /// away, client and gateway drop it and allocate on the new one.
     /// </summary>

@@ -234,7 +234,7 @@ internal sealed class RefState
             case UpdateSystemDns u:
                 SystemDns = [.. u.Servers.Distinct().Select(i => ServerPool[i].Address).Distinct()];
                 break;
-            case DeployNewRelay when DropDirect:
+            case DeployNewRelay or PartitionRelays when DropDirect:
                 // Relayed connections fail with their relay; the gateways drop the client's peer and its grants.
                 foreach (var site in Portal.Select(p => p.Site).Distinct().Order())
                 {

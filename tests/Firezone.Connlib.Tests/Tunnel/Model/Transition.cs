@@ -60,6 +60,9 @@ internal sealed record UpdateSystemDns(int[] Servers) : Transition
 /// <summary>The portal replaces the relay with a new one (tunnel spec §9.4 DeployNewRelays).</summary>
 internal sealed record DeployNewRelay : Transition;
 
+/// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal).</summary>
+internal sealed record PartitionRelays : Transition;
+
 /// <summary>An application asks for a name that is no resource; the host resolves it (the client hands the query out).</summary>
 internal sealed record QueryGlobalName(string Name, bool Aaaa, ushort QueryId) : Transition;
 

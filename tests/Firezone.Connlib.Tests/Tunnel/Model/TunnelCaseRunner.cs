@@ -88,7 +88,7 @@ internal sealed class TunnelCaseRunner
             // A replaced relay takes its relayed connections down only when ICE gives up on them (≈6 s here), so that
             // step settles for 10 s like every step of upstream's harness; the others need far less.
             // Roaming leaves each gateway's side of the old connection to its ICE timeout (≈ 9 s) too.
-            world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay => TimeSpan.FromSeconds(10), RoamClient => TimeSpan.FromSeconds(15), _ => Settle });
+            world.Run(t switch { Idle idle => TimeSpan.FromSeconds(idle.Seconds), DeployNewRelay or PartitionRelays => TimeSpan.FromSeconds(10), RoamClient => TimeSpan.FromSeconds(15), _ => Settle });
             if (t is Idle quiet)
             {
                 // §9.4 Idle: an idle tunnel sends at most 2 datagrams per second per (connection + 1), everything counted
@@ -190,6 +190,9 @@ internal sealed class TunnelCaseRunner
                 break;
             case DeployNewRelay:
                 world.DeployNewRelay();
+                break;
+            case PartitionRelays:
+                world.PartitionRelaysFromPortal(TimeSpan.FromSeconds(1));
                 break;
             case UpdateUpstreamDns u:
                 world.SetPortalDnsServers([.. u.Servers.Distinct().Select(i => RefState.ServerPool[i])]);
