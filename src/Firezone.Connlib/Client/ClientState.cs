@@ -102,16 +102,9 @@ public sealed partial class ClientState : IDisposable
     /// <summary>When <see cref="HandleTimeout"/> wants to run next (may be in the past: now), or null.</summary>
     public TimeSpan? PollTimeout()
     {
-        var earliest = _node.PollTimeout();
-        foreach (var other in new[] { _dns.PollTimeout(), TcpDnsPollTimeout() })
-        {
-            if (other is { } o && (earliest is not { } e || o < e))
-            {
-                earliest = o;
-            }
-        }
+        return Earliest(Earliest(_node.PollTimeout(), _dns.PollTimeout()), TcpDnsPollTimeout()); // no allocation: drivers ask often
 
-        return earliest;
+        static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is { } x && b is { } y ? (x < y ? x : y) : a ?? b;
     }
 
     /// <summary>Advances every timer (node, DNS records) and drains the node's events (tunnel spec §4.8).</summary>
