@@ -4,6 +4,7 @@ using System.Net;
 using Firezone.Connlib.Dns;
 using Firezone.Snownet;
 using Firezone.Tun.Packets;
+using Microsoft.Extensions.Logging;
 
 namespace Firezone.Connlib.Client;
 
@@ -88,7 +89,10 @@ public sealed partial class ClientState
 
         if (!ip.TryGetUdp(out var udp) || udp.DestinationPort != DnsRanges.DnsPort)
         {
-            ClientDnsLog.BadDnsPacket(_logger, ip.Destination.ToString(), "not UDP to port 53");
+            if (_logger.IsEnabled(LogLevel.Trace))
+            {
+                ClientDnsLog.BadDnsPacket(_logger, ip.Destination.ToString(), "not UDP to port 53"); // guarded: the address string allocates
+            }
             reason = ClientDropReason.BadDnsQuery;
             return true;
         }
@@ -118,7 +122,10 @@ public sealed partial class ClientState
                 reason = ClientDropReason.Consumed;
                 return true;
             default:
-                ClientDnsLog.BadDnsPacket(_logger, ip.Destination.ToString(), "not a DNS message");
+                if (_logger.IsEnabled(LogLevel.Trace))
+                {
+                    ClientDnsLog.BadDnsPacket(_logger, ip.Destination.ToString(), "not a DNS message");
+                }
                 reason = ClientDropReason.BadDnsQuery;
                 return true;
         }
