@@ -153,17 +153,36 @@ public sealed class TunnelWorld : IDisposable
     /// gone (client and gateways drop them), the world runs <paramref name="partition"/>, then the portal lists the same
     /// relays again (same ids and credentials).
     /// </summary>
-    public void PartitionRelaysFromPortal(TimeSpan partition)
+    public void PartitionRelaysFromPortal(TimeSpan partition) => Partition(partition, reboot: false);
+
+    /// <summary>
+    /// The relay reboots while it is partitioned from the portal (§9.4 RebootRelaysWhilePartitioned): it loses every
+    /// allocation and its secret, and the portal then lists it again under the same id with new credentials (nothing is
+    /// reported removed, so client and gateways must replace their allocations themselves).
+    /// </summary>
+    public void RebootRelayWhilePartitioned(TimeSpan partition) => Partition(partition, reboot: true);
+
+    private void Partition(TimeSpan partition, bool reboot)
     {
         var relay = Relay;
-        Client.UpdateRelays([relay.Id], [], Now);
-        foreach (var g in Gateways)
+        if (reboot)
         {
-            g.State.UpdateRelays([relay.Id], [], Now);
+            // Nothing is removed: the portal only lists the same relay id again, with the new secret's credentials.
+            relay.Reboot();
+            Run(partition);
+        }
+        else
+        {
+            Client.UpdateRelays([relay.Id], [], Now);
+            foreach (var g in Gateways)
+            {
+                g.State.UpdateRelays([relay.Id], [], Now);
+            }
+
+            DrainAll();
+            Run(partition);
         }
 
-        DrainAll();
-        Run(partition);
         Client.UpdateRelays([], [relay.Entry(UtcNow, $"salt-client-{_sequence++}")], Now);
         foreach (var g in Gateways)
         {

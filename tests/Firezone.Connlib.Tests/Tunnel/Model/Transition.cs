@@ -61,7 +61,7 @@ internal sealed record UpdateSystemDns(int[] Servers) : Transition
 internal sealed record DeployNewRelay : Transition;
 
 /// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal).</summary>
-internal sealed record PartitionRelays : Transition;
+internal sealed record PartitionRelays(bool Reboot = false) : Transition;
 
 /// <summary>An application asks for a name that is no resource; the host resolves it (the client hands the query out).</summary>
 internal sealed record QueryGlobalName(string Name, bool Aaaa, ushort QueryId) : Transition;

@@ -191,6 +191,9 @@ internal sealed class TunnelCaseRunner
             case DeployNewRelay:
                 world.DeployNewRelay();
                 break;
+            case PartitionRelays { Reboot: true }:
+                world.RebootRelayWhilePartitioned(TimeSpan.FromSeconds(1));
+                break;
             case PartitionRelays:
                 world.PartitionRelaysFromPortal(TimeSpan.FromSeconds(1));
                 break;
