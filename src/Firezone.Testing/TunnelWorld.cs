@@ -84,8 +84,9 @@ public sealed class TunnelWorld : IDisposable
     /// <summary>Every gateway, one per site.</summary>
     public List<SimGateway> Gateways { get; } = [];
 
-    /// <summary>A client with the portal's first interface config and a relay, and <paramref name="gateways"/> gateways (one site each) on a simulated internet with <paramref name="loss"/>; the direct client↔gateway path is dropped when <paramref name="blockDirect"/>. Deterministic per <paramref name="seed"/>.</summary>
-    public TunnelWorld(int seed = 1, bool blockDirect = false, double loss = 0, int gateways = 1)
+    /// <summary>A client with the portal's first interface config and a relay, and <paramref name="gateways"/> gateways (one site each) on a simulated internet with <paramref name="loss"/>; the direct client↔gateway path is dropped when <paramref name="blockDirect"/>; the client answers <paramref name="knownHosts"/> itself. Deterministic per <paramref name="seed"/>.</summary>
+    public TunnelWorld(int seed = 1, bool blockDirect = false, double loss = 0, int gateways = 1,
+        IReadOnlyDictionary<string, IReadOnlyList<IPAddress>>? knownHosts = null)
     {
         Seed = seed;
         Log = new SimLog(() => Now);
@@ -96,7 +97,7 @@ public sealed class TunnelWorld : IDisposable
         var random = new Random(seed);
         var clientSeed = new byte[32];
         random.NextBytes(clientSeed);
-        Client = new ClientState(clientSeed, Now, UtcNow, loggerFactory: Log.For("client"));
+        Client = new ClientState(clientSeed, Now, UtcNow, knownHosts, Log.For("client"));
         Net.AddHost(ClientActor, ClientV4, null);
         Net.AddHost(ClientActor, ClientV6, null);
         for (int k = 0; k < gateways; k++)

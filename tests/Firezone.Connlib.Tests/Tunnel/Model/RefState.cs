@@ -32,6 +32,9 @@ internal sealed class RefState
         GlobalRecords = globalRecords;
     }
 
+    /// <summary>The client's known hosts (§9.2: 1–2 of api.firezone.dev / api.firez.one with 1–2 addresses each).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<IPAddress>> KnownHosts { get; init; } = new Dictionary<string, IReadOnlyList<IPAddress>>();
+
     /// <summary>Names that are no resource, with the addresses the host's resolver answers (§9.2 global DNS records).</summary>
     public IReadOnlyDictionary<string, IPAddress[]> GlobalRecords { get; }
 
@@ -164,6 +167,8 @@ internal sealed class RefState
         QueryName q => IsEnabled(OwnerOf(q.Name).Index) && !ExpectedDns.Contains(q.QueryId)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         SendToName s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && IsEnabled(OwnerOf(s.Name).Index),
+        QueryKnownHost q => !ExpectedDns.Contains(q.QueryId)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         QueryGlobalName q => QueriesGoToTheHost && !ExpectedDns.Contains(q.QueryId)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         SendToResolvedIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && GlobalAddresses(s.Name, s.IPv6).Length > 0,
@@ -218,6 +223,9 @@ internal sealed class RefState
             case QueryName q:
                 ExpectedDns.Add(q.QueryId);
                 Resolved.Add((q.Name, q.Aaaa));
+                break;
+            case QueryKnownHost q:
+                ExpectedDns.Add(q.QueryId);
                 break;
             case QueryGlobalName q:
                 ExpectedDns.Add(q.QueryId);

@@ -63,6 +63,9 @@ internal sealed record DeployNewRelay : Transition;
 /// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal).</summary>
 internal sealed record PartitionRelays(bool Reboot = false) : Transition;
 
+/// <summary>An application asks for one of the client's known hosts (answered by the client before any resource, §4.7).</summary>
+internal sealed record QueryKnownHost(string Name, bool Aaaa, ushort QueryId) : Transition;
+
 /// <summary>An application asks for a name that is no resource; the host resolves it (the client hands the query out).</summary>
 internal sealed record QueryGlobalName(string Name, bool Aaaa, ushort QueryId) : Transition;
 

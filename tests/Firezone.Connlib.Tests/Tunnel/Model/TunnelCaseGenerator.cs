@@ -8,6 +8,9 @@ namespace Firezone.Connlib.Tests.Tunnel.Model;
 /// <summary>A generated case: the portal's resources, the relayed-only flag and the transitions.</summary>
 internal sealed record TunnelCase(int Seed, IReadOnlyList<PortalResource> Portal, bool DropDirect, IReadOnlyDictionary<string, IPAddress[]> GlobalRecords, IReadOnlyList<Transition> Transitions, int Sites = 1)
 {
+    /// <summary>The client's known hosts.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<IPAddress>> KnownHosts { get; init; } = new Dictionary<string, IReadOnlyList<IPAddress>>();
+
     public string Describe() =>
         $"seed {Seed}, {Sites} site(s) with a gateway each, {(DropDirect ? "relayed only" : "direct allowed")}\nportal:\n  {string.Join("\n  ", Portal)}\n" +
         $"other names:\n  {string.Join("\n  ", GlobalRecords.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} → {string.Join("/", kv.Value.Select(a => a.ToString()))}"))}\ntransitions:\n  {string.Join("\n  ", Transitions.Select((t, i) => $"{i + 1}. {t}"))}";
@@ -29,7 +32,8 @@ internal static class TunnelCaseGenerator
         var portal = GeneratePortal(random, sites);
         bool dropDirect = random.Next(4) == 0;
         var globals = GenerateGlobalRecords(random, portal);
-        var model = new RefState(portal, dropDirect, globals);
+        var knownHosts = GenerateKnownHosts(random);
+        var model = new RefState(portal, dropDirect, globals) { KnownHosts = knownHosts };
         var transitions = new List<Transition>();
         int steps = random.Next(5, 16);
         for (int attempt = 0; transitions.Count < steps && attempt < steps * 20; attempt++)
@@ -44,7 +48,24 @@ internal static class TunnelCaseGenerator
             transitions.Add(t);
         }
 
-        return new TunnelCase(seed, portal, dropDirect, globals, transitions, sites);
+        return new TunnelCase(seed, portal, dropDirect, globals, transitions, sites) { KnownHosts = knownHosts };
+    }
+
+    private static IReadOnlyDictionary<string, IReadOnlyList<IPAddress>> GenerateKnownHosts(Random random)
+    {
+        var hosts = new SortedDictionary<string, IReadOnlyList<IPAddress>>(StringComparer.Ordinal);
+        foreach (var name in new[] { "api.firezone.dev", "api.firez.one" }.Where((_, i) => i == 0 || random.Next(2) == 0))
+        {
+            var ips = new List<IPAddress>();
+            for (int k = random.Next(1, 3); k > 0; k--)
+            {
+                ips.Add(random.Next(2) == 0 ? new IPAddress([198, 18, 60, (byte)random.Next(1, 255)]) : IPAddress.Parse($"2001:2:0:60::{random.Next(1, 255):x}"));
+            }
+
+            hosts[name] = [.. ips.DistinctBy(a => a.ToString())];
+        }
+
+        return hosts;
     }
 
     /// <summary>0–3 names that are no resource; their addresses lie inside a CIDR resource's network or outside all (the internet resource's).</summary>
@@ -232,6 +253,8 @@ internal static class TunnelCaseGenerator
             }
         }
 
+        var known = model.KnownHosts.Keys.ToList();
+        options.Add((2, () => new QueryKnownHost(known[random.Next(known.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
         options.Add((1, () => new UpdateUpstreamDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new UpdateSystemDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new ReconnectPortal()));

@@ -57,7 +57,7 @@ internal sealed class TunnelCaseRunner
 
     private string? RunCase(TunnelCase c)
     {
-        using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect, gateways: c.Sites);
+        using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect, gateways: c.Sites, knownHosts: c.KnownHosts);
         world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
         world.Net.Drop = (from, to, payload) =>
         {
@@ -72,7 +72,7 @@ internal sealed class TunnelCaseRunner
             _traffic[key] = _traffic.GetValueOrDefault(key) + 1;
             return false;
         };
-        var model = new RefState(c.Portal, c.DropDirect, c.GlobalRecords);
+        var model = new RefState(c.Portal, c.DropDirect, c.GlobalRecords) { KnownHosts = c.KnownHosts };
         for (int step = 0; step < c.Transitions.Count; step++)
         {
             var t = c.Transitions[step];
@@ -167,6 +167,13 @@ internal sealed class TunnelCaseRunner
                 var packet = new byte[60 + query.Length];
                 world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, sentinel, 9999, 53, query)]);
                 _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
+                break;
+            case QueryKnownHost q:
+                var knownQuery = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
+                var knownSentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+                var kp = new byte[60 + knownQuery.Length];
+                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
+                world.SendFromClient(kp[..PacketBuilder.Udp(kp, TunnelWorld.TunnelV4, knownSentinel, 9999, 53, knownQuery)]);
                 break;
             case QueryGlobalName q:
                 var globalQuery = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
@@ -497,6 +504,22 @@ internal sealed class TunnelCaseRunner
             if (_dnsAnswers.GetValueOrDefault(id) != 1)
             {
                 return $"DNS query {id} was answered {_dnsAnswers.GetValueOrDefault(id)} times";
+            }
+        }
+
+        // Known hosts: every answer for one carries exactly its configured addresses of the asked family (§9.8).
+        foreach (var (name, ips) in model.KnownHosts)
+        {
+            foreach (bool aaaa in new[] { false, true })
+            {
+                if (_answers.TryGetValue((name, aaaa), out var answered))
+                {
+                    var configured = ips.Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == aaaa).Select(a => a.ToString()).Order(StringComparer.Ordinal);
+                    if (!answered.Select(a => a.ToString()).Order(StringComparer.Ordinal).SequenceEqual(configured))
+                    {
+                        return $"known host {name} answered {string.Join(",", answered)}, configured {string.Join(",", ips)}";
+                    }
+                }
             }
         }
 
