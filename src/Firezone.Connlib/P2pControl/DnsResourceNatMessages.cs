@@ -131,68 +131,14 @@ internal static class DnsResourceNatMessages
     public static bool TryDecodeAssignedIps(ReadOnlySpan<byte> json, out AssignedIps value)
     {
         value = null!;
-        var reader = new MiniJsonReader(json);
-        ResourceId? resource = null;
-        string? domain = null;
         List<IPAddress>? proxies = null;
-        if (!reader.TryConsume((byte)'{'))
+        if (!TryReadBody(json, "proxy_ips", (ref MiniJsonReader r) => proxies is null && TryReadAddresses(ref r, out proxies), out var resource, out var domain)
+            || proxies is null || proxies.Count != ProxyIpCount)
         {
             return false;
         }
 
-        if (!reader.Peek((byte)'}'))
-        {
-            do
-            {
-                if (!reader.TryReadString(out string key) || !reader.TryConsume((byte)':'))
-                {
-                    return false;
-                }
-
-                switch (key)
-                {
-                    case "resource":
-                        if (resource is not null || !reader.TryReadString(out string id) || !TryParseUuid(id, out var guid))
-                        {
-                            return false;
-                        }
-
-                        resource = new ResourceId(guid);
-                        break;
-                    case "domain":
-                        if (domain is not null || !reader.TryReadString(out string d))
-                        {
-                            return false;
-                        }
-
-                        domain = d;
-                        break;
-                    case "proxy_ips":
-                        if (proxies is not null || !TryReadAddresses(ref reader, out proxies))
-                        {
-                            return false;
-                        }
-
-                        break;
-                    default:
-                        if (!reader.TrySkipValue())
-                        {
-                            return false;
-                        }
-
-                        break;
-                }
-            }
-            while (reader.TryConsume((byte)','));
-        }
-
-        if (!reader.TryConsume((byte)'}') || !reader.AtEnd || resource is null || domain is null || proxies is null
-            || proxies.Count != ProxyIpCount)
-        {
-            return false;
-        }
-
-        value = new AssignedIps(resource.Value, domain, proxies);
+        value = new AssignedIps(resource, domain, proxies);
         return true;
     }
 
@@ -200,10 +146,41 @@ internal static class DnsResourceNatMessages
     public static bool TryDecodeDomainStatus(ReadOnlySpan<byte> json, out DomainStatus value)
     {
         value = null!;
-        var reader = new MiniJsonReader(json);
-        ResourceId? resource = null;
-        string? domain = null;
         NatStatus? status = null;
+        bool ReadStatus(ref MiniJsonReader r)
+        {
+            if (status is not null || !r.TryReadString(out string s))
+            {
+                return false;
+            }
+
+            status = s == "Active" ? NatStatus.Active : NatStatus.Inactive; // #[serde(other)] Inactive
+            return true;
+        }
+
+        if (!TryReadBody(json, "status", ReadStatus, out var resource, out var domain) || status is null)
+        {
+            return false;
+        }
+
+        value = new DomainStatus(resource, domain, status.Value);
+        return true;
+    }
+
+    private delegate bool FieldReader(ref MiniJsonReader reader);
+
+    /// <summary>
+    /// The object both bodies are: <c>resource</c> (a UUID) and <c>domain</c> (a string) exactly once each, the field
+    /// <paramref name="otherKey"/> read by <paramref name="readOther"/> (which rejects a second occurrence), unknown
+    /// fields skipped, nothing after the object (serde's rules).
+    /// </summary>
+    private static bool TryReadBody(ReadOnlySpan<byte> json, string otherKey, FieldReader readOther, out ResourceId resource, out string domain)
+    {
+        resource = default;
+        domain = null!;
+        var reader = new MiniJsonReader(json);
+        ResourceId? id = null;
+        string? name = null;
         if (!reader.TryConsume((byte)'{'))
         {
             return false;
@@ -218,50 +195,39 @@ internal static class DnsResourceNatMessages
                     return false;
                 }
 
-                switch (key)
+                if (key == "resource")
                 {
-                    case "resource":
-                        if (resource is not null || !reader.TryReadString(out string id) || !TryParseUuid(id, out var guid))
-                        {
-                            return false;
-                        }
+                    if (id is not null || !reader.TryReadString(out string text) || !TryParseUuid(text, out var guid))
+                    {
+                        return false;
+                    }
 
-                        resource = new ResourceId(guid);
-                        break;
-                    case "domain":
-                        if (domain is not null || !reader.TryReadString(out string d))
-                        {
-                            return false;
-                        }
+                    id = new ResourceId(guid);
+                }
+                else if (key == "domain")
+                {
+                    if (name is not null || !reader.TryReadString(out string d))
+                    {
+                        return false;
+                    }
 
-                        domain = d;
-                        break;
-                    case "status":
-                        if (status is not null || !reader.TryReadString(out string s))
-                        {
-                            return false;
-                        }
-
-                        status = s == "Active" ? NatStatus.Active : NatStatus.Inactive; // #[serde(other)] Inactive
-                        break;
-                    default:
-                        if (!reader.TrySkipValue())
-                        {
-                            return false;
-                        }
-
-                        break;
+                    name = d;
+                }
+                else if (key == otherKey ? !readOther(ref reader) : !reader.TrySkipValue())
+                {
+                    return false;
                 }
             }
             while (reader.TryConsume((byte)','));
         }
 
-        if (!reader.TryConsume((byte)'}') || !reader.AtEnd || resource is null || domain is null || status is null)
+        if (!reader.TryConsume((byte)'}') || !reader.AtEnd || id is null || name is null)
         {
             return false;
         }
 
-        value = new DomainStatus(resource.Value, domain, status.Value);
+        resource = id.Value;
+        domain = name;
         return true;
     }
 

@@ -162,25 +162,13 @@ internal sealed class TunnelCaseRunner
                 QueryOverTcp(world, Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId));
                 break;
             case QueryName q:
-                var query = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
-                var sentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
-                var packet = new byte[60 + query.Length];
-                world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, sentinel, 9999, 53, query)]);
-                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
+                QueryOverUdp(world, q.Name, q.Aaaa, q.QueryId);
                 break;
             case QueryKnownHost q:
-                var knownQuery = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
-                var knownSentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
-                var kp = new byte[60 + knownQuery.Length];
-                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
-                world.SendFromClient(kp[..PacketBuilder.Udp(kp, TunnelWorld.TunnelV4, knownSentinel, 9999, 53, knownQuery)]);
+                QueryOverUdp(world, q.Name, q.Aaaa, q.QueryId);
                 break;
             case QueryGlobalName q:
-                var globalQuery = Dns.DnsTestMessages.Query(q.Name, q.Aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, q.QueryId);
-                var globalSentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
-                var gp = new byte[60 + globalQuery.Length];
-                _pendingQueries[q.QueryId] = (q.Name, q.Aaaa);
-                world.SendFromClient(gp[..PacketBuilder.Udp(gp, TunnelWorld.TunnelV4, globalSentinel, 9999, 53, globalQuery)]);
+                QueryOverUdp(world, q.Name, q.Aaaa, q.QueryId);
                 break;
             case SendToResolvedIp s:
                 var answered = _answers.GetValueOrDefault((s.Name, s.IPv6));
@@ -222,6 +210,19 @@ internal sealed class TunnelCaseRunner
     private Firezone.Connlib.Tcp.TcpSocketSet? _app;
     private int _seenTcp;
 
+    /// <summary>The client's first IPv4 sentinel, where the application sends its queries.</summary>
+    private static System.Net.IPAddress Sentinel(TunnelWorld world) =>
+        world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+
+    /// <summary>An application's UDP query (from tunnel IP:9999) to the sentinel; the answer is read in <see cref="Check"/>.</summary>
+    private void QueryOverUdp(TunnelWorld world, string name, bool aaaa, ushort id)
+    {
+        var query = Dns.DnsTestMessages.Query(name, aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, id);
+        var packet = new byte[60 + query.Length];
+        _pendingQueries[id] = (name, aaaa);
+        world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
+    }
+
     /// <summary>
     /// The application's own TCP connection to the sentinel (our TCP engine as the application's stack): connect, send
     /// the framed query, read the framed answer, close. Runs the world meanwhile (at most 5 simulated seconds).
@@ -229,7 +230,7 @@ internal sealed class TunnelCaseRunner
     private void QueryOverTcp(TunnelWorld world, byte[] query)
     {
         _app ??= new Firezone.Connlib.Tcp.TcpSocketSet(new Firezone.Connlib.Tcp.TcpOptions(), b => _appRandom.NextBytes(b));
-        var sentinel = world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        var sentinel = Sentinel(world);
         var h = _app.Connect(Firezone.Connlib.Tcp.TcpEndpoint.From(TunnelWorld.TunnelV4, 0), Firezone.Connlib.Tcp.TcpEndpoint.From(sentinel, 53), world.Now)
             ?? throw new InvalidOperationException("the application's TCP stack refused to connect");
         var framed = new byte[query.Length + 2];
