@@ -169,6 +169,12 @@ internal sealed class RefState
         SendToName s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && IsEnabled(OwnerOf(s.Name).Index),
         QueryKnownHost q => !ExpectedDns.Contains(q.QueryId)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        QueryPtr { Target: PtrTarget.Proxy } q => !ExpectedDns.Contains(q.QueryId) && Resolved.Contains((q.Name, q.IPv6)) && IsEnabled(OwnerOf(q.Name).Index)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        QueryPtr { Target: PtrTarget.KnownHost } q => !ExpectedDns.Contains(q.QueryId) && KnownHosts.ContainsKey(q.Name)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        QueryPtr q => QueriesGoToTheHost && !ExpectedDns.Contains(q.QueryId)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         QueryGlobalName q => QueriesGoToTheHost && !ExpectedDns.Contains(q.QueryId)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         SendToResolvedIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && GlobalAddresses(s.Name, s.IPv6).Length > 0,
@@ -225,6 +231,9 @@ internal sealed class RefState
                 Resolved.Add((q.Name, q.Aaaa));
                 break;
             case QueryKnownHost q:
+                ExpectedDns.Add(q.QueryId);
+                break;
+            case QueryPtr q:
                 ExpectedDns.Add(q.QueryId);
                 break;
             case QueryGlobalName q:

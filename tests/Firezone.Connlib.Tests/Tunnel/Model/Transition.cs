@@ -71,3 +71,19 @@ internal sealed record QueryGlobalName(string Name, bool Aaaa, ushort QueryId) :
 
 /// <summary>An application sends a packet to an address the host resolved for a non-resource name (§9.4 "resolved non-resource IP").</summary>
 internal sealed record SendToResolvedIp(Proto Proto, string Name, bool IPv6, int Pick, ushort Id1, ushort Id2, ulong Payload) : Transition;
+
+/// <summary>What a PTR query asks about (§9.4 SendDnsQueries: "PTR replaces the name by the reverse name of a random v4 proxy, v6 proxy or arbitrary IP").</summary>
+internal enum PtrTarget
+{
+    /// <summary>A proxy IP the client handed out for <see cref="QueryPtr.Name"/>: answered locally with that name.</summary>
+    Proxy,
+
+    /// <summary>An address of known host <see cref="QueryPtr.Name"/>: answered locally with the host's name.</summary>
+    KnownHost,
+
+    /// <summary>An address that is nobody's: forwarded to the host's resolver (which answers NXDOMAIN).</summary>
+    Other,
+}
+
+/// <summary>An application asks the first IPv4 sentinel for the PTR of an address (picked by <paramref name="Pick"/> among <paramref name="Name"/>'s addresses of the family).</summary>
+internal sealed record QueryPtr(PtrTarget Target, string Name, bool IPv6, int Pick, ushort QueryId) : Transition;

@@ -255,6 +255,22 @@ internal static class TunnelCaseGenerator
 
         var known = model.KnownHosts.Keys.ToList();
         options.Add((2, () => new QueryKnownHost(known[random.Next(known.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
+
+        // PTR (§9.4 SendDnsQueries): of a proxy IP handed out, of a known host's address, or of an address nobody has.
+        var proxied = model.Resolved.Where(r => !model.GlobalRecords.ContainsKey(r.Name) && model.IsEnabled(model.OwnerOf(r.Name).Index))
+            .OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.IPv6).ToList();
+        if (proxied.Count > 0)
+        {
+            options.Add((2, () =>
+            {
+                var r = proxied[random.Next(proxied.Count)];
+                return new QueryPtr(PtrTarget.Proxy, r.Name, r.IPv6, random.Next(8), (ushort)random.Next(1, 65536));
+            }));
+        }
+
+        options.Add((1, () => random.Next(2) == 0
+            ? new QueryPtr(PtrTarget.KnownHost, known[random.Next(known.Count)], false, random.Next(4), (ushort)random.Next(1, 65536))
+            : new QueryPtr(PtrTarget.Other, "", random.Next(2) == 0, random.Next(1, 255), (ushort)random.Next(1, 65536))));
         options.Add((1, () => new UpdateUpstreamDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new UpdateSystemDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new ReconnectPortal()));

@@ -170,6 +170,9 @@ internal sealed class TunnelCaseRunner
             case QueryGlobalName q:
                 QueryOverUdp(world, q.Name, q.Aaaa, q.QueryId);
                 break;
+            case QueryPtr q:
+                QueryPtrOverUdp(world, c, q);
+                break;
             case SendToResolvedIp s:
                 var answered = _answers.GetValueOrDefault((s.Name, s.IPv6));
                 var recorded = c.GlobalRecords[s.Name].Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == s.IPv6).ToList();
@@ -222,6 +225,56 @@ internal sealed class TunnelCaseRunner
         _pendingQueries[id] = (name, aaaa);
         world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
     }
+
+    /// <summary>
+    /// An application's PTR query for the reverse name of an address: a proxy IP the application got for the name
+    /// (expected answer: that name), a known host's address (expected: the last name in ordinal order listing it, §4.7),
+    /// or an address nobody has (forwarded; the host answers NXDOMAIN, so no record is expected).
+    /// </summary>
+    private void QueryPtrOverUdp(TunnelWorld world, TunnelCase c, QueryPtr q)
+    {
+        IPAddress address;
+        string? expected = null;
+        switch (q.Target)
+        {
+            case PtrTarget.Proxy:
+                var answered = _answers.GetValueOrDefault((q.Name, q.IPv6));
+                if (answered is null || answered.Count == 0)
+                {
+                    throw new InvalidOperationException($"the application never got an answer for {q.Name} ({(q.IPv6 ? "AAAA" : "A")})");
+                }
+
+                address = answered[q.Pick % answered.Count];
+                expected = q.Name;
+                break;
+            case PtrTarget.KnownHost:
+                var ips = c.KnownHosts[q.Name];
+                address = ips[q.Pick % ips.Count];
+                expected = c.KnownHosts.Where(h => h.Value.Contains(address)).Select(h => h.Key).Max(StringComparer.Ordinal);
+                break;
+            default:
+                address = q.IPv6 ? IPAddress.Parse($"2001:2:0:fe::{q.Pick:x}") : new IPAddress([198, 18, 254, (byte)q.Pick]);
+                break;
+        }
+
+        var query = Dns.DnsTestMessages.Query(ReverseName(address), DnsRecordType.Ptr, q.QueryId);
+        var packet = new byte[60 + query.Length];
+        _pendingQueries[q.QueryId] = ("ptr:" + address, false);
+        _expectedPtr[q.QueryId] = (expected, q.Target);
+        world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
+    }
+
+    /// <summary>The reverse-lookup name of an address (in-addr.arpa / ip6.arpa, RFC 1035 §3.5, RFC 3596 §2.5), written independently of the client's parser.</summary>
+    private static string ReverseName(IPAddress address)
+    {
+        var bytes = address.GetAddressBytes();
+        return bytes.Length == 4
+            ? $"{bytes[3]}.{bytes[2]}.{bytes[1]}.{bytes[0]}.in-addr.arpa"
+            : string.Join('.', bytes.Reverse().SelectMany(b => new[] { b & 0xF, b >> 4 }).Select(n => n.ToString("x", System.Globalization.CultureInfo.InvariantCulture))) + ".ip6.arpa";
+    }
+
+    private readonly Dictionary<ushort, (string? Name, PtrTarget Target)> _expectedPtr = [];
+    private readonly SortedDictionary<PtrTarget, int> _ptrAnswers = [];
 
     /// <summary>
     /// The application's own TCP connection to the sentinel (our TCP engine as the application's stack): connect, send
@@ -289,6 +342,15 @@ internal sealed class TunnelCaseRunner
         }
 
         _dnsAnswers[message.TransactionID] = _dnsAnswers.GetValueOrDefault(message.TransactionID) + 1;
+        if (_expectedPtr.Remove(message.TransactionID, out var ptr))
+        {
+            var expectedName = ptr.Name;
+            _ptrAnswers[ptr.Target] = _ptrAnswers.GetValueOrDefault(ptr.Target) + 1;
+            var targets = message.AnswerRecords.OfType<Ar.PtrRecord>().Select(r => r.PointerDomainName.ToString().TrimEnd('.')).ToList();
+            bool ok = expectedName is null ? targets.Count == 0 : targets.Count == 1 && string.Equals(targets[0], expectedName, StringComparison.OrdinalIgnoreCase);
+            return ok ? null : $"PTR query {message.TransactionID} answered [{string.Join(",", targets)}], expected [{expectedName}]";
+        }
+
         _answers[(q.Name, q.Aaaa)] = [.. message.AnswerRecords.Select(a => a switch { Ar.ARecord r => r.Address, Ar.AaaaRecord r => r.Address, _ => null }).OfType<IPAddress>()];
         return null;
     }
@@ -544,6 +606,11 @@ internal sealed class TunnelCaseRunner
         foreach (var e in model.Expected)
         {
             Coverage[e.Branch] = Coverage.GetValueOrDefault(e.Branch) + 1;
+        }
+
+        foreach (var (target, n) in _ptrAnswers)
+        {
+            Coverage[target switch { PtrTarget.Proxy => "dns PTR of a proxy IP", PtrTarget.KnownHost => "dns PTR of a known host's address", _ => "dns PTR of another IP (forwarded)" }] = n;
         }
 
         if (model.Refused.Count > 0)
