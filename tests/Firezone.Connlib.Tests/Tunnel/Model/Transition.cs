@@ -60,8 +60,8 @@ internal sealed record UpdateSystemDns(int[] Servers) : Transition
 /// <summary>The portal replaces the relay with a new one (tunnel spec §9.4 DeployNewRelays).</summary>
 internal sealed record DeployNewRelay : Transition;
 
-/// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal).</summary>
-internal sealed record PartitionRelays(bool Reboot = false) : Transition;
+/// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal); or rebooted meanwhile (RebootRelaysWhilePartitioned: same id, new secret, and with <paramref name="NewAddresses"/> new addresses).</summary>
+internal sealed record PartitionRelays(bool Reboot = false, bool NewAddresses = false) : Transition;
 
 /// <summary>An application asks for one of the client's known hosts (answered by the client before any resource, §4.7).</summary>
 internal sealed record QueryKnownHost(string Name, bool Aaaa, ushort QueryId) : Transition;

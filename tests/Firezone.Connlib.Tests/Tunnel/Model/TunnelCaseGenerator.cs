@@ -275,7 +275,7 @@ internal static class TunnelCaseGenerator
         options.Add((1, () => new UpdateSystemDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new ReconnectPortal()));
         options.Add((1, () => new DeployNewRelay()));
-        options.Add((1, () => new PartitionRelays(Reboot: random.Next(2) == 0)));
+        options.Add((1, () => random.Next(2) == 0 ? new PartitionRelays() : new PartitionRelays(Reboot: true, NewAddresses: random.Next(2) == 0)));
         options.Add((1, () => new RoamClient(random.Next(1, 200))));
         options.Add((1, () => new Idle(360))); // upstream: 6 minutes
 

@@ -189,6 +189,9 @@ internal sealed class TunnelCaseRunner
             case DeployNewRelay:
                 world.DeployNewRelay();
                 break;
+            case PartitionRelays { Reboot: true, NewAddresses: true }:
+                world.RebootRelayOnNewAddressesWhilePartitioned(TimeSpan.FromSeconds(1));
+                break;
             case PartitionRelays { Reboot: true }:
                 world.RebootRelayWhilePartitioned(TimeSpan.FromSeconds(1));
                 break;
