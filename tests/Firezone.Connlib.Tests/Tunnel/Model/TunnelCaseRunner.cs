@@ -30,7 +30,10 @@ internal sealed class TunnelCaseRunner
     /// <summary>The highest idle rate of every runner of this process (for the report).</summary>
     public static double MaxIdleRateSeen { get; private set; }
 
-    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage = null)
+    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage = null) => Run(c, coverage, out _);
+
+    /// <summary>Runs <paramref name="c"/>; <paramref name="log"/> gets every line the world logged (debug and above).</summary>
+    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage, out IReadOnlyList<string> log)
     {
         var runner = new TunnelCaseRunner();
         string? failure;
@@ -43,6 +46,7 @@ internal sealed class TunnelCaseRunner
             failure = $"exception: {e}";
         }
 
+        log = runner._log;
         MaxIdleRateSeen = Math.Max(MaxIdleRateSeen, runner.MaxIdleRate);
         if (failure is null && coverage is not null)
         {
@@ -58,6 +62,7 @@ internal sealed class TunnelCaseRunner
     private string? RunCase(TunnelCase c)
     {
         using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect, gateways: c.Sites, knownHosts: c.KnownHosts);
+        _log = world.Log.Lines;
         world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
         world.Net.Drop = (from, to, payload) =>
         {
@@ -277,6 +282,7 @@ internal sealed class TunnelCaseRunner
     }
 
     private readonly Dictionary<ushort, (string? Name, PtrTarget Target)> _expectedPtr = [];
+    private IReadOnlyList<string> _log = [];
     private readonly SortedDictionary<PtrTarget, int> _ptrAnswers = [];
 
     /// <summary>
