@@ -255,10 +255,13 @@ public sealed class TunnelWorld : IDisposable
     public IPEndPoint GatewayV6 => Gateways[0].V6;
 
     /// <summary>The simulated monotonic time.</summary>
-    public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Now => Clock.Now;
 
     /// <summary>The simulated wall clock.</summary>
-    public DateTimeOffset UtcNow => WallStart + Now;
+    public DateTimeOffset UtcNow => Clock.UtcNow;
+
+    /// <summary>The simulated clock (starts at 1 s, wall clock <see cref="WallStart"/> at zero); only the world's loop moves it.</summary>
+    public SimClock Clock { get; } = new(WallStart + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
     /// <summary>Signalling delay of the stub portal.</summary>
     public TimeSpan PortalDelay { get; set; } = TimeSpan.FromMilliseconds(20);
@@ -369,7 +372,7 @@ public sealed class TunnelWorld : IDisposable
             var next = NextEvent();
             if (next is null || next > end)
             {
-                Now = end;
+                Clock.AdvanceTo(end);
                 Wake();
                 return done();
             }
@@ -380,7 +383,7 @@ public sealed class TunnelWorld : IDisposable
                 throw new InvalidOperationException($"no progress at {Now}: something keeps asking to be woken now");
             }
 
-            Now = next.Value > Now ? next.Value : Now;
+            Clock.AdvanceTo(next.Value);
             Step();
         }
 
