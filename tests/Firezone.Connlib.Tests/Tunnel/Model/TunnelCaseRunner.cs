@@ -64,6 +64,7 @@ internal sealed class TunnelCaseRunner
         using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect, gateways: c.Sites, knownHosts: c.KnownHosts);
         _log = world.Log.Lines;
         world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
+        world.ResourceHost = (packet, _) => DnsServerBehindGateway(packet, c.GlobalRecords);
         world.Net.Drop = (from, to, payload) =>
         {
             string kind = payload.Length == 0 ? "empty" : payload.Span[0] switch
@@ -381,6 +382,28 @@ internal sealed class TunnelCaseRunner
         world.SendFromClient(p[..n]);
     }
 
+    /// <summary>
+    /// The DNS servers of <see cref="RefState.ServerPool"/> as seen behind a gateway: a UDP query to one of their
+    /// sockets is answered like the host's resolver answers (the client forwards to the server's own port; upstream keeps
+    /// port 53, §11.8, a bug we fix); anything else is left to the resources' echo (null).
+    /// </summary>
+    private static IEnumerable<byte[]>? DnsServerBehindGateway(byte[] packet, IReadOnlyDictionary<string, IPAddress[]> records)
+    {
+        if (IpPacket.TryParse(packet, out var ip) != IpParseError.None || !ip.TryGetUdp(out var udp))
+        {
+            return null;
+        }
+
+        var destination = new IPEndPoint(ip.Destination, udp.DestinationPort);
+        if (!RefState.ServerPool.Contains(destination) || HostAnswer(udp.Payload, records) is not { } answer)
+        {
+            return null;
+        }
+
+        var reply = new byte[60 + answer.Length];
+        return [reply[..PacketBuilder.Udp(reply, ip.Destination, ip.Source, udp.DestinationPort, udp.SourcePort, answer)]];
+    }
+
     /// <summary>The host's resolver: NOERROR with the A or AAAA records of the name (TTL 1 day), NXDOMAIN for unknown names.</summary>
     private static byte[]? HostAnswer(ReadOnlySpan<byte> query, IReadOnlyDictionary<string, IPAddress[]> records)
     {
@@ -615,6 +638,16 @@ internal sealed class TunnelCaseRunner
         foreach (var e in model.Expected)
         {
             Coverage[e.Branch] = Coverage.GetValueOrDefault(e.Branch) + 1;
+        }
+
+        if (model.ForwardedThroughTunnel > 0)
+        {
+            Coverage["dns forwarded through the tunnel"] = model.ForwardedThroughTunnel;
+        }
+
+        if (model.FirstV4Server is { } firstServer && config.DnsBySentinel.GetValueOrDefault(Sentinel(world)) is var behind && !firstServer.Equals(behind))
+        {
+            return $"the first IPv4 sentinel {Sentinel(world)} leads to {behind}, expected the first IPv4 server {firstServer}";
         }
 
         foreach (var (target, n) in _ptrAnswers)
