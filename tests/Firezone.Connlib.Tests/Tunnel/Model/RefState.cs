@@ -83,6 +83,9 @@ internal sealed class RefState
         return false;
     }
 
+    /// <summary>Names whose answer cannot fit one UDP datagram through the TUN: the application gets it truncated (TC, no records).</summary>
+    public static bool IsOversized(string name) => name.EndsWith(".big.other", StringComparison.Ordinal);
+
     /// <summary>Forwarded queries expected to be answered through the tunnel so far (for the coverage report).</summary>
     public int ForwardedThroughTunnel { get; private set; }
 
@@ -286,7 +289,10 @@ internal sealed class RefState
                 if (OnForwardedQuery())
                 {
                     ExpectedDns.Add(q.QueryId);
-                    Resolved.Add((q.Name, q.Aaaa));
+                    if (!IsOversized(q.Name))
+                    {
+                        Resolved.Add((q.Name, q.Aaaa)); // an oversized answer arrives truncated: nothing to send to
+                    }
                 }
 
                 break;

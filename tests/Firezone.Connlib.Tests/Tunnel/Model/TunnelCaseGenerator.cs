@@ -86,6 +86,16 @@ internal static class TunnelCaseGenerator
             records[$"{Label(random)}{i}.other"] = [.. ips.DistinctBy(a => a.ToString())];
         }
 
+        if (random.Next(3) == 0)
+        {
+            // An answer too big for one UDP datagram through the TUN (§11.9): 100 A and 100 AAAA records.
+            records[$"{Label(random)}.big.other"] =
+            [
+                .. Enumerable.Range(1, 100).Select(k => new IPAddress([198, 18, 240, (byte)k])),
+                .. Enumerable.Range(1, 100).Select(k => IPAddress.Parse($"2001:2:0:f0::{k:x}")),
+            ];
+        }
+
         return records;
     }
 

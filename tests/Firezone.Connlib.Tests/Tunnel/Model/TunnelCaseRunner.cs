@@ -285,6 +285,7 @@ internal sealed class TunnelCaseRunner
     private readonly Dictionary<ushort, (string? Name, PtrTarget Target)> _expectedPtr = [];
     private IReadOnlyList<string> _log = [];
     private readonly SortedDictionary<PtrTarget, int> _ptrAnswers = [];
+    private int _truncatedAnswers;
 
     /// <summary>
     /// The application's own TCP connection to the sentinel (our TCP engine as the application's stack): connect, send
@@ -352,6 +353,18 @@ internal sealed class TunnelCaseRunner
         }
 
         _dnsAnswers[message.TransactionID] = _dnsAnswers.GetValueOrDefault(message.TransactionID) + 1;
+        if (RefState.IsOversized(q.Name))
+        {
+            // §11.9 (and our deliberate fix): an answer that does not fit is truncated, header and question kept.
+            if (!message.IsTruncated || message.AnswerRecords.Count != 0 || message.Questions.Count != 1)
+            {
+                return $"the oversized answer for {q.Name} reached the application with TC={message.IsTruncated}, {message.AnswerRecords.Count} records";
+            }
+
+            _truncatedAnswers++;
+            return null;
+        }
+
         if (_expectedPtr.Remove(message.TransactionID, out var ptr))
         {
             var expectedName = ptr.Name;
@@ -398,6 +411,15 @@ internal sealed class TunnelCaseRunner
         if (!RefState.ServerPool.Contains(destination) || HostAnswer(udp.Payload, records) is not { } answer)
         {
             return null;
+        }
+
+        if (answer.Length > 512)
+        {
+            // A real server truncates a UDP answer to a query without EDNS at 512 bytes (RFC 1035 §4.2.1): TC, question only.
+            int questionEnd = 12 + Dns.DnsTestMessages.Name(Dns.DnsTestMessages.Parse(answer).Questions[0].Name.ToString().TrimEnd('.')).Length + 4;
+            answer = answer[..questionEnd];
+            answer[2] |= 0x02;
+            answer[6] = answer[7] = 0;
         }
 
         var reply = new byte[60 + answer.Length];
@@ -638,6 +660,11 @@ internal sealed class TunnelCaseRunner
         foreach (var e in model.Expected)
         {
             Coverage[e.Branch] = Coverage.GetValueOrDefault(e.Branch) + 1;
+        }
+
+        if (_truncatedAnswers > 0)
+        {
+            Coverage["dns oversized answer truncated"] = _truncatedAnswers;
         }
 
         if (model.ForwardedThroughTunnel > 0)
