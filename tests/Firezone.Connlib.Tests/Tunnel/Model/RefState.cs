@@ -219,6 +219,7 @@ internal sealed class RefState
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
         QueryPtr q => ForwardedQueryValid && !ExpectedDns.Contains(q.QueryId),
         QueryGlobalName q => ForwardedQueryValid && !ExpectedDns.Contains(q.QueryId),
+        QueryMx q => ForwardedQueryValid && !ExpectedDns.Contains(q.QueryId),
         SendToResolvedIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && GlobalAddresses(s.Name, s.IPv6).Length > 0,
         _ => true,
     };
@@ -284,6 +285,13 @@ internal sealed class RefState
                 break;
             case QueryPtr q:
                 ExpectedDns.Add(q.QueryId);
+                break;
+            case QueryMx q:
+                if (OnForwardedQuery())
+                {
+                    ExpectedDns.Add(q.QueryId);
+                }
+
                 break;
             case QueryGlobalName q:
                 if (OnForwardedQuery())

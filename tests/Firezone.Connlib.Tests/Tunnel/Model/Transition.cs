@@ -87,3 +87,6 @@ internal enum PtrTarget
 
 /// <summary>An application asks the first IPv4 sentinel for the PTR of an address (picked by <paramref name="Pick"/> among <paramref name="Name"/>'s addresses of the family).</summary>
 internal sealed record QueryPtr(PtrTarget Target, string Name, bool IPv6, int Pick, ushort QueryId) : Transition;
+
+/// <summary>An application asks the first IPv4 sentinel for the MX records of a name (a resource's or another): never answered locally, always forwarded (§4.7 "any other type → forwarded").</summary>
+internal sealed record QueryMx(string Name, ushort QueryId) : Transition;

@@ -266,6 +266,13 @@ internal static class TunnelCaseGenerator
         var known = model.KnownHosts.Keys.ToList();
         options.Add((2, () => new QueryKnownHost(known[random.Next(known.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
 
+        // MX (§9.4 SendDnsQueries "one of PTR/MX/A/AAAA"): of a resource's name or another name; always forwarded.
+        var mxNames = model.Portal.SelectMany(p => p.Names).Concat(model.GlobalRecords.Keys).Order(StringComparer.Ordinal).ToList();
+        if (mxNames.Count > 0)
+        {
+            options.Add((1, () => new QueryMx(mxNames[random.Next(mxNames.Count)], (ushort)random.Next(1, 65536))));
+        }
+
         // PTR (§9.4 SendDnsQueries): of a proxy IP handed out, of a known host's address, or of an address nobody has.
         var proxied = model.Resolved.Where(r => !model.GlobalRecords.ContainsKey(r.Name) && model.IsEnabled(model.OwnerOf(r.Name).Index))
             .OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.IPv6).ToList();
