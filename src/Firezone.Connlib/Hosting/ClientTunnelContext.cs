@@ -132,7 +132,7 @@ public sealed class ClientTunnelContext : IDisposable
         {
             resolvers = _dns.GetSystemResolvers();
         }
-        catch (DnsControlException e)
+        catch (Exception e) when (e is DnsControlException or IOException or UnauthorizedAccessException)
         {
             HostLog.ResolversUnreadable(_logger, e.Message);
             return;

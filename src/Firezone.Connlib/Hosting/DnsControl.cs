@@ -83,7 +83,7 @@ public abstract class DnsControl : IDisposable
             return null;
         }
 
-        if (address.ScopeId != 0)
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && address.ScopeId != 0)
         {
             address = new IPAddress(address.GetAddressBytes());
         }
