@@ -78,7 +78,7 @@ public abstract class DnsControl : IDisposable
     /// <summary>Parses one address as upstream does: IPv6 scope ids dropped; null when not an address.</summary>
     internal static IPAddress? ParseServer(string text)
     {
-        if (!IPAddress.TryParse(text, out var address))
+        if (!TryParseStrict(text, out var address))
         {
             return null;
         }
@@ -89,6 +89,23 @@ public abstract class DnsControl : IDisposable
         }
 
         return address;
+    }
+
+    /// <summary>
+    /// An address in its usual text form only, as Rust's <c>IpAddr</c> parses: dotted-quad IPv4 or IPv6 (with an optional
+    /// <c>%scope</c>). <see cref="IPAddress.TryParse(string?, out IPAddress?)"/> alone also takes "2" as 0.0.0.2.
+    /// </summary>
+    internal static bool TryParseStrict(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (text.Contains(':', StringComparison.Ordinal))
+        {
+            return IPAddress.TryParse(text, out address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+
+        string[] parts = text.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit))
+            && IPAddress.TryParse(text, out address);
     }
 }
 

@@ -44,7 +44,7 @@ internal sealed class SystemdResolvedDnsControl : DnsControl
         var servers = new List<IPAddress>();
         foreach (string token in output.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!token.Contains('%', StringComparison.Ordinal) && IPAddress.TryParse(token, out var address))
+            if (!token.Contains('%', StringComparison.Ordinal) && TryParseStrict(token, out var address))
             {
                 servers.Add(address);
             }
