@@ -109,7 +109,10 @@ internal sealed class HostCommandLine
 
         if (parsed.Errors.Count > 0)
         {
-            throw new ArgumentException(string.Join('\n', parsed.Errors.Select(e => e.Message)));
+            // An unknown option is taken as a positional value; name it as what the user meant.
+            bool escaped = parsed.Tokens.Any(t => t.Type == TokenType.DoubleDash);
+            var unknown = parsed.Tokens.Where(t => !escaped && t.Type == TokenType.Argument && t.Value.StartsWith('-')).Select(t => $"Unrecognized option '{t.Value}'");
+            throw new ArgumentException(string.Join('\n', unknown.Concat(parsed.Errors.Select(e => e.Message))));
         }
 
         return parsed;
