@@ -31,6 +31,7 @@ internal static partial class ClientTunnelRunner
     /// context.SystemResolversChanged += (_, servers) =&gt; session.SetDns(servers);  // once at start, then on change
     /// session.Start();
     /// session.SetDns(context.GetSystemResolvers());
+    /// context.Start();                                                  // network monitor and resolver poll start reporting
     /// var disconnected = session.Disconnected;                          // Task&lt;DisconnectReason&gt;
     /// var finished = await Task.WhenAny(disconnected, Task.Delay(Timeout.Infinite, stopping));
     /// if (finished == disconnected) { log "Firezone disconnected: …" (warn for auth errors, else error); return 1; }

@@ -115,7 +115,6 @@ static async Task<int> RunAsync(ClientArguments arguments, ILoggerFactory logger
 
         using var signals = new HostSignals(handleHangup: true, loggerFactory.CreateLogger("Firezone.Client"));
         using IHostTun tun = arguments.NoTunnel ? new StandInTunnel.NoTun() : new LinuxHostTun(loggerFactory: loggerFactory);
-        using var context = new ClientTunnelContext(loggerFactory, tun, dns, SystemdNotify.FromEnvironment(), signals, arguments.Exit);
         NetworkChangeMonitor? monitor = null;
         try
         {
@@ -126,7 +125,7 @@ static async Task<int> RunAsync(ClientArguments arguments, ILoggerFactory logger
             ClientLog.NoNetworkMonitor(logger, e.Message);
         }
 
-        context.Start(monitor);
+        using var context = new ClientTunnelContext(loggerFactory, tun, dns, SystemdNotify.FromEnvironment(), signals, arguments.Exit, monitor);
         try
         {
             return arguments.NoTunnel

@@ -14,6 +14,7 @@ internal static class StandInTunnel
 
     public static async Task<int> RunAsync(ClientTunnelContext context, CancellationToken stopping)
     {
+        context.Start();
         context.SetInterface(IPAddress.Parse("100.64.0.1"), IPAddress.Parse("fd00:2021:1111::1"), Sentinels);
         try
         {

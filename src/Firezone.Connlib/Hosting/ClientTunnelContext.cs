@@ -27,7 +27,8 @@ public sealed class ClientTunnelContext : IDisposable
     private readonly object _gate = new();
     private Timer? _resolverTimer;
     private IReadOnlyList<IPAddress>? _lastResolvers;
-    private NetworkChangeMonitor? _monitor;
+    private readonly NetworkChangeMonitor? _monitor;
+    private int _started;
 
     /// <summary>Wires the pieces; nothing runs until <see cref="Start"/>.</summary>
     /// <param name="loggerFactory">The host's logging.</param>
@@ -36,7 +37,8 @@ public sealed class ClientTunnelContext : IDisposable
     /// <param name="notify">Readiness notification (READY=1 on the first interface configuration).</param>
     /// <param name="signals">SIGINT/SIGTERM stop, SIGHUP resets.</param>
     /// <param name="exitWhenReady"><c>--exit</c>: stop (exit 0) once the tunnel is ready.</param>
-    public ClientTunnelContext(ILoggerFactory loggerFactory, IHostTun tun, DnsControl dns, SystemdNotify notify, HostSignals signals, bool exitWhenReady)
+    /// <param name="networkMonitor">Network changes to forward as resets once started (null: none); disposed with the context.</param>
+    public ClientTunnelContext(ILoggerFactory loggerFactory, IHostTun tun, DnsControl dns, SystemdNotify notify, HostSignals signals, bool exitWhenReady, NetworkChangeMonitor? networkMonitor)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(tun);
@@ -50,6 +52,7 @@ public sealed class ClientTunnelContext : IDisposable
         _signals = signals;
         _exitWhenReady = exitWhenReady;
         _logger = loggerFactory.CreateLogger("Firezone.Client");
+        _monitor = networkMonitor;
         _signals.Hangup += (_, _) => RequestReset("SIGHUP");
     }
 
@@ -68,14 +71,22 @@ public sealed class ClientTunnelContext : IDisposable
     /// <summary>Raised with the system resolvers once after <see cref="Start"/> and whenever they change (polled every 5 s).</summary>
     public event EventHandler<IReadOnlyList<IPAddress>>? SystemResolversChanged;
 
-    /// <summary>Starts the resolver poll and, when given, forwards <paramref name="networkMonitor"/>'s changes as resets.</summary>
-    public void Start(NetworkChangeMonitor? networkMonitor)
+    /// <summary>
+    /// Starts reporting: the network monitor (its changes become <see cref="ResetRequested"/>; like upstream's notifiers it
+    /// reports once right away) and the resolver poll (<see cref="SystemResolversChanged"/> at once, then on change).
+    /// Call it after subscribing to the events. Calling it again does nothing.
+    /// </summary>
+    public void Start()
     {
-        if (networkMonitor is not null)
+        if (Interlocked.Exchange(ref _started, 1) != 0)
         {
-            _monitor = networkMonitor;
-            networkMonitor.Changed += (_, _) => RequestReset("network change");
-            networkMonitor.Start();
+            return;
+        }
+
+        if (_monitor is not null)
+        {
+            _monitor.Changed += (_, _) => RequestReset("network change");
+            _monitor.Start();
         }
 
         _resolverTimer = new Timer(_ => PollResolvers(), null, TimeSpan.Zero, ResolverPollInterval);

@@ -45,7 +45,16 @@ public sealed class HostSignals : IDisposable
     public event EventHandler? Hangup;
 
     /// <summary>Cancels <see cref="Stopping"/> as a signal would (e.g. for <c>--exit</c>).</summary>
-    public void RequestStop() => _stopping.Cancel();
+    public void RequestStop()
+    {
+        try
+        {
+            _stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     private void OnStop(PosixSignalContext context, string name)
     {
