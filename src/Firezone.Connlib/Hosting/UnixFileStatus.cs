@@ -14,7 +14,18 @@ internal readonly partial record struct UnixFileStatus(uint Uid, uint Gid, uint 
         }
 
         Span<byte> buffer = stackalloc byte[256];
-        if (Native.Stat(path, ref MemoryMarshal.GetReference(buffer)) != 0)
+        int result;
+        try
+        {
+            result = Native.Stat(path, ref MemoryMarshal.GetReference(buffer));
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // glibc before 2.33 exports only __xstat (version 1 on x86-64, 0 on aarch64).
+            result = Native.XStat(RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 1 : 0, path, ref MemoryMarshal.GetReference(buffer));
+        }
+
+        if (result != 0)
         {
             return false;
         }
@@ -30,5 +41,8 @@ internal readonly partial record struct UnixFileStatus(uint Uid, uint Gid, uint 
     {
         [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         public static partial int Stat(string path, ref byte buffer);
+
+        [LibraryImport("libc", EntryPoint = "__xstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+        public static partial int XStat(int version, string path, ref byte buffer);
     }
 }
