@@ -21,8 +21,8 @@ internal static partial class ClientTunnelRunner
     /// var tun = context.OpenTun();                                     // tun-firezone, MTU 1280
     /// await using var session = new ClientSession(new ClientSessionOptions
     /// {
-    ///     ApiUrl = settings.ApiUrl, Token = settings.Token, ExternalId = settings.ExternalId, Name = settings.Name,
-    ///     MaxPartitionTime = settings.MaxPartitionTime, Version = settings.Version,
+    ///     LoginUrl = settings.LoginUrl, UserAgent = UserAgent.ForConnlib(settings.Version), Name = settings.Name,
+    ///     MaxPartitionTime = settings.MaxPartitionTime,
     /// }, tun, context.LoggerFactory, TimeProvider.System);
     /// session.InterfaceConfigChanged += (_, c) =&gt; context.SetInterface(c.IPv4, c.IPv6, c.DnsServers); // ready, READY=1, --exit
     /// session.RoutesChanged += (_, routes) =&gt; context.SetRoutes(routes);

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Firezone.Client;
 using Firezone.Connlib.Hosting;
 using Firezone.Connlib.Logging;
+using Firezone.PhoenixChannel;
 using Microsoft.Extensions.Logging;
 
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -99,10 +100,12 @@ static async Task<int> RunAsync(ClientArguments arguments, ILoggerFactory logger
             string token = TokenSource.Resolve(arguments.Token, arguments.TokenPath);
             string id = FirezoneIdFile.GetOrCreateClientId(arguments.FirezoneId);
             var apiUrl = new Uri(arguments.ApiUrl, UriKind.Absolute);
-            settings = new ClientHostSettings(apiUrl, token, id, FirezoneIdFile.ExternalId(id), arguments.FirezoneName ?? Environment.MachineName,
+            string name = arguments.FirezoneName ?? Environment.MachineName;
+            var device = SmbiosDeviceInfo.Read();
+            settings = new ClientHostSettings(apiUrl, token, id, name, device, LoginUrl.Client(apiUrl, token, id, name, device),
                 arguments.MaxPartitionTime, arguments.DnsControl, version);
         }
-        catch (Exception e) when (e is TokenException or FirezoneIdException or UriFormatException)
+        catch (Exception e) when (e is TokenException or FirezoneIdException or UriFormatException or ArgumentException)
         {
             return Fail(logger, e.Message);
         }

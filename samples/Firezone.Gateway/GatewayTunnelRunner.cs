@@ -17,8 +17,8 @@ internal static partial class GatewayTunnelRunner
     /// var tun = context.OpenTun();                                // created at once; addresses come with init
     /// await using var session = new GatewaySession(new GatewaySessionOptions
     /// {
-    ///     ApiUrl = settings.ApiUrl, Token = settings.Token, ExternalId = settings.ExternalId, Name = settings.Name,
-    ///     Version = settings.Version, ResolveAsync = context.DnsResolver.ResolveAsync, // 10 s, at most 1000 in flight
+    ///     LoginUrl = settings.LoginUrl, UserAgent = UserAgent.ForConnlib(settings.Version), Name = settings.Name,
+    ///     ResolveAsync = context.DnsResolver.ResolveAsync,              // 10 s, at most 1000 in flight
     /// }, tun, context.LoggerFactory, TimeProvider.System);
     /// session.InterfaceConfigChanged += (_, c) =&gt; context.SetInterface(c.IPv4, c.IPv6); // addresses + routes, warns
     /// session.Start();

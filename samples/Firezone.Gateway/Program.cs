@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using Firezone.Connlib.Hosting;
 using Firezone.Connlib.Logging;
+using Firezone.PhoenixChannel;
 using Firezone.Gateway;
 using Microsoft.Extensions.Logging;
 
@@ -54,10 +55,11 @@ GatewayHostSettings settings;
 try
 {
     string id = FirezoneIdFile.GetOrCreateGatewayId(arguments.FirezoneId);
-    settings = new GatewayHostSettings(new Uri(arguments.ApiUrl, UriKind.Absolute), arguments.Token!, id, FirezoneIdFile.ExternalId(id),
-        arguments.FirezoneName ?? Environment.MachineName, version);
+    var apiUrl = new Uri(arguments.ApiUrl, UriKind.Absolute);
+    string name = arguments.FirezoneName ?? Environment.MachineName;
+    settings = new GatewayHostSettings(apiUrl, arguments.Token!, id, name, LoginUrl.Gateway(apiUrl, arguments.Token!, id, name), version);
 }
-catch (Exception e) when (e is FirezoneIdException or UriFormatException)
+catch (Exception e) when (e is FirezoneIdException or UriFormatException or ArgumentException)
 {
     return Fail(logger, e.Message);
 }

@@ -1,14 +1,13 @@
 using System.Runtime.Versioning;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace Firezone.Connlib.Hosting;
 
 /// <summary>
 /// The device ids of the two hosts (hosts-and-tun.md §7.1, §7.2): a non-empty flag/environment value wins, else the
-/// id is read from the host's file, else a new UUID v4 is written there. <see cref="ExternalId"/> is what the portal
-/// sees (the raw id is never sent).
+/// id is read from the host's file, else a new UUID v4 is written there. Its SHA-256 hex is what the portal
+/// sees (the raw id is never sent:
+/// <c>Firezone.PhoenixChannel.LoginUrl</c> hashes it into <c>external_id</c>).
 /// </summary>
 public static class FirezoneIdFile
 {
@@ -91,13 +90,6 @@ public static class FirezoneIdFile
             string directory = Path.GetDirectoryName(Path.GetFullPath(path)) + "/";
             throw new FirezoneIdException($"Couldn't read FIREZONE_ID or write it to disk: Please provide it through the env variable or provide rw access to {directory}", e);
         }
-    }
-
-    /// <summary>What the portal's login URL carries as <c>external_id</c>: the lowercase hex SHA-256 of the id's UTF-8 bytes.</summary>
-    public static string ExternalId(string firezoneId)
-    {
-        ArgumentNullException.ThrowIfNull(firezoneId);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(firezoneId)));
     }
 
     private static string NewId() => Guid.NewGuid().ToString("D");

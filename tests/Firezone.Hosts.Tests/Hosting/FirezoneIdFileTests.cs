@@ -1,11 +1,9 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Firezone.Connlib.Hosting;
 
 namespace Firezone.Hosts.Tests.Hosting;
 
-/// <summary>hosts-and-tun.md §7.1 (client firezone-id.json) and §7.2 (gateway_id): creation, reuse, modes, and §9.17 external_id.</summary>
+/// <summary>hosts-and-tun.md §7.1 (client firezone-id.json) and §7.2 (gateway_id): creation, reuse, modes,.</summary>
 public sealed class FirezoneIdFileTests
 {
     [Fact]
@@ -90,14 +88,5 @@ public sealed class FirezoneIdFileTests
         string path = Path.Combine(blocker, "gateway_id");
         var e = Assert.Throws<FirezoneIdException>(() => FirezoneIdFile.GetOrCreateGatewayId(null, path));
         Assert.StartsWith("Couldn't read FIREZONE_ID or write it to disk: Please provide it through the env variable or provide rw access to ", e.Message);
-    }
-
-    [Fact]
-    public void External_id_is_the_lowercase_hex_sha256_of_the_id()
-    {
-        const string id = "4694E56C-7643-4A15-9DF3-638E5B05F570";
-        string expected = string.Concat(SHA256.HashData(Encoding.UTF8.GetBytes(id)).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
-        Assert.Equal(expected, FirezoneIdFile.ExternalId(id));
-        Assert.Equal(64, expected.Length);
     }
 }

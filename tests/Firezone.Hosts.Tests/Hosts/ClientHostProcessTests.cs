@@ -95,6 +95,15 @@ public sealed class ClientHostProcessTests
     }
 
     [Fact]
+    public async Task An_unusable_api_url_fails_the_check_with_exit_1()
+    {
+        using var dir = new TempDirectory();
+        await using var host = await RunToExit([.. EtcResolvConf(dir), "--check", "--api-url", "ftp://portal.test/"], new() { ["FIREZONE_TOKEN"] = "tok" });
+        Assert.Equal(1, host.ExitCode);
+        Assert.Contains("Unsupported API URL scheme 'ftp'", host.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_session_the_host_says_so_and_exits_1()
     {
         using var dir = new TempDirectory();
