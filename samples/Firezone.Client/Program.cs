@@ -69,10 +69,6 @@ using (var loggerFactory = LoggerFactory.Create(builder =>
 {
     var logger = loggerFactory.CreateLogger("Firezone.Client");
     exitCode = await RunAsync(arguments, loggerFactory, logger, version);
-    if (exitCode != 0)
-    {
-        Console.Error.Flush();
-    }
 }
 
 logFiles?.Dispose();

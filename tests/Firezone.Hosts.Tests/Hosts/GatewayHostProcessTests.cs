@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Firezone.Tun.Tests.Linux;
 
 namespace Firezone.Hosts.Tests.Hosts;
 
@@ -65,5 +66,35 @@ public sealed class GatewayHostProcessTests
         Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(20)), host.Output);
         Assert.Equal(0, host.ExitCode);
         Assert.Contains($"Caught {name}", host.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Setup_forwarding_installs_the_nftables_table_and_removes_it_on_SIGTERM()
+    {
+        NetNamespace.SkipUnlessAvailable();
+        Assert.SkipWhen(TempDirectory.FindTool("nft") is null, "nft (nftables) is not installed");
+        using var ns = NetNamespace.Create();
+        await using var host = HostProcess.Start(Host(), ["tok", "-i", "gw", "--health-check-addr", "127.0.0.1:8080", "--no-tunnel", "--setup-forwarding"], netns: ns.Name);
+        Assert.True(await host.WaitForOutputAsync("Installed nftables table firezone-gateway"), host.Output);
+        Assert.Equal("1", Nft(ns.Name, "cat", "/proc/sys/net/ipv4/ip_forward").Trim());
+        Assert.Contains("masquerade", Nft(ns.Name, "nft", "list", "table", "inet", "firezone-gateway"), StringComparison.Ordinal);
+        host.Signal(15);
+        Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(20)), host.Output);
+        Assert.Equal(0, host.ExitCode);
+        Assert.DoesNotContain("firezone-gateway", Nft(ns.Name, "nft", "list", "tables"), StringComparison.Ordinal);
+    }
+
+    private static string Nft(string ns, params string[] command)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "netns", "exec", ns }.Concat(command))
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(info)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return output;
     }
 }

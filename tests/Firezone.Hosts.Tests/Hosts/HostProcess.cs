@@ -45,9 +45,18 @@ internal sealed partial class HostProcess : IAsyncDisposable
         return null;
     }
 
-    public static HostProcess Start(string dll, IEnumerable<string> arguments, Dictionary<string, string?>? environment = null)
+    /// <summary>Starts <c>dotnet &lt;dll&gt; &lt;arguments&gt;</c>, inside network namespace <paramref name="netns"/> when given (<c>ip netns exec</c> execs it, so the pid is the host's).</summary>
+    public static HostProcess Start(string dll, IEnumerable<string> arguments, Dictionary<string, string?>? environment = null, string? netns = null)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (netns is not null)
+        {
+            foreach (string a in new[] { "netns", "exec", netns, "dotnet" })
+            {
+                info.ArgumentList.Add(a);
+            }
+        }
+
         info.ArgumentList.Add(dll);
         foreach (string argument in arguments)
         {
