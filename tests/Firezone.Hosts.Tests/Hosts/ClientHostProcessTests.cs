@@ -167,4 +167,48 @@ public sealed class ClientHostProcessTests
         string jsonl = Assert.Single(Directory.GetFiles(dir.File("logs"), "connlib.*.jsonl"));
         Assert.Contains("\"message\":\"Tunnel ready", File.ReadAllText(jsonl), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// systemd-resolved through a stand-in <c>resolvectl</c> first on PATH: the sentinels go to tun-firezone, and the
+    /// child process does not see FIREZONE_TOKEN (removed from the environment at startup, hosts-and-tun.md §9.18).
+    /// </summary>
+    [Fact]
+    public async Task Systemd_resolved_gets_the_sentinels_and_child_processes_never_see_the_token()
+    {
+        Assert.SkipWhen(TempDirectory.FindTool("sh") is null, "needs /bin/sh for the stand-in resolvectl");
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("resolvectl"), $"#!/bin/sh\necho \"$*\" >> {dir.File("calls")}\nenv >> {dir.File("env")}\n");
+        File.SetUnixFileMode(dir.File("resolvectl"), (UnixFileMode)0b111_101_101);
+        string path = dir.Path + ":" + Environment.GetEnvironmentVariable("PATH");
+        await using var host = await RunToExit(["--dns-control", "systemd-resolved", "-i", "test-device", "--no-tunnel", "--exit"],
+            new() { ["FIREZONE_TOKEN"] = "secret-token-value", ["PATH"] = path });
+        Assert.Equal(0, host.ExitCode);
+        string[] calls = File.ReadAllLines(dir.File("calls"));
+        Assert.Contains("dns tun-firezone 100.100.111.1 fd00:2021:1111:8000:100:100:111:0", calls);
+        Assert.Contains("domain tun-firezone ~.", calls);
+        Assert.Contains("llmnr tun-firezone false", calls);
+        Assert.DoesNotContain("secret-token-value", File.ReadAllText(dir.File("env")), StringComparison.Ordinal);
+        Assert.Contains("PATH=", File.ReadAllText(dir.File("env")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RUST_LOG_filters_the_console()
+    {
+        using var dir = new TempDirectory();
+        await using var quiet = await RunToExit([.. EtcResolvConf(dir), "--check"], new() { ["FIREZONE_TOKEN"] = "tok", ["RUST_LOG"] = "warn" });
+        Assert.Equal(0, quiet.ExitCode);
+        Assert.DoesNotContain("Check passed", quiet.Output, StringComparison.Ordinal);
+        await using var targeted = await RunToExit([.. EtcResolvConf(dir), "--check"], new() { ["FIREZONE_TOKEN"] = "tok", ["RUST_LOG"] = "warn,Firezone.Client=info" });
+        Assert.Contains("Check passed", targeted.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unusable_log_directory_exits_1()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("file"), "");
+        await using var host = await RunToExit([.. EtcResolvConf(dir), "--check", "-l", dir.File("file")], new() { ["FIREZONE_TOKEN"] = "tok" });
+        Assert.Equal(1, host.ExitCode);
+        Assert.Contains("Failed to open the log directory", host.Output, StringComparison.Ordinal);
+    }
 }
