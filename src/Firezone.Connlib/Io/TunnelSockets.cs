@@ -38,6 +38,9 @@ internal sealed partial class TunnelSockets : IDisposable
         Rebind();
     }
 
+    /// <summary>Test hook: datagrams to destinations for which this returns true are dropped (not counted).</summary>
+    public Func<IPEndPoint, bool>? DropOutbound { get; init; }
+
     /// <summary>The IPv4 socket, or null.</summary>
     public TunnelUdpSocket? V4 { get; private set; }
 
@@ -88,6 +91,11 @@ internal sealed partial class TunnelSockets : IDisposable
     /// <summary>Queues a datagram on the socket of <paramref name="destination"/>'s family.</summary>
     public bool Enqueue(IPEndPoint? source, IPEndPoint destination, ReadOnlySpan<byte> payload)
     {
+        if (DropOutbound?.Invoke(destination) == true)
+        {
+            return false;
+        }
+
         var socket = destination.AddressFamily == AddressFamily.InterNetworkV6 ? V6 : V4;
         if (socket is null)
         {

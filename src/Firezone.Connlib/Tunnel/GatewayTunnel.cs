@@ -95,7 +95,12 @@ internal sealed class GatewayTunnel : TunnelLoop
         return true;
     }
 
-    protected override TimeSpan? PollTimeout() => State.PollTimeout();
+    protected override TimeSpan? PollTimeout()
+    {
+        Counters.Connections = State.InnerNode.ConnectionCount; // plain stores for the metrics, once per iteration that reaches step 6
+        Counters.ConnectionsEstablished = State.ConnectionsEstablished;
+        return State.PollTimeout();
+    }
 
     protected override void HandleTimeout(TimeSpan now) => State.HandleTimeout(now, UtcNow);
 
