@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Firezone.Connlib.Dns;
+using Firezone.Connlib.Sessions;
+using Firezone.Connlib.Tests.Dns;
+using Firezone.DevPortal;
+using Firezone.PhoenixChannel;
+using Firezone.Tun;
+using Firezone.Tun.Packets;
+
+namespace Firezone.Connlib.Tests.Sessions;
+
+/// <summary>
+/// A <see cref="ClientSession"/> and a <see cref="GatewaySession"/> over real loopback UDP with in-memory TUN devices,
+/// the test playing the portal (<see cref="SessionWorld"/>): no root needed.
+/// </summary>
+public sealed class SessionLoopbackTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_ping_into_the_client_tun_comes_out_of_the_gateway_tun_and_the_reply_comes_back()
+    {
+        await using var world = await SessionWorld.StartAsync();
+        using var stop = new CancellationTokenSource();
+        var atGateway = new ConcurrentQueue<byte[]>();
+        var resourceHost = world.AnswerAtGateway(atGateway, stop.Token);
+
+        var reply = await world.SendUntilAnsweredAsync(SessionWorld.Ping(SessionWorld.ResourceHost, 1),
+            p => SessionWorld.IsEchoReplyFrom(p, SessionWorld.ResourceHost), Patience);
+
+        Assert.NotNull(reply);
+        Assert.Contains(atGateway, p => IpPacket.TryParse(p, out var ip) == IpParseError.None
+            && ip.Source.Equals(SessionWorld.ClientV4) && ip.Destination.Equals(SessionWorld.ResourceHost));
+        Assert.Empty(world.PortalErrors);
+        await stop.CancelAsync();
+        await resourceHost;
+    }
+
+    [Fact]
+    public async Task With_the_direct_path_blocked_traffic_flows_through_our_relay()
+    {
+        await using var world = await SessionWorld.StartAsync(blockDirect: true);
+        using var stop = new CancellationTokenSource();
+        var resourceHost = world.AnswerAtGateway(new ConcurrentQueue<byte[]>(), stop.Token);
+        long relayedBefore = world.Relay.RelayedBytes;
+
+        var reply = await world.SendUntilAnsweredAsync(SessionWorld.Ping(SessionWorld.ResourceHost, 1),
+            p => SessionWorld.IsEchoReplyFrom(p, SessionWorld.ResourceHost), TimeSpan.FromSeconds(30));
+
+        Assert.NotNull(reply);
+        Assert.True(world.Relay.RelayedBytes > relayedBefore, "the relay relayed nothing");
+        Assert.True(world.Relay.ChannelCount > 0);
+        await stop.CancelAsync();
+        await resourceHost;
+    }
+
+    [Fact]
+    public async Task A_dns_resource_is_resolved_through_the_sentinel_and_reached_through_the_tunnel()
+    {
+        await using var world = await SessionWorld.StartAsync();
+        using var stop = new CancellationTokenSource();
+        var atGateway = new ConcurrentQueue<byte[]>();
+        var resourceHost = world.AnswerAtGateway(atGateway, stop.Token);
+
+        // The interface config names the sentinel the application must use as its DNS server.
+        var deadline = DateTime.UtcNow + Patience;
+        InterfaceConfigEventArgs? config = null;
+        while (DateTime.UtcNow < deadline && (config = world.ClientInterfaces.LastOrDefault(c => c.DnsServers.Count > 0)) is null)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.NotNull(config);
+        var sentinel = config.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        Assert.True(IPNetwork.Parse("100.100.111.0/24").Contains(sentinel), $"{sentinel} is not a sentinel");
+
+        var queryBytes = DnsTestMessages.Query(SessionWorld.DnsResourceName, DnsRecordType.A);
+        var packet = new byte[1280];
+        int length = PacketBuilder.Udp(packet, SessionWorld.ClientV4, sentinel, 53000, 53, queryBytes);
+        IPAddress? proxy = null;
+        var answer = await world.SendUntilAnsweredAsync(packet[..length], p =>
+        {
+            if (IpPacket.TryParse(p, out var ip) != IpParseError.None || !ip.TryGetUdp(out var udp) || udp.SourcePort != 53)
+            {
+                return false;
+            }
+
+            var message = ARSoft.Tools.Net.Dns.DnsMessage.Parse(udp.Payload.ToArray());
+            proxy = message.AnswerRecords.OfType<ARSoft.Tools.Net.Dns.ARecord>().FirstOrDefault()?.Address;
+            return proxy is not null;
+        }, Patience);
+
+        Assert.NotNull(answer);
+        Assert.True(IPNetwork.Parse("100.96.0.0/11").Contains(proxy!), $"{proxy} is not a proxy IP");
+
+        var reply = await world.SendUntilAnsweredAsync(SessionWorld.Ping(proxy!, 7), p => SessionWorld.IsEchoReplyFrom(p, proxy!), Patience);
+
+        Assert.NotNull(reply);
+        // At the gateway the proxy IP became the name's real address (resolved through the session's resolver).
+        Assert.Contains(atGateway, p => IpPacket.TryParse(p, out var ip) == IpParseError.None && ip.Destination.Equals(SessionWorld.DnsResourceRealIp));
+        await stop.CancelAsync();
+        await resourceHost;
+    }
+
+    [Fact]
+    public async Task A_portal_auth_error_401_ends_completion_with_that_reason()
+    {
+        await using var portal = new PortalServer(new PortalServerOptions { RejectUpgrade = _ => 401 });
+        await portal.StartAsync(TestContext.Current.CancellationToken);
+        using var tun = new InMemoryTun();
+        await using var session = new ClientSession(new ClientSessionOptions
+        {
+            ApiUrl = portal.ApiUrl,
+            Token = "bad-token",
+            FirezoneId = "client-1",
+            Tun = tun,
+            IPv4BindAddress = IPAddress.Loopback,
+            IPv6BindAddress = IPAddress.IPv6Loopback,
+            SocketBufferSize = 0,
+        });
+        SessionEnd? raised = null;
+        session.Disconnected += (_, e) => raised = e.End;
+        session.Start();
+
+        var end = await session.Completion.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        Assert.Equal(SessionEndReason.PortalError, end.Reason);
+        Assert.True(end.IsAuthenticationError);
+        var error = Assert.IsType<PhoenixChannelException>(end.Error);
+        Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
+        await session.StopAsync();
+        Assert.Equal(end, raised);
+    }
+
+    [Fact]
+    public async Task Stop_leaves_no_session_thread_running()
+    {
+        var world = await SessionWorld.StartAsync();
+        var threads = world.Client.Tunnel.Threads.Concat(world.Gateway.Tunnel.Threads).ToList();
+        Assert.All(threads, t => Assert.True(t.IsAlive, $"{t.Name} not running"));
+
+        await world.DisposeAsync();
+
+        Assert.All(threads, t => Assert.False(t.IsAlive, $"{t.Name} still running"));
+        Assert.Equal(SessionEndReason.Stopped, (await world.Client.Completion).Reason);
+        Assert.Equal(SessionEndReason.Stopped, (await world.Gateway.Completion).Reason);
+    }
+}
