@@ -70,6 +70,9 @@ internal abstract partial class TunnelLoop : IDisposable
     /// <summary>The loop's thread and the TUN threads (tests: none alive after <see cref="Dispose"/>).</summary>
     internal IEnumerable<Thread> Threads => [_thread, .. Tun.Threads];
 
+    /// <summary>The ports of the UDP sockets (0: no socket of that family); for diagnostics and tests.</summary>
+    internal (int V4, int V6) LocalPorts() => (Sockets.V4?.Port ?? 0, Sockets.V6?.Port ?? 0);
+
     /// <summary>The UDP sockets (loop thread only).</summary>
     protected TunnelSockets Sockets { get; }
 
@@ -371,7 +374,7 @@ internal abstract partial class TunnelLoop : IDisposable
     {
         _stopping = true;
         Wake();
-        if (Thread.CurrentThread != _thread && _thread.ThreadState != ThreadState.Unstarted)
+        if (Thread.CurrentThread != _thread && (_thread.ThreadState & ThreadState.Unstarted) == 0)
         {
             _thread.Join(TimeSpan.FromSeconds(10));
         }
