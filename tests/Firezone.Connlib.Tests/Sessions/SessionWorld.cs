@@ -87,6 +87,9 @@ internal sealed class SessionWorld : IAsyncDisposable
 
     public ConcurrentQueue<InterfaceConfigEventArgs> ClientInterfaces { get; } = new();
 
+    /// <summary>The client session's meter factory (so a test listens to this session's meter only).</summary>
+    public TestMeterFactory ClientMeters { get; } = new();
+
     public static async Task<SessionWorld> StartAsync(bool blockDirect = false, Action<SessionWorld>? configure = null)
     {
         var relay = new RelaySession(new RelaySessionOptions
@@ -131,6 +134,7 @@ internal sealed class SessionWorld : IAsyncDisposable
             SocketBufferSize = 0,
             SystemDnsServers = [IPAddress.Parse("198.18.0.53")],
             DropOutbound = drop,
+            MeterFactory = world.ClientMeters,
         });
         world.Client.InterfaceConfigUpdated += (_, e) => world.ClientInterfaces.Enqueue(e);
         world.Gateway.Start();
@@ -307,5 +311,29 @@ internal sealed class SessionWorld : IAsyncDisposable
         await Relay.DisposeAsync();
         ClientTun.Dispose();
         GatewayTun.Dispose();
+        ClientMeters.Dispose();
+    }
+}
+
+/// <summary>An <see cref="System.Diagnostics.Metrics.IMeterFactory"/> that remembers the meters it made.</summary>
+internal sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+{
+    private readonly ConcurrentBag<System.Diagnostics.Metrics.Meter> _meters = [];
+
+    public IReadOnlyCollection<System.Diagnostics.Metrics.Meter> Meters => _meters;
+
+    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+    {
+        var meter = new System.Diagnostics.Metrics.Meter(options);
+        _meters.Add(meter);
+        return meter;
+    }
+
+    public void Dispose()
+    {
+        foreach (var meter in _meters)
+        {
+            meter.Dispose();
+        }
     }
 }
