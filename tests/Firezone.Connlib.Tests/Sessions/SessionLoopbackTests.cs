@@ -146,4 +146,33 @@ public sealed class SessionLoopbackTests
         Assert.Equal(SessionEndReason.Stopped, (await world.Client.Completion).Reason);
         Assert.Equal(SessionEndReason.Stopped, (await world.Gateway.Completion).Reason);
     }
+
+    [Fact]
+    public async Task After_a_reset_the_client_reconnects_with_a_new_key_and_new_sockets_and_traffic_flows_again()
+    {
+        await using var world = await SessionWorld.StartAsync();
+        using var stop = new CancellationTokenSource();
+        var resourceHost = world.AnswerAtGateway(new ConcurrentQueue<byte[]>(), stop.Token);
+        Assert.NotNull(await world.SendUntilAnsweredAsync(SessionWorld.Ping(SessionWorld.ResourceHost, 1),
+            p => SessionWorld.IsEchoReplyFrom(p, SessionWorld.ResourceHost), Patience));
+        var firstPortal = world.ClientPortal!;
+        var firstKey = firstPortal.Query["public_key"];
+        var firstPorts = world.Client.Tunnel.LocalPorts();
+
+        world.Client.Reset();
+
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline && ReferenceEquals(world.ClientPortal, firstPortal))
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.NotSame(firstPortal, world.ClientPortal);
+        Assert.NotEqual(firstKey, world.ClientPortal!.Query["public_key"]); // tunnel spec §4.8: a new key pair
+        Assert.NotEqual(firstPorts, world.Client.Tunnel.LocalPorts()); // new sockets, new ports
+        Assert.NotNull(await world.SendUntilAnsweredAsync(SessionWorld.Ping(SessionWorld.ResourceHost, 2),
+            p => SessionWorld.IsEchoReplyFrom(p, SessionWorld.ResourceHost), Patience));
+        await stop.CancelAsync();
+        await resourceHost;
+    }
 }
