@@ -39,7 +39,8 @@ public sealed partial class GatewaySession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _portal;
     private int _started;
-    private int _disposed;
+    private readonly Lock _shutdownLock = new();
+    private Task? _shutdown;
 
     /// <summary>Creates the session (binds the UDP sockets; nothing is sent before <see cref="Start"/>).</summary>
     public GatewaySession(GatewaySessionOptions options, ILoggerFactory? loggerFactory = null)
@@ -67,7 +68,7 @@ public sealed partial class GatewaySession : IAsyncDisposable
     /// <summary>The portal's <c>init</c> arrived: configure the TUN device with these addresses and routes.</summary>
     public event EventHandler<GatewayInterfaceEventArgs>? InterfaceConfigUpdated;
 
-    /// <summary>The session ended (a permanent portal error, a crash, or a stop).</summary>
+    /// <summary>The session ended on its own: a permanent portal error or a crash; not raised by a stop.</summary>
     public event EventHandler<SessionEndedEventArgs>? Disconnected;
 
     /// <summary>Completes when the session has ended, with the reason. Never faults.</summary>
@@ -104,13 +105,17 @@ public sealed partial class GatewaySession : IAsyncDisposable
     /// <summary>Stops the session (see <see cref="StopAsync"/>).</summary>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    private async Task ShutdownAsync()
+    /// <summary>Shuts down once; every caller waits for that one shutdown (a stop racing a fatal error included).</summary>
+    private Task ShutdownAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        lock (_shutdownLock)
         {
-            return;
+            return _shutdown ??= Task.Run(ShutdownOnceAsync);
         }
+    }
 
+    private async Task ShutdownOnceAsync()
+    {
         _stop.Cancel();
         await Task.Run(_tunnel.Dispose).ConfigureAwait(false);
         await _channel.DisposeAsync().ConfigureAwait(false);
@@ -132,11 +137,12 @@ public sealed partial class GatewaySession : IAsyncDisposable
         }
 
         LogEnded(_logger, end.Reason, end.Error?.Message);
-        var args = new SessionEndedEventArgs(end);
-        _dispatcher.Post(() => Disconnected?.Invoke(this, args));
         if (end.Reason != SessionEndReason.Stopped)
         {
-            _ = Task.Run(ShutdownAsync);
+            // on_disconnect: only for a permanent portal error or a crash (tunnel spec §4.9), not for a stop.
+            var args = new SessionEndedEventArgs(end);
+            _dispatcher.Post(() => Disconnected?.Invoke(this, args));
+            _ = ShutdownAsync();
         }
     }
 

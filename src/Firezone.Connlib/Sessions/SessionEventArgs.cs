@@ -71,7 +71,7 @@ public sealed class GatewayInterfaceEventArgs : EventArgs
     public IReadOnlyList<IPNetwork> Routes { get; }
 }
 
-/// <summary>A session ended (tunnel spec §4.9 <c>on_disconnect</c>).</summary>
+/// <summary>A session ended on its own (tunnel spec §4.9 <c>on_disconnect</c>): a permanent portal error or a crash.</summary>
 public sealed class SessionEndedEventArgs : EventArgs
 {
     internal SessionEndedEventArgs(SessionEnd end) => End = end;

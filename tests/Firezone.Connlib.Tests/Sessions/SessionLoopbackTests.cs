@@ -137,6 +137,8 @@ public sealed class SessionLoopbackTests
     public async Task Stop_leaves_no_session_thread_running()
     {
         var world = await SessionWorld.StartAsync();
+        bool disconnected = false;
+        world.Client.Disconnected += (_, _) => disconnected = true;
         var threads = world.Client.Tunnel.Threads.Concat(world.Gateway.Tunnel.Threads).ToList();
         Assert.All(threads, t => Assert.True(t.IsAlive, $"{t.Name} not running"));
 
@@ -145,6 +147,7 @@ public sealed class SessionLoopbackTests
         Assert.All(threads, t => Assert.False(t.IsAlive, $"{t.Name} still running"));
         Assert.Equal(SessionEndReason.Stopped, (await world.Client.Completion).Reason);
         Assert.Equal(SessionEndReason.Stopped, (await world.Gateway.Completion).Reason);
+        Assert.False(disconnected); // on_disconnect is for errors only
     }
 
     [Fact]
