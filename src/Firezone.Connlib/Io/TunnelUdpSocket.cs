@@ -43,18 +43,21 @@ internal sealed class TunnelUdpSocket : IDisposable
     private readonly SocketAddress[] _destinations = new SocketAddress[QueueSlots];
     private readonly byte[] _sources = new byte[QueueSlots * 16];
     private readonly int[] _sourceLengths = new int[QueueSlots];
+    private readonly int[] _messageDatagrams = new int[BatchSize];
     private readonly Dictionary<IPEndPoint, SocketAddress> _destinationCache = new();
     private readonly Dictionary<SocketAddress, IPEndPoint> _senderCache = new();
     private readonly List<(byte[] Address, IPEndPoint EndPoint)> _localCache = new();
     private readonly TunnelCounters _counters;
+    private bool _gso;
     private int _pending;
     private int _received;
     private int _cursor;
     private int _segmentOffset;
 
-    private TunnelUdpSocket(Socket socket, TunnelCounters counters)
+    private TunnelUdpSocket(Socket socket, TunnelCounters counters, bool gso)
     {
         Socket = socket;
+        _gso = gso;
         _counters = counters;
         Family = socket.AddressFamily;
         Port = ((IPEndPoint)socket.LocalEndPoint!).Port;
@@ -76,6 +79,9 @@ internal sealed class TunnelUdpSocket : IDisposable
     /// <summary>The receive and send buffer size the kernel granted (bytes, as <c>getsockopt</c> reports them).</summary>
     public (int Receive, int Send) BufferSizes => (Socket.ReceiveBufferSize, Socket.SendBufferSize);
 
+    /// <summary>True while runs of equal-size datagrams to one destination leave as UDP GSO messages.</summary>
+    public bool Gso => _gso;
+
     /// <summary>True after a send found the socket buffer full: wait until writable, then <see cref="Flush"/> again.</summary>
     public bool IsBlocked { get; private set; }
 
@@ -85,10 +91,11 @@ internal sealed class TunnelUdpSocket : IDisposable
     /// <summary>
     /// Binds a non-blocking UDP socket to <paramref name="address"/>:<paramref name="port"/> (IPv6 sockets IPv6-only),
     /// asks for packet info and GRO (best effort) and requests <paramref name="bufferSize"/> bytes of receive and send
-    /// buffer (beyond the system maximum where privileged; 0: the system default).
+    /// buffer (beyond the system maximum where privileged; 0: the system default). <paramref name="gso"/>: use UDP GSO
+    /// when the kernel has it.
     /// </summary>
     /// <exception cref="SocketException">The bind failed.</exception>
-    public static TunnelUdpSocket Bind(IPAddress address, int port, int bufferSize, TunnelCounters counters)
+    public static TunnelUdpSocket Bind(IPAddress address, int port, int bufferSize, TunnelCounters counters, bool gso = true)
     {
         ArgumentNullException.ThrowIfNull(address);
         var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -108,7 +115,7 @@ internal sealed class TunnelUdpSocket : IDisposable
             socket.Blocking = false;
             UdpSocketOptions.EnablePacketInfo(socket);
             UdpSocketOptions.TryEnableGro(socket);
-            return new TunnelUdpSocket(socket, counters);
+            return new TunnelUdpSocket(socket, counters, gso && UdpSocketOptions.SupportsGso(socket));
         }
         catch
         {
@@ -144,8 +151,11 @@ internal sealed class TunnelUdpSocket : IDisposable
     }
 
     /// <summary>
-    /// Sends what is queued, <see cref="BatchSize"/> datagrams per <c>sendmmsg</c>. True when nothing is left; false
-    /// when the socket buffer filled up: the rest stays parked, in order, sent first by the next flush, and
+    /// Sends what is queued with <c>sendmmsg</c>, at most <see cref="BatchSize"/> datagrams per call. With
+    /// <see cref="Gso"/>, consecutive datagrams to the same destination from the same source, all of one length (the
+    /// last may be shorter), leave as one UDP GSO message (at most 64 segments and 65,000 bytes) that the kernel or
+    /// the NIC cuts apart; a route that cannot segment (EIO) turns GSO off for this socket. True when nothing is left;
+    /// false when the socket buffer filled up: the rest stays parked, in order, sent first by the next flush, and
     /// <see cref="IsBlocked"/> is set until a flush sends everything.
     /// </summary>
     public bool Flush()
@@ -153,23 +163,41 @@ internal sealed class TunnelUdpSocket : IDisposable
         while (_pending > 0)
         {
             int chunk = Math.Min(_pending, BatchSize);
-            for (int i = 0; i < chunk; i++)
+            int messages = 0;
+            for (int i = 0; i < chunk;)
             {
-                _send.BeginMessage(_destinations[i], 0, _sources.AsSpan(i * 16, _sourceLengths[i]));
-                _send.Append(_arena, i * MaxSendSize, _lengths[i]);
+                int count = _gso ? RunLength(i, chunk) : 1;
+                _send.BeginMessage(_destinations[i], count > 1 ? _lengths[i] : 0, _sources.AsSpan(i * 16, _sourceLengths[i]));
+                for (int k = i; k < i + count; k++)
+                {
+                    _send.Append(_arena, k * MaxSendSize, _lengths[k]);
+                }
+
+                _messageDatagrams[messages++] = count;
+                i += count;
             }
 
             var result = _send.Flush(Socket, stopOnWouldBlock: true);
-            int done = chunk - result.Unsent;
+            if (result.GsoUnsupported)
+            {
+                _gso = false; // sent segment by segment this time; plain datagrams from now on
+            }
+
+            int done = 0;
+            for (int m = 0; m < messages - result.Unsent; m++)
+            {
+                done += _messageDatagrams[m];
+            }
+
             for (int i = 0; i < done; i++)
             {
                 _counters.DatagramBytesSent += _lengths[i];
             }
 
-            _counters.DatagramsSent += result.Sent;
+            _counters.DatagramsSent += done;
             for (int f = 0; f < result.Failed; f++)
             {
-                _counters.Drop(TunnelDropReason.SendFailed);
+                _counters.Drop(TunnelDropReason.SendFailed); // per refused message (a GSO message counts once)
             }
 
             ShiftOut(done);
@@ -183,6 +211,32 @@ internal sealed class TunnelUdpSocket : IDisposable
 
         IsBlocked = false;
         return true;
+    }
+
+    /// <summary>How many datagrams from <paramref name="first"/> (below <paramref name="end"/>) can share one GSO message.</summary>
+    private int RunLength(int first, int end)
+    {
+        int size = _lengths[first];
+        var destination = _destinations[first];
+        var source = _sources.AsSpan(first * 16, _sourceLengths[first]);
+        int count = 1;
+        while (first + count < end && count < UdpSendBatch.MaxSegments && (count + 1) * size <= UdpSendBatch.MaxGsoBytes)
+        {
+            int next = first + count;
+            if (!ReferenceEquals(_destinations[next], destination) || _lengths[next] > size || _lengths[next] == 0
+                || !source.SequenceEqual(_sources.AsSpan(next * 16, _sourceLengths[next])))
+            {
+                break;
+            }
+
+            count++;
+            if (_lengths[next] < size)
+            {
+                break; // a shorter datagram ends the message
+            }
+        }
+
+        return count;
     }
 
     /// <summary>Drops the first <paramref name="count"/> queued datagrams (sent), moving the rest to the front in order.</summary>

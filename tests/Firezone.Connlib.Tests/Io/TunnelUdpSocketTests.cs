@@ -127,11 +127,13 @@ public sealed class TunnelUdpSocketTests
         Assert.All(got, g => Assert.Equal(socket.Port, g.Local.Port));
     }
 
-    [Fact]
-    public void Sends_are_batched_and_arrive_in_order()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Sends_are_batched_and_arrive_in_order(bool gso)
     {
         var counters = new TunnelCounters();
-        using var socket = TunnelUdpSocket.Bind(IPAddress.Loopback, 0, 0, counters);
+        using var socket = TunnelUdpSocket.Bind(IPAddress.Loopback, 0, 0, counters, gso);
         using var receiver = TunnelUdpSocket.Bind(IPAddress.Loopback, 0, 8 * 1024 * 1024, new TunnelCounters());
         var to = new IPEndPoint(IPAddress.Loopback, receiver.Port);
 
@@ -147,5 +149,36 @@ public sealed class TunnelUdpSocketTests
 
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (byte)i), got.Select(g => g.Bytes[0]));
         Assert.Equal(100, counters.DatagramsSent);
+    }
+
+    [Fact]
+    public void Gso_runs_keep_every_datagram_its_length_destination_and_order()
+    {
+        var counters = new TunnelCounters();
+        using var socket = TunnelUdpSocket.Bind(IPAddress.Loopback, 0, 0, counters, gso: true);
+        Assert.SkipUnless(socket.Gso, "no UDP GSO in this kernel");
+        using var a = TunnelUdpSocket.Bind(IPAddress.Loopback, 0, 8 * 1024 * 1024, new TunnelCounters());
+        using var b = TunnelUdpSocket.Bind(IPAddress.Loopback, 0, 8 * 1024 * 1024, new TunnelCounters());
+        var random = new Random(7);
+        var sent = new List<(int Port, byte[] Bytes)>();
+        for (int i = 0; i < 500; i++)
+        {
+            // Runs of equal sizes to one destination, broken by shorter datagrams and by the other destination.
+            var to = random.Next(8) == 0 ? b : a;
+            int size = random.Next(4) == 0 ? random.Next(4, 1300) : 1200;
+            var payload = new byte[size];
+            random.NextBytes(payload);
+            BitConverter.TryWriteBytes(payload, i);
+            sent.Add((to.Port, payload));
+            Assert.True(socket.Enqueue(null, new IPEndPoint(IPAddress.Loopback, to.Port), payload));
+        }
+
+        Assert.True(socket.Flush());
+        var atA = ReceiveAll(a, sent.Count(s => s.Port == a.Port), TimeSpan.FromSeconds(5));
+        var atB = ReceiveAll(b, sent.Count(s => s.Port == b.Port), TimeSpan.FromSeconds(5));
+
+        Assert.Equal(sent.Where(s => s.Port == a.Port).Select(s => Convert.ToHexString(s.Bytes)), atA.Select(g => Convert.ToHexString(g.Bytes)));
+        Assert.Equal(sent.Where(s => s.Port == b.Port).Select(s => Convert.ToHexString(s.Bytes)), atB.Select(g => Convert.ToHexString(g.Bytes)));
+        Assert.Equal(500, counters.DatagramsSent);
     }
 }
