@@ -8,7 +8,8 @@ namespace Firezone.Connlib.Io;
 /// One of a tunnel's two UDP sockets (hosts-and-tun spec §4.2): non-blocking, bound to one address of one family,
 /// reporting each datagram's destination address (<c>IP_PKTINFO</c>/<c>IPV6_RECVPKTINFO</c>) and cutting UDP GRO
 /// buffers into their datagrams; sending in <c>sendmmsg</c> batches of up to <see cref="BatchSize"/> datagrams, each
-/// with its own source address when the tunnel names one. A full socket buffer (EAGAIN) parks the datagrams not sent
+/// with its own source address when the tunnel names one, runs of equal-size datagrams to one destination as UDP GSO
+/// messages (<see cref="Gso"/>). A full socket buffer (EAGAIN) parks the datagrams not sent
 /// (<see cref="IsBlocked"/>); they go first once the socket is writable again. Used by one thread (the tunnel's loop).
 /// Nothing here allocates per datagram in steady state: destinations, senders and local addresses are cached
 /// (at most <see cref="MaxCachedEndpoints"/> each, then the cache starts over).
