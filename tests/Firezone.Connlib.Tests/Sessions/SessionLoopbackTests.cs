@@ -178,4 +178,52 @@ public sealed class SessionLoopbackTests
         await stop.CancelAsync();
         await resourceHost;
     }
+
+    [Fact]
+    public async Task A_query_for_a_name_that_is_no_resource_is_resolved_through_the_hosts_sockets_and_answered_from_the_sentinel()
+    {
+        using var dnsServer = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        dnsServer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var upstream = (IPEndPoint)dnsServer.LocalEndPoint!;
+        await using var world = await SessionWorld.StartAsync(configure: w => w.UpstreamDns = [upstream]);
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            var buffer = new byte[1500];
+            while (!stop.IsCancellationRequested)
+            {
+                var r = await dnsServer.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), stop.Token);
+                var answer = buffer[..r.ReceivedBytes];
+                answer[2] |= 0x80; // a response: QR set, no answers (enough to prove the round trip)
+                await dnsServer.SendToAsync(answer, r.RemoteEndPoint, stop.Token);
+            }
+        }, stop.Token);
+
+        var deadline = DateTime.UtcNow + Patience;
+        InterfaceConfigEventArgs? config = null;
+        while (DateTime.UtcNow < deadline && (config = world.ClientInterfaces.LastOrDefault(c => c.DnsServers.Count > 0)) is null)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.NotNull(config);
+        var sentinel = config.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        var query = DnsTestMessages.Query("elsewhere.example", DnsRecordType.A, 0x4321);
+        var packet = new byte[1280];
+        int length = PacketBuilder.Udp(packet, SessionWorld.ClientV4, sentinel, 53001, 53, query);
+
+        var answer = await world.SendUntilAnsweredAsync(packet[..length], p => IpPacket.TryParse(p, out var ip) == IpParseError.None
+            && ip.Source.Equals(sentinel) && ip.TryGetUdp(out var udp) && udp.SourcePort == 53 && udp.Payload.Length >= 4
+            && udp.Payload[0] == 0x43 && udp.Payload[1] == 0x21 && (udp.Payload[2] & 0x80) != 0, Patience);
+
+        Assert.NotNull(answer); // through PollDnsQuery → the host's UDP socket → our server → HandleDnsResponse → the TUN
+        await stop.CancelAsync();
+        try
+        {
+            await serving;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 }

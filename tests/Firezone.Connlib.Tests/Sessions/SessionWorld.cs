@@ -85,6 +85,9 @@ internal sealed class SessionWorld : IAsyncDisposable
 
     public ConcurrentBag<string> PortalErrors { get; } = [];
 
+    /// <summary>The upstream DNS servers the portal's client init configures (set in <c>configure</c>).</summary>
+    public IReadOnlyList<IPEndPoint> UpstreamDns { get; set; } = [];
+
     public ConcurrentQueue<InterfaceConfigEventArgs> ClientInterfaces { get; } = new();
 
     /// <summary>The client session's meter factory (so a test listens to this session's meter only).</summary>
@@ -177,7 +180,7 @@ internal sealed class SessionWorld : IAsyncDisposable
         else
         {
             ClientPortal = session;
-            var init = new ClientInit(new InterfaceConfig(ClientV4, ClientV6, []),
+            var init = new ClientInit(new InterfaceConfig(ClientV4, ClientV6, UpstreamDns),
                 [
                     new CidrResource(CidrId, IPNetwork.Parse("198.19.0.0/24"), "lab", null, [TheSite]),
                     new DnsResource(DnsId, DnsResourceName, "app", null, [TheSite]),
