@@ -222,6 +222,7 @@ public sealed partial class ClientState
                     break;
                 case ConnectionEstablished:
                     connectionEvent = true;
+                    ConnectionsEstablished++;
                     if (_gatewaysSite.TryGetValue(gateway, out var site))
                     {
                         _sitesStatus[site] = ResourceStatus.Online;

@@ -65,6 +65,12 @@ public sealed partial class ClientState : IDisposable
     /// <summary>The client's WireGuard public key (changes on <see cref="Reset"/>).</summary>
     public ReadOnlyMemory<byte> PublicKey => _node.PublicKey;
 
+    /// <summary>Connections (established or being set up) of the node (the session's connection metric).</summary>
+    internal int ConnectionCount => _node.ConnectionCount;
+
+    /// <summary>Connections established so far (the session's handshake metric).</summary>
+    internal long ConnectionsEstablished { get; private set; }
+
     /// <summary>The TUN configuration last published (null before the first interface config).</summary>
     public TunConfig? TunConfig => _tunConfig;
 

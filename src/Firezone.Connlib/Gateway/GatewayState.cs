@@ -66,6 +66,9 @@ public sealed partial class GatewayState : IDisposable
     /// <summary>The node (tests and diagnostics).</summary>
     internal ServerNode InnerNode => _node;
 
+    /// <summary>Connections established so far (the session's handshake metric).</summary>
+    internal long ConnectionsEstablished { get; private set; }
+
     /// <summary>Adds a local host candidate (an address of a socket the host listens on; see <see cref="Node.AddLocalHostCandidate"/>).</summary>
     public bool AddLocalHostCandidate(IPEndPoint address) => _node.AddLocalHostCandidate(address);
 
@@ -345,6 +348,9 @@ public sealed partial class GatewayState : IDisposable
             {
                 case ConnectionFailed or ConnectionClosed:
                     RemovePeer(client);
+                    break;
+                case ConnectionEstablished:
+                    ConnectionsEstablished++;
                     break;
                 case NewIceCandidate c:
                     Add(ref added, client, c.Candidate);

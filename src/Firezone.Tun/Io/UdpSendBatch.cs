@@ -10,7 +10,9 @@ namespace Firezone.Tun.Io;
 /// <param name="LastError">errno of the last refusal (0: none).</param>
 /// <param name="GsoUnsupported">A GSO message failed with EIO (no segmentation offload on the route): it was sent
 /// segment by segment; the caller should stop using segment sizes on this socket.</param>
-internal readonly record struct UdpSendResult(int Sent, int Failed, int LastError, bool GsoUnsupported);
+/// <param name="Unsent">With <c>stopOnWouldBlock</c>: messages not sent because the socket's buffer was full (the
+/// last ones of the batch, in order); the caller keeps them and sends them again once the socket is writable.</param>
+internal readonly record struct UdpSendResult(int Sent, int Failed, int LastError, bool GsoUnsupported, int Unsent = 0);
 
 /// <summary>
 /// Collects UDP messages for one socket and sends them with one <c>sendmmsg</c> call (Linux 64-bit; one
@@ -201,13 +203,18 @@ internal sealed unsafe class UdpSendBatch : IDisposable
         }
     }
 
-    /// <summary>Sends every queued message through <paramref name="socket"/> and empties the batch.</summary>
-    public UdpSendResult Flush(Socket socket)
+    /// <summary>
+    /// Sends every queued message through <paramref name="socket"/> and empties the batch. With
+    /// <paramref name="stopOnWouldBlock"/> (for non-blocking sockets) a full socket buffer (EAGAIN) ends the call: the
+    /// messages from the refused one on are neither sent nor failed but counted in <see cref="UdpSendResult.Unsent"/>
+    /// (the batch is emptied all the same; the caller queues them again). Without it they count as failed.
+    /// </summary>
+    public UdpSendResult Flush(Socket socket, bool stopOnWouldBlock = false)
     {
         ArgumentNullException.ThrowIfNull(socket);
         try
         {
-            return IsNative ? FlushNative(socket) : FlushManaged(socket);
+            return IsNative ? FlushNative(socket, stopOnWouldBlock) : FlushManaged(socket, stopOnWouldBlock);
         }
         finally
         {
@@ -218,7 +225,7 @@ internal sealed unsafe class UdpSendBatch : IDisposable
         }
     }
 
-    private UdpSendResult FlushNative(Socket socket)
+    private UdpSendResult FlushNative(Socket socket, bool stopOnWouldBlock)
     {
         int sent = 0, failed = 0, lastError = 0;
         bool gsoUnsupported = false;
@@ -238,6 +245,11 @@ internal sealed unsafe class UdpSendBatch : IDisposable
                 if (errno == LibC.EINTR)
                 {
                     continue;
+                }
+
+                if (stopOnWouldBlock && errno == LibC.EAGAIN)
+                {
+                    return new UdpSendResult(sent - failed, failed, lastError, gsoUnsupported, MessageCount - sent);
                 }
 
                 // The message at `sent` was refused. A GSO message the route cannot segment goes out segment by segment.
@@ -311,7 +323,7 @@ internal sealed unsafe class UdpSendBatch : IDisposable
         return allSent;
     }
 
-    private UdpSendResult FlushManaged(Socket socket)
+    private UdpSendResult FlushManaged(Socket socket, bool stopOnWouldBlock)
     {
         int failed = 0, lastError = 0;
         for (int m = 0; m < MessageCount; m++)
@@ -326,6 +338,10 @@ internal sealed unsafe class UdpSendBatch : IDisposable
                     try
                     {
                         socket.SendTo(_arrays[v].AsSpan(_offsets[v] + at, Math.Min(step, _lengths[v] - at)), SocketFlags.None, _destinations[m]!);
+                    }
+                    catch (SocketException e) when (stopOnWouldBlock && e.SocketErrorCode == SocketError.WouldBlock && at == 0 && v == _firstVector[m])
+                    {
+                        return new UdpSendResult(m - failed, failed, lastError, false, MessageCount - m);
                     }
                     catch (Exception e) when (e is SocketException or ObjectDisposedException)
                     {

@@ -1,0 +1,271 @@
+using Firezone.Tun;
+using Microsoft.Extensions.Logging;
+
+namespace Firezone.Connlib.Io;
+
+/// <summary>
+/// The TUN device on its own threads (tunnel spec §1, "Io"): a reader thread reads packets into a bounded queue of
+/// <see cref="QueueCapacity"/> (each at a 20-byte offset so NAT46 can grow it in place; a packet longer than 1280 bytes
+/// is dropped and counted; a read of 0 bytes or <see cref="TunReadStatus.Closed"/> means the device is gone) and wakes
+/// the tunnel loop when the queue turns non-empty; when the queue is full it waits for room (back-pressure onto the
+/// device). A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
+/// them, counted). The device can be swapped (<see cref="SetTun"/>) or closed without stopping the tunnel.
+/// </summary>
+internal sealed partial class TunDriver : IDisposable
+{
+    /// <summary>Packets per queue (upstream's two bounded channels).</summary>
+    public const int QueueCapacity = 1000;
+
+    /// <summary>Largest IP packet the tunnel carries.</summary>
+    public const int MaxPacket = 1280;
+
+    /// <summary>Bytes in front of each read packet.</summary>
+    public const int Headroom = 20;
+
+    private const int SlotSize = Headroom + MaxPacket + 1; // one more byte tells a longer packet apart
+
+    private readonly Action _wakeLoop;
+    private readonly TunnelCounters _counters;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _roomToRead = new(0);
+    private readonly SemaphoreSlim _toWrite = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _reader;
+    private readonly Thread _writer;
+    private readonly Lock _tunLock = new();
+    private ITun? _tun;
+    private CancellationTokenSource _swap = new();
+    private readonly SemaphoreSlim _tunChanged = new(0);
+
+    /// <summary>Starts both threads over <paramref name="tun"/> (null: none yet).</summary>
+    public TunDriver(ITun? tun, Action wakeLoop, TunnelCounters counters, ILogger logger, string name)
+    {
+        _tun = tun;
+        _wakeLoop = wakeLoop;
+        _counters = counters;
+        _logger = logger;
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"{name} TUN reader" };
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = $"{name} TUN writer" };
+        _reader.Start();
+        _writer.Start();
+    }
+
+    /// <summary>Packets read from the device, for the tunnel loop (the single consumer).</summary>
+    public PacketRing Inbound { get; } = new(QueueCapacity, SlotSize, Headroom);
+
+    /// <summary>Packets for the device, from the tunnel loop (the single producer).</summary>
+    public PacketRing Outbound { get; } = new(QueueCapacity, MaxPacket + 64, 0);
+
+    /// <summary>The reader and writer threads (for tests: both end after <see cref="Dispose"/>).</summary>
+    internal IReadOnlyList<Thread> Threads => [_reader, _writer];
+
+    /// <summary>Loop: releases a packet taken from <see cref="Inbound"/> (wakes the reader when it waited for room).</summary>
+    public void ReleaseInbound()
+    {
+        if (Inbound.Release())
+        {
+            _roomToRead.Release();
+        }
+    }
+
+    /// <summary>Loop: queues <paramref name="packet"/> for the device; false (counted) when the queue is full.</summary>
+    public bool TryWrite(ReadOnlySpan<byte> packet)
+    {
+        if (packet.Length > MaxPacket + 64 || !Outbound.TryBeginWrite(out var slot))
+        {
+            _counters.Drop(TunnelDropReason.TunQueueFull);
+            return false;
+        }
+
+        packet.CopyTo(slot);
+        if (Outbound.CommitWrite(packet.Length))
+        {
+            _toWrite.Release();
+        }
+
+        return true;
+    }
+
+    /// <summary>Replaces the device (null: none; the old one is not disposed: it is the caller's).</summary>
+    public void SetTun(ITun? tun)
+    {
+        lock (_tunLock)
+        {
+            _tun = tun;
+            var old = _swap;
+            _swap = new CancellationTokenSource();
+            old.Cancel();
+            old.Dispose();
+        }
+
+        _tunChanged.Release();
+    }
+
+    private (ITun? Tun, CancellationToken Swap) Current()
+    {
+        lock (_tunLock)
+        {
+            return (_tun, _swap.Token);
+        }
+    }
+
+    private void ReadLoop()
+    {
+        var stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            var (tun, swap) = Current();
+            if (tun is null)
+            {
+                WaitForTun(stop);
+                continue;
+            }
+
+            if (!Inbound.TryBeginWrite(out var slot))
+            {
+                _roomToRead.Wait(100);
+                continue;
+            }
+
+            TunReadStatus status;
+            int length;
+            try
+            {
+                status = tun.TryRead(slot.AsSpan(Headroom), out length);
+            }
+            catch (ObjectDisposedException)
+            {
+                status = TunReadStatus.Closed;
+                length = 0;
+            }
+
+            switch (status)
+            {
+                case TunReadStatus.Packet when length == 0:
+                case TunReadStatus.Closed:
+                    LogTunClosed(_logger, tun.Name);
+                    lock (_tunLock)
+                    {
+                        if (ReferenceEquals(_tun, tun))
+                        {
+                            _tun = null;
+                        }
+                    }
+
+                    break;
+                case TunReadStatus.Packet when length > MaxPacket:
+                    _counters.DropConcurrent(TunnelDropReason.OversizeTunPacket);
+                    break;
+                case TunReadStatus.Packet:
+                    _counters.TunPacketsRead++;
+                    _counters.TunBytesRead += length;
+                    if (Inbound.CommitWrite(length))
+                    {
+                        _wakeLoop();
+                    }
+
+                    break;
+                default:
+                    WaitReadable(tun, swap, stop);
+                    break;
+            }
+        }
+    }
+
+    private void WaitReadable(ITun tun, CancellationToken swap, CancellationToken stop)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(swap, stop);
+        try
+        {
+            var wait = tun.WaitReadableAsync(both.Token);
+            if (!wait.IsCompleted)
+            {
+                wait.AsTask().GetAwaiter().GetResult();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void WaitForTun(CancellationToken stop)
+    {
+        try
+        {
+            _tunChanged.Wait(stop);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void WriteLoop()
+    {
+        var stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            if (!Outbound.TryPeek(out var slot, out int length))
+            {
+                try
+                {
+                    _toWrite.Wait(stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var (tun, _) = Current();
+            bool written = false;
+            try
+            {
+                written = tun?.TryWrite(slot.AsSpan(0, length)) ?? false;
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
+            if (written)
+            {
+                _counters.TunPacketsWritten++;
+                _counters.TunBytesWritten += length;
+            }
+            else
+            {
+                _counters.DropConcurrent(TunnelDropReason.TunWriteFailed);
+            }
+
+            Outbound.Release();
+        }
+    }
+
+    /// <summary>Stops both threads (waits for them); the device is not disposed.</summary>
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        lock (_tunLock)
+        {
+            _swap.Cancel();
+        }
+
+        _tunChanged.Release();
+        _roomToRead.Release();
+        _toWrite.Release();
+        _reader.Join(TimeSpan.FromSeconds(5));
+        _writer.Join(TimeSpan.FromSeconds(5));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TUN device {Name} closed")]
+    private static partial void LogTunClosed(ILogger logger, string name);
+}

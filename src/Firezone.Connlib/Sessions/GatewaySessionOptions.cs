@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using Firezone.Tun;
+
+namespace Firezone.Connlib.Sessions;
+
+/// <summary>Configuration of a <see cref="GatewaySession"/>.</summary>
+public sealed class GatewaySessionOptions
+{
+    /// <summary>The portal's API URL.</summary>
+    public required Uri ApiUrl { get; init; }
+
+    /// <summary>The gateway's token (never logged).</summary>
+    public required string Token { get; init; }
+
+    /// <summary>The gateway id (<c>FIREZONE_ID</c> or the id file); the portal sees its SHA-256 as <c>external_id</c>.</summary>
+    public required string FirezoneId { get; init; }
+
+    /// <summary>The gateway's name (null: the host name).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The TUN device; null: none yet (<see cref="GatewaySession.SetTun"/>).</summary>
+    public ITun? Tun { get; init; }
+
+    /// <summary>Time (default: the system's).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Creates the meter <c>Firezone.Connlib.Gateway</c>; null: the session's own meter.</summary>
+    public IMeterFactory? MeterFactory { get; init; }
+
+    /// <summary>Where the IPv4 UDP socket binds (default <c>0.0.0.0</c>).</summary>
+    public IPAddress? IPv4BindAddress { get; init; }
+
+    /// <summary>Where the IPv6 UDP socket binds (default <c>::</c>).</summary>
+    public IPAddress? IPv6BindAddress { get; init; }
+
+    /// <summary>Receive and send buffer requested per UDP socket (default 4 MiB; 0: the system's).</summary>
+    public int SocketBufferSize { get; init; } = Io.TunnelSockets.DefaultBufferSize;
+
+    /// <summary>
+    /// Resolves a DNS resource's name to its addresses (A and AAAA). Null: the system resolver
+    /// (<see cref="System.Net.Dns.GetHostAddressesAsync(string, CancellationToken)"/>). Failures and timeouts count as
+    /// no addresses.
+    /// </summary>
+    public Func<string, CancellationToken, Task<IReadOnlyList<IPAddress>>>? ResolveName { get; init; }
+
+    /// <summary>Timeout of one name resolution (upstream: 10 s).</summary>
+    public TimeSpan ResolveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The connlib version in the User-Agent (default 1.4.2 as upstream's gateway).</summary>
+    public string Version { get; init; } = "1.4.2";
+
+    /// <summary>Test hook: datagrams to destinations for which this returns true are dropped before sending.</summary>
+    internal Func<IPEndPoint, bool>? DropOutbound { get; init; }
+}
