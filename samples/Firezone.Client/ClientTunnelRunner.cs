@@ -1,4 +1,5 @@
 using Firezone.Connlib.Hosting;
+using Firezone.Connlib.Sessions;
 using Microsoft.Extensions.Logging;
 
 namespace Firezone.Client;
@@ -11,42 +12,80 @@ namespace Firezone.Client;
 internal static partial class ClientTunnelRunner
 {
     /// <summary>
-    /// Runs the client tunnel until <paramref name="stopping"/> fires (SIGINT/SIGTERM, or <c>--exit</c> once ready:
-    /// return 0) or the session disconnects for good (log "Firezone disconnected", return 1).
+    /// Runs a <see cref="ClientSession"/> on the host's TUN device until <paramref name="stopping"/> fires (SIGINT/SIGTERM,
+    /// or <c>--exit</c> once ready: return 0), the session disconnects for good ("Firezone disconnected", return 1), or
+    /// applying its interface config fails (fatal as upstream: return 1).
     /// </summary>
-    /// <remarks>
-    /// Not wired yet: the client session is built in parallel (src/Firezone.Connlib/Sessions). Wiring it is about this
-    /// much, in this method only (names of the session API are illustrative):
-    /// <code>
-    /// var tun = context.OpenTun();                                     // tun-firezone, MTU 1280
-    /// await using var session = new ClientSession(new ClientSessionOptions
-    /// {
-    ///     LoginUrl = settings.LoginUrl, UserAgent = UserAgent.ForConnlib(settings.Version), Name = settings.Name,
-    ///     MaxPartitionTime = settings.MaxPartitionTime,
-    /// }, tun, context.LoggerFactory, TimeProvider.System);
-    /// session.InterfaceConfigChanged += (_, c) =&gt; context.SetInterface(c.IPv4, c.IPv6, c.DnsServers); // ready, READY=1, --exit
-    /// session.RoutesChanged += (_, routes) =&gt; context.SetRoutes(routes);
-    /// session.ResourcesChanged += (_, _) =&gt; context.ResourcesUpdated();
-    /// context.ResetRequested += (_, _) =&gt; session.Reset();                       // SIGHUP, network change
-    /// context.SystemResolversChanged += (_, servers) =&gt; session.SetDns(servers);  // once at start, then on change
-    /// session.Start();
-    /// session.SetDns(context.GetSystemResolvers());
-    /// context.Start();                                                  // network monitor and resolver poll start reporting
-    /// var disconnected = session.Disconnected;                          // Task&lt;DisconnectReason&gt;
-    /// var finished = await Task.WhenAny(disconnected, Task.Delay(Timeout.Infinite, stopping));
-    /// if (finished == disconnected) { log "Firezone disconnected: …" (warn for auth errors, else error); return 1; }
-    /// return 0;                                                          // the host reverts DNS and closes the TUN
-    /// </code>
-    /// Exceptions from <c>context.SetInterface</c> (TUN or DNS control failed) are fatal upstream: log and return 1.
-    /// </remarks>
-    public static Task<int> RunAsync(ClientHostSettings settings, ClientTunnelContext context, CancellationToken stopping)
+    public static async Task<int> RunAsync(ClientHostSettings settings, ClientTunnelContext context, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(context);
-        TunnelNotWired(context.LoggerFactory.CreateLogger("Firezone.Client"));
-        return Task.FromResult(1);
+        var logger = context.LoggerFactory.CreateLogger("Firezone.Client");
+        var fatal = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tun = context.OpenTun(); // tun-firezone, MTU 1280
+        await using var session = new ClientSession(new ClientSessionOptions
+        {
+            ApiUrl = settings.ApiUrl,
+            Token = settings.Token,
+            FirezoneId = settings.FirezoneId,
+            DeviceName = settings.Name,
+            DeviceInfo = settings.Device,
+            Tun = tun,
+            MaxPartitionTime = settings.MaxPartitionTime,
+            SystemDnsServers = context.GetSystemResolvers(),
+            Version = settings.Version,
+        }, context.LoggerFactory);
+        session.InterfaceConfigUpdated += (_, c) => Guard(fatal, () => context.SetInterface(c.IPv4, c.IPv6, c.DnsServers));
+        session.RoutesUpdated += (_, r) => Guard(fatal, () => context.SetRoutes([.. r.IPv4Routes, .. r.IPv6Routes]));
+        session.ResourcesUpdated += (_, _) => Guard(fatal, context.ResourcesUpdated);
+        context.ResetRequested += (_, _) => session.Reset(); // SIGHUP, network change
+        context.SystemResolversChanged += (_, servers) => session.SetDns(servers);
+        session.Start();
+        context.Start(); // the network monitor and the resolver poll start reporting
+
+        var stopped = Task.Delay(Timeout.Infinite, stopping);
+        var finished = await Task.WhenAny(session.Completion, fatal.Task, stopped).ConfigureAwait(false);
+        if (finished == fatal.Task)
+        {
+            ApplyFailed(logger, fatal.Task.Result.Message);
+            return 1;
+        }
+
+        if (finished == session.Completion && session.Completion.Result is { Reason: not SessionEndReason.Stopped } end)
+        {
+            if (end.IsAuthenticationError)
+            {
+                DisconnectedAuth(logger, end.Error?.Message ?? end.Reason.ToString());
+            }
+            else
+            {
+                Disconnected(logger, end.Error?.Message ?? end.Reason.ToString());
+            }
+
+            return 1;
+        }
+
+        return 0; // the host reverts DNS and closes the TUN
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The client tunnel is not wired into this host yet (ClientSession is not available on this branch); nothing to run")]
-    private static partial void TunnelNotWired(ILogger logger);
+    private static void Guard(TaskCompletionSource<Exception> fatal, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            fatal.TrySetResult(e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Applying the tunnel's interface config failed: {Reason}")]
+    private static partial void ApplyFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Firezone disconnected: {Reason}")]
+    private static partial void Disconnected(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Firezone disconnected (sign in again): {Reason}")]
+    private static partial void DisconnectedAuth(ILogger logger, string reason);
 }

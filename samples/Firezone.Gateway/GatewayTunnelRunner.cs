@@ -1,4 +1,5 @@
 using Firezone.Connlib.Hosting;
+using Firezone.Connlib.Sessions;
 using Microsoft.Extensions.Logging;
 
 namespace Firezone.Gateway;
@@ -7,35 +8,40 @@ namespace Firezone.Gateway;
 internal static partial class GatewayTunnelRunner
 {
     /// <summary>
-    /// Runs the gateway tunnel until <paramref name="stopping"/> fires (SIGINT or SIGTERM: return 0) or a fatal error
-    /// (log one line, return 1). The portal is retried forever.
+    /// Runs a <see cref="GatewaySession"/> on the host's TUN device until <paramref name="stopping"/> fires (SIGINT or
+    /// SIGTERM: return 0; graceful on SIGTERM too, upstream's quirk fixed) or the session ends on a fatal error (one log
+    /// line, return 1). The portal is retried as the session's reconnect policy says.
     /// </summary>
-    /// <remarks>
-    /// Not wired yet: the gateway session is built in parallel (src/Firezone.Connlib/Sessions). Wiring it is about this
-    /// much, in this method only (names of the session API are illustrative):
-    /// <code>
-    /// var tun = context.OpenTun();                                // created at once; addresses come with init
-    /// await using var session = new GatewaySession(new GatewaySessionOptions
-    /// {
-    ///     LoginUrl = settings.LoginUrl, UserAgent = UserAgent.ForConnlib(settings.Version), Name = settings.Name,
-    ///     ResolveAsync = context.DnsResolver.ResolveAsync,              // 10 s, at most 1000 in flight
-    /// }, tun, context.LoggerFactory, TimeProvider.System);
-    /// session.InterfaceConfigChanged += (_, c) =&gt; context.SetInterface(c.IPv4, c.IPv6); // addresses + routes, warns
-    /// session.Start();
-    /// var failed = session.Completion;                             // Task that faults on a fatal error
-    /// var finished = await Task.WhenAny(failed, Task.Delay(Timeout.Infinite, stopping));
-    /// if (finished == failed &amp;&amp; failed.IsFaulted) { log the error on one line; return 1; }
-    /// return 0;                                                     // graceful on SIGTERM too (upstream quirk fixed)
-    /// </code>
-    /// </remarks>
-    public static Task<int> RunAsync(GatewayHostSettings settings, GatewayTunnelContext context, CancellationToken stopping)
+    public static async Task<int> RunAsync(GatewayHostSettings settings, GatewayTunnelContext context, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(context);
-        TunnelNotWired(context.LoggerFactory.CreateLogger("Firezone.Gateway"));
-        return Task.FromResult(1);
+        var logger = context.LoggerFactory.CreateLogger("Firezone.Gateway");
+        var tun = context.OpenTun(); // created at once; addresses come with init
+        await using var session = new GatewaySession(new GatewaySessionOptions
+        {
+            ApiUrl = settings.ApiUrl,
+            Token = settings.Token,
+            FirezoneId = settings.FirezoneId,
+            Name = settings.Name,
+            Tun = tun,
+            ResolveName = context.DnsResolver.ResolveAsync, // its own timeout and cap (getaddrinfo-style)
+            ResolveTimeout = context.DnsResolver.Timeout,
+            Version = settings.Version,
+        }, context.LoggerFactory);
+        session.InterfaceConfigUpdated += (_, c) => context.SetInterface(c.IPv4, c.IPv6); // addresses + routes; failures warn
+        session.Start();
+
+        var finished = await Task.WhenAny(session.Completion, Task.Delay(Timeout.Infinite, stopping)).ConfigureAwait(false);
+        if (finished == session.Completion && session.Completion.Result is { Reason: not SessionEndReason.Stopped } end)
+        {
+            Failed(logger, end.Reason.ToString(), end.Error?.Message ?? "");
+            return 1;
+        }
+
+        return 0;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The gateway tunnel is not wired into this host yet (GatewaySession is not available on this branch); nothing to run")]
-    private static partial void TunnelNotWired(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The gateway stopped: {Reason} {Detail}")]
+    private static partial void Failed(ILogger logger, string reason, string detail);
 }

@@ -1,3 +1,4 @@
+using Firezone.Tun.Tests.Linux;
 using System.Net.Sockets;
 using System.Text;
 
@@ -6,7 +7,7 @@ namespace Firezone.Hosts.Tests.Hosts;
 /// <summary>
 /// The built headless client as a process (hosts-and-tun.md §7.1): exit codes, token errors, crash recovery of DNS
 /// control, SIGINT/SIGTERM (exit 0, resolv.conf restored), SIGHUP (reset, keeps running), <c>--exit</c>, READY=1, log files.
-/// Runs with the hidden <c>--no-tunnel</c> stand-in where a running host is needed (the session is not wired yet).
+/// Runs with the hidden <c>--no-tunnel</c> stand-in where a running host is needed without a portal.
 /// </summary>
 public sealed class ClientHostProcessTests
 {
@@ -104,14 +105,21 @@ public sealed class ClientHostProcessTests
     }
 
     [Fact]
-    public async Task Without_a_session_the_host_says_so_and_exits_1()
+    public async Task A_portal_that_refuses_the_token_ends_the_client_with_exit_1_and_dns_restored()
     {
+        // The real session: its TUN device inside a namespace of the test, its portal refusing with 401.
+        NetNamespace.SkipUnlessAvailable();
+        using var ns = NetNamespace.Create();
+        using var portal = new RefusingPortal(ns);
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("resolv.conf"), Original);
-        await using var host = await RunToExit(EtcResolvConf(dir), new() { ["FIREZONE_TOKEN"] = "tok" });
+        await using var host = HostProcess.Start(Host(), [.. EtcResolvConf(dir), "--api-url", portal.ApiUrl], new() { ["FIREZONE_TOKEN"] = "tok" }, netns: ns.Name);
+        Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(60)), host.Output);
         Assert.Equal(1, host.ExitCode);
-        Assert.Contains("not wired into this host yet", host.Output, StringComparison.Ordinal);
+        Assert.Contains("Firezone disconnected (sign in again)", host.Output, StringComparison.Ordinal);
+        Assert.True(portal.Requests >= 1);
         Assert.Equal(Original, File.ReadAllText(dir.File("resolv.conf")));
+        Assert.DoesNotContain("tun-firezone", ns.IpIn("link show"), StringComparison.Ordinal); // closed on exit
     }
 
     [Theory]

@@ -42,12 +42,16 @@ public sealed class GatewayHostProcessTests
     }
 
     [Fact]
-    public async Task Without_a_session_the_gateway_says_so_and_exits_1()
+    public async Task A_portal_that_refuses_the_token_ends_the_gateway_with_exit_1()
     {
-        await using var host = HostProcess.Start(Host(), ["tok", "-i", "gw", "--health-check-addr", $"127.0.0.1:{FreeTcpPort()}"]);
+        NetNamespace.SkipUnlessAvailable();
+        using var ns = NetNamespace.Create();
+        using var portal = new RefusingPortal(ns);
+        await using var host = HostProcess.Start(Host(), ["tok", "-i", "gw", "--api-url", portal.ApiUrl, "--health-check-addr", "127.0.0.1:8080"], netns: ns.Name);
         Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(60)), host.Output);
         Assert.Equal(1, host.ExitCode);
-        Assert.Contains("not wired into this host yet", host.Output, StringComparison.Ordinal);
+        Assert.Contains("The gateway stopped: PortalError", host.Output, StringComparison.Ordinal);
+        Assert.True(portal.Requests >= 1);
     }
 
     /// <summary>Upstream quirk fixed: upstream's gateway handles only SIGINT and dies on SIGTERM; here both stop it cleanly with exit 0.</summary>
