@@ -38,7 +38,10 @@ catch (DevPortalConfigException e)
     return 2;
 }
 
-using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(arguments.LogLevel).AddSimpleConsole(o =>
+using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(arguments.LogLevel)
+    .AddFilter("Microsoft", LogLevel.Warning)
+    .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None) // a bind failure is reported below, in one line
+    .AddSimpleConsole(o =>
 {
     o.SingleLine = true;
     o.TimestampFormat = "HH:mm:ss.fff ";

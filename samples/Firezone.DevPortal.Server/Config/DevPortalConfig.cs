@@ -144,8 +144,10 @@ public sealed record DevPortalConfig
             {
                 case ResourceKind.Cidr:
                     // IPNetwork refuses host bits, as upstream's CIDR parser does.
-                    if (r.Address is null || !IPNetwork.TryParse(r.Address, out _))
-                        Fail($"{at}.address", $"'{r.Address}' is not a CIDR with zero host bits (e.g. 10.20.0.0/16)");
+                    if (r.Address is null || !IPNetwork.TryParse(r.Address, out var network))
+                        Fail($"{at}.address", $"'{r.Address}' is not a CIDR (e.g. 10.20.0.0/16)");
+                    else if (!IPAddress.Parse(r.Address.AsSpan(0, r.Address.IndexOf('/', StringComparison.Ordinal) is int slash and >= 0 ? slash : r.Address.Length)).Equals(network.BaseAddress))
+                        Fail($"{at}.address", $"'{r.Address}' has host bits set (upstream refuses it; the network is {network})");
                     break;
                 case ResourceKind.Dns:
                     if (string.IsNullOrWhiteSpace(r.Address) || r.Address.Contains(' ', StringComparison.Ordinal) || r.Address.EndsWith('.'))
