@@ -126,8 +126,8 @@ public sealed record DevPortalConfig
         for (int i = 0; i < Gateways.Count; i++)
         {
             var g = Gateways[i];
-            if (!gateways.Add(g.Id)) Fail($"$.gateways[{i}].id", $"duplicate gateway id {g.Id}");
             Token($"$.gateways[{i}].token", g.Token);
+            if (!gateways.Add(g.Id)) Fail($"$.gateways[{i}].id", $"duplicate gateway id {g.Id}");
             if (!sites.Contains(g.Site)) Fail($"$.gateways[{i}].site", $"no site {g.Site}");
             Address($"$.gateways[{i}].ipv4", g.IPv4, ipv6: false);
             Address($"$.gateways[{i}].ipv6", g.IPv6, ipv6: true);
@@ -178,8 +178,8 @@ public sealed record DevPortalConfig
         for (int i = 0; i < Clients.Count; i++)
         {
             var c = Clients[i];
-            if (!clients.Add(c.Id)) Fail($"$.clients[{i}].id", $"duplicate client id {c.Id}");
             Token($"$.clients[{i}].token", c.Token);
+            if (!clients.Add(c.Id)) Fail($"$.clients[{i}].id", $"duplicate client id {c.Id}");
             Address($"$.clients[{i}].ipv4", c.IPv4, ipv6: false);
             Address($"$.clients[{i}].ipv6", c.IPv6, ipv6: true);
             for (int r = 0; r < (c.Resources?.Count ?? 0); r++)
