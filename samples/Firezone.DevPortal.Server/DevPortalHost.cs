@@ -39,6 +39,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
             Address = _options.Address,
             Port = _options.Port,
             LoggerFactory = _options.LoggerFactory,
+            RecordFrames = _options.RecordFrames,
             RejectUpgrade = context =>
             {
                 string mode = context.Request.Path.Value?.Trim('/').Split('/')[0] ?? string.Empty;
@@ -57,7 +58,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
         });
     }
 
-    /// <summary>The WebSocket server underneath (its <see cref="PortalServer.Received"/> sees every frame).</summary>
+    /// <summary>The WebSocket server underneath (its <see cref="PortalServer.Received"/> sees every frame when <see cref="DevPortalOptions.RecordFrames"/> is on).</summary>
     public PortalServer Server { get; }
 
     /// <summary>The API URL to give clients, gateways and relays, e.g. <c>ws://127.0.0.1:8081</c>.</summary>

@@ -28,6 +28,9 @@ public sealed class DevPortalOptions
     /// <summary>Randomness for salts and refs (default: the system's CSPRNG).</summary>
     public Action<Span<byte>>? Random { get; init; }
 
+    /// <summary>Whether <see cref="DevPortalHost.Server"/> keeps every frame for its <c>Received</c> reader (tests); off by default, as nothing would drain it.</summary>
+    public bool RecordFrames { get; init; }
+
     /// <summary>Logs; nothing is logged when null.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 }

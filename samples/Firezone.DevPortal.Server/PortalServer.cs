@@ -47,6 +47,12 @@ public sealed class PortalServerOptions
     /// <summary>Decides on each upgrade: return an HTTP status to reject it (e.g. 401), or null to accept.</summary>
     public Func<HttpContext, int?>? RejectUpgrade { get; set; }
 
+    /// <summary>
+    /// Whether every frame and join is kept for <see cref="PortalServer.Received"/> and <see cref="PortalServer.Joined"/>
+    /// (unbounded: turn it off in a long-running portal that does not read them).
+    /// </summary>
+    public bool RecordFrames { get; set; } = true;
+
     /// <summary>Whether heartbeats are answered (turn off to test the client's heartbeat timeout).</summary>
     public bool AnswerHeartbeats { get; set; } = true;
 
@@ -102,7 +108,7 @@ public sealed class PortalServer : IAsyncDisposable
     /// <summary>The API URL to give components, e.g. <c>ws://127.0.0.1:PORT</c>.</summary>
     public Uri ApiUrl => new($"ws://{(_options.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{_options.Address}]" : _options.Address.ToString())}:{_port}");
 
-    /// <summary>Every frame received, in order (joins and heartbeats included).</summary>
+    /// <summary>Every frame received, in order (joins and heartbeats included), while <see cref="PortalServerOptions.RecordFrames"/> is on.</summary>
     public ChannelReader<PortalFrame> Received => _received.Reader;
 
     /// <summary>Sessions as they complete their join.</summary>
@@ -241,7 +247,10 @@ public sealed class PortalServer : IAsyncDisposable
         var @event = (string?)obj["event"] ?? "";
         ulong? @ref = obj["ref"] is JsonValue v && v.TryGetValue<ulong>(out var r) ? r : null;
         var frame = new PortalFrame(session, topic, @event, obj["payload"]?.DeepClone(), @ref, text);
-        _received.Writer.TryWrite(frame);
+        if (_options.RecordFrames)
+        {
+            _received.Writer.TryWrite(frame);
+        }
 
         PortalReply? reply;
         if (@event == "phx_join")
@@ -269,7 +278,10 @@ public sealed class PortalServer : IAsyncDisposable
         }
         if (@event == "phx_join" && session.Joined)
         {
-            _joined.Writer.TryWrite(session);
+            if (_options.RecordFrames)
+            {
+                _joined.Writer.TryWrite(session);
+            }
             if (_options.OnJoined is { } onJoined) await onJoined(session).ConfigureAwait(false);
         }
     }

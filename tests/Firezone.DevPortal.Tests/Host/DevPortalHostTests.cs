@@ -169,4 +169,28 @@ public sealed class DevPortalHostTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_frame_larger_than_the_cap_drops_only_that_socket()
+    {
+        await using var portal = await StartAsync();
+        await using var other = await Component.ClientAsync(portal.ApiUrl, "bob");
+        using var raw = new System.Net.WebSockets.ClientWebSocket();
+        var key = Broker.BrokerHarness.NewKey().ToString();
+        await raw.ConnectAsync(new Uri(portal.ApiUrl, $"/client/websocket?token=alice&public_key={Uri.EscapeDataString(key)}"), TestContext.Current.CancellationToken);
+        var huge = new byte[PortalServer.MaxFrameBytes + 1];
+        huge.AsSpan().Fill((byte)' ');
+        await raw.SendAsync(huge, System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, TestContext.Current.CancellationToken);
+
+        var buffer = new byte[1024];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            var result = await raw.ReceiveAsync(buffer, timeout.Token);
+            if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close) throw new System.Net.WebSockets.WebSocketException("closed");
+        });
+        Assert.False(timeout.IsCancellationRequested, "the oversized frame did not drop the socket");
+
+        Assert.Equal(ErrorReason.Offline, (await other.ErrorAsync(other.Send(new PrepareConnection(Lan.Id, [])))).Reason); // answered: no gateway is online
+    }
 }
