@@ -257,4 +257,36 @@ public sealed class BrokerConnectionTests
         h.Send(client, new RequestConnection(HqGateway.Id, Lan.Id, NewKey(), ClientIce, null), 99999);
         Assert.Equal("retry_later", ErrorReason(Assert.Single(h.Drain())));
     }
+
+    [Fact]
+    public void A_gateway_leaving_without_pending_requests_sends_nothing_to_clients()
+    {
+        var h = new BrokerHarness(TestConfig());
+        h.JoinClient("alice");
+        long gateway = h.JoinGateway("hq-gw");
+        h.Drain();
+        h.Broker.Leave(gateway, Wall);
+        Assert.Empty(h.Drain());
+        Assert.Empty(h.Broker.OnlineGateways);
+    }
+
+    [Fact]
+    public void A_second_socket_with_the_same_client_token_replaces_the_first_and_the_old_socket_ending_changes_nothing()
+    {
+        var h = new BrokerHarness(TestConfig());
+        long first = h.JoinClient("alice");
+        long gateway = h.JoinGateway("hq-gw");
+        long second = h.JoinClient("alice");
+        h.Drain();
+        h.Broker.Leave(first, Wall);
+        Assert.Equal([Alice.Id], h.Broker.OnlineClients);
+
+        // Candidates from the gateway reach the new socket only.
+        h.Send(gateway, new IceCandidatesForClients([Alice.Id], ["candidate:1 1 udp 1 198.18.3.1 1 typ host"]), 1);
+        Assert.Equal(second, Assert.Single(h.Drain()).Session);
+
+        // The old socket is no longer joined.
+        h.Send(first, new PrepareConnection(Lan.Id, []), 2);
+        Assert.Equal("unmatched topic", ErrorReason(Assert.Single(h.Drain())));
+    }
 }
