@@ -50,7 +50,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
                 }
 
                 HostLog.UnknownToken(_logger, mode);
-                return StatusCodes401;
+                return Microsoft.AspNetCore.Http.StatusCodes.Status401Unauthorized;
             },
             JoinHandler = OnJoin,
             MessageHandler = OnMessage,
@@ -84,8 +84,6 @@ public sealed partial class DevPortalHost : IAsyncDisposable
 
     /// <summary>Raised when the watched file could not be used (the previous config stays in force).</summary>
     public event Action<DevPortalConfigException>? ConfigRejected;
-
-    private const int StatusCodes401 = 401;
 
     /// <summary>Starts listening (and watching the config file, if any).</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -159,7 +157,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
         lock (_lock)
         {
             _sessions[frame.Session.Id] = frame.Session;
-            _broker.Message(frame.Session.Id, frame.Event, Element(frame.Payload), frame.Ref, Now, UtcNow);
+            _broker.Message(frame.Session.Id, frame.Topic, frame.Event, Element(frame.Payload), frame.Ref, Now);
             Flush();
         }
 

@@ -22,7 +22,6 @@ public sealed partial class DevPortalBroker
         config.Validate();
         var old = Config;
         var oldInterfaces = _clients.Values.ToDictionary(c => c.Config.Id, c => ClientInterface(c.Config));
-        var oldGatewayInterfaces = _gateways.Values.ToDictionary(g => g.Config.Id, g => GatewayInterface(g.Config));
         var oldResources = _clients.Values.ToDictionary(c => c.Config.Id, c => old.ResourcesOf(c.Config).ToDictionary(r => r.Id));
         Config = config;
         _addresses.Assign(config);
@@ -62,8 +61,8 @@ public sealed partial class DevPortalBroker
                 continue;
             }
 
+            // A gateway has no config_changed at this protocol version: new addresses or upstream DNS reach it on its next join.
             gateway.Config = updated;
-            _ = oldGatewayInterfaces[updated.Id]; // A gateway has no config_changed at this protocol version: it gets new addresses on its next join.
         }
 
         var updatedOnGateway = new HashSet<(GatewayId, ResourceId)>();

@@ -189,16 +189,18 @@ public sealed partial class DevPortalBroker
     }
 
     /// <summary>
-    /// An application message on a joined session. Malformed or unknown messages get an error reply naming the reason
-    /// (and are logged); nothing else changes.
+    /// An application message on <paramref name="topic"/> of a session (<paramref name="now"/>: monotonic time, for the
+    /// gateway answer deadline). Malformed or unknown messages get an error reply naming the reason (and are logged);
+    /// a topic the session has not joined gets <c>unmatched topic</c>; nothing else changes.
     /// </summary>
-    public void Message(long session, string @event, JsonElement payload, ulong? @ref, TimeSpan now, DateTimeOffset utcNow)
+    public void Message(long session, string topic, string @event, JsonElement payload, ulong? @ref, TimeSpan now)
     {
+        ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(@event);
-        if (!_sessions.TryGetValue(session, out var peer))
+        if (!_sessions.TryGetValue(session, out var peer) || peer.Topic != topic)
         {
             // Phoenix answers a topic the socket has not joined like this; the client then joins again.
-            Reply(session, PortalMessages.ClientTopic, @ref, error: "unmatched topic");
+            Reply(session, topic, @ref, error: "unmatched topic");
             return;
         }
 
@@ -228,8 +230,6 @@ public sealed partial class DevPortalBroker
                 Malformed(relay, "Relay", relay.Id.ToString(), @event, @ref, new MessageError(MessageErrorKind.UnknownEvent, @event, "relays send no messages"));
                 break;
         }
-
-        _ = utcNow; // Kept in the contract: messages that mint credentials (none at this protocol version) need it.
     }
 
     /// <summary>Requests whose gateway did not answer within <see cref="DevPortalConfig.GatewayAnswerTimeout"/> get the error reply <c>offline</c>.</summary>

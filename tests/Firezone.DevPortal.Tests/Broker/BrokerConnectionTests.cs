@@ -221,7 +221,7 @@ public sealed class BrokerConnectionTests
         long client = h.JoinClient("alice");
         long gateway = h.JoinGateway("hq-gw");
         h.Drain();
-        h.Broker.Message(client, @event, System.Text.Json.JsonDocument.Parse(payload).RootElement, 11, h.Now, Wall);
+        h.Broker.Message(client, "client", @event, System.Text.Json.JsonDocument.Parse(payload).RootElement, 11, h.Now);
         var reply = Assert.Single(h.Drain());
         Assert.Equal((client, 11ul), (reply.Session, reply.Ref));
         Assert.StartsWith(reason, ErrorReason(reply), StringComparison.Ordinal);
@@ -234,11 +234,17 @@ public sealed class BrokerConnectionTests
     }
 
     [Fact]
-    public void A_message_on_a_session_that_has_not_joined_is_answered_unmatched_topic()
+    public void A_message_on_a_session_or_topic_that_has_not_joined_is_answered_unmatched_topic_on_that_topic()
     {
         var h = new BrokerHarness(TestConfig());
         h.Send(42, new PrepareConnection(Lan.Id, []), 1);
-        Assert.Equal("unmatched topic", ErrorReason(Assert.Single(h.Drain())));
+        var replies = h.Drain();
+        long client = h.JoinClient("alice");
+        h.Drain();
+        h.Send(client, new PrepareConnection(Lan.Id, []), 2, topic: "gateway");
+        replies.AddRange(h.Drain());
+        Assert.Equal(["unmatched topic", "unmatched topic"], replies.Select(ErrorReason));
+        Assert.Equal(["client", "gateway"], replies.Select(r => r.Topic));
     }
 
     [Fact]

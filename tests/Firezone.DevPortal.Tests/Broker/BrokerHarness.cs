@@ -55,7 +55,12 @@ internal sealed class BrokerHarness
         return s;
     }
 
-    public void Send(long session, PortalMessage message, ulong @ref) => Broker.Message(session, message.Event, Element(message), @ref, Now, Wall);
+    public void Send(long session, PortalMessage message, ulong @ref, string? topic = null) =>
+        Broker.Message(session, topic ?? Topic(message), message.Event, Element(message), @ref, Now);
+
+    /// <summary>The topic a message travels on: gateway messages on <c>gateway</c>, the rest on <c>client</c>.</summary>
+    private static string Topic(PortalMessage message) =>
+        message is ConnectionReady or FlowAuthorized or IceCandidatesForClients ? PortalMessages.GatewayTopic : PortalMessages.ClientTopic;
 
     public List<BrokerTransmit> Drain()
     {
