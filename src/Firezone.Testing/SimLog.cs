@@ -14,6 +14,9 @@ public sealed class SimLog(Func<TimeSpan> clock)
     /// <summary>Lines at <see cref="LogLevel.Error"/> or above so far: a property usually requires zero.</summary>
     public int ErrorCount { get; private set; }
 
+    /// <summary>Every line so far, in order (what a determinism check compares between two runs of one seed).</summary>
+    public IReadOnlyList<string> Lines => _lines;
+
     /// <summary>The last 3000 lines, one per line, for a failure message.</summary>
     public override string ToString() => string.Join("\n", _lines.TakeLast(3000));
 

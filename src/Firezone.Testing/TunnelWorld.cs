@@ -163,13 +163,33 @@ public sealed class TunnelWorld : IDisposable
     /// </summary>
     public void RebootRelayWhilePartitioned(TimeSpan partition) => Partition(partition, reboot: true);
 
-    private void Partition(TimeSpan partition, bool reboot)
+    /// <summary>
+    /// The relay reboots on new addresses while it is partitioned from the portal (§9.4 RebootRelaysWhilePartitioned
+    /// "same ids, new addresses/credentials"): the old addresses go dark, a fresh relay with the <b>same id</b> comes up
+    /// elsewhere, and the portal lists that id again with the new addresses (nothing reported removed).
+    /// </summary>
+    public void RebootRelayOnNewAddressesWhilePartitioned(TimeSpan partition)
+    {
+        var old = Relay;
+        old.SetUp(false);
+        int k = _relays.Count;
+        Relay = new SimRelay(Net, k, old.Id, IPAddress.Parse($"198.18.{100 + k}.1"), IPAddress.Parse($"2001:2:0:{100 + k:x}::1"),
+            Seed + k, Log.For("relay").CreateLogger("relay"));
+        _relays.Add(Relay);
+        Partition(partition, reboot: false, announceGone: false);
+    }
+
+    private void Partition(TimeSpan partition, bool reboot, bool announceGone = true)
     {
         var relay = Relay;
-        if (reboot)
+        if (reboot || !announceGone)
         {
             // Nothing is removed: the portal only lists the same relay id again, with the new secret's credentials.
-            relay.Reboot();
+            if (reboot)
+            {
+                relay.Reboot();
+            }
+
             Run(partition);
         }
         else
@@ -235,10 +255,13 @@ public sealed class TunnelWorld : IDisposable
     public IPEndPoint GatewayV6 => Gateways[0].V6;
 
     /// <summary>The simulated monotonic time.</summary>
-    public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Now => Clock.Now;
 
     /// <summary>The simulated wall clock.</summary>
-    public DateTimeOffset UtcNow => WallStart + Now;
+    public DateTimeOffset UtcNow => Clock.UtcNow;
+
+    /// <summary>The simulated clock (starts at 1 s, wall clock <see cref="WallStart"/> at zero); only the world's loop moves it.</summary>
+    public SimClock Clock { get; } = new(WallStart + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
     /// <summary>Signalling delay of the stub portal.</summary>
     public TimeSpan PortalDelay { get; set; } = TimeSpan.FromMilliseconds(20);
@@ -349,7 +372,7 @@ public sealed class TunnelWorld : IDisposable
             var next = NextEvent();
             if (next is null || next > end)
             {
-                Now = end;
+                Clock.AdvanceTo(end);
                 Wake();
                 return done();
             }
@@ -360,7 +383,7 @@ public sealed class TunnelWorld : IDisposable
                 throw new InvalidOperationException($"no progress at {Now}: something keeps asking to be woken now");
             }
 
-            Now = next.Value > Now ? next.Value : Now;
+            Clock.AdvanceTo(next.Value);
             Step();
         }
 

@@ -109,10 +109,13 @@ public sealed partial class ClientState
                 reason = ClientDropReason.Consumed;
                 return true;
             case DnsResolutionKind.Recurse when ShouldForwardThroughTunnel(server.Address):
-                // Only the destination IP changes (the port stays 53, upstream's behaviour); the response is
-                // un-mangled by (server, id) for 60 s (§4.6 step 5).
+                // The destination becomes the server's socket and the response is un-mangled by (server socket, id)
+                // for 60 s (§4.6 step 5). Upstream rewrites only the IP and keeps port 53, so with a server on another
+                // port the query goes to the wrong port and an answer from there is never un-mangled (keyed by the
+                // configured socket): fixed on purpose by rewriting the port too (identical for port-53 servers).
                 _dns.RecordMangled(IpKey.Bytes(server.Address, stackalloc byte[16]), (ushort)server.Port, resolution.QueryId, ip.Destination, now);
                 ip.SetDestination(server.Address);
+                ip.TrySetDestinationPort((ushort)server.Port);
                 reason = ClientDropReason.None;
                 return false;
             case DnsResolutionKind.Recurse:
@@ -154,6 +157,10 @@ public sealed partial class ClientState
         if (_dns.TryTakeMangled(ip.SourceBytes, udp.SourcePort, id, now, out var sentinel))
         {
             ip.SetSource(sentinel);
+            if (udp.SourcePort != DnsRanges.DnsPort)
+            {
+                ip.TrySetSourcePort(DnsRanges.DnsPort); // the application asked sentinel:53
+            }
         }
     }
 

@@ -71,10 +71,12 @@ internal static class DnsMessages
     /// <summary>
     /// UDP truncation of a response (tunnel spec §4.7, upstream's <c>truncate_dns_response</c>): a response of at most
     /// <see cref="MaxUdpResponseLength"/> bytes is left alone; a longer one gets TC set and is cut right after its
-    /// question section (after the header only when the question section is malformed or itself too long). As
-    /// upstream, the answer/authority/additional counts are left as they were, so the header still announces the
-    /// records that were cut. Works in place; returns the new length (the input length when unchanged, 0 for a message
-    /// shorter than a header that is too long, which cannot happen for a 1336-byte limit).
+    /// question section (after the header only when the question section is malformed or itself too long). The
+    /// answer/authority/additional counts are set to zero (and the question count too when cut after the header), so
+    /// the result is a well-formed message; upstream leaves the counts, announcing records that are not there, which
+    /// strict parsers reject (found by the tunnel model test; fixed on purpose). Works in place; returns the new length
+    /// (the input length when unchanged, 0 for a message shorter than a header that is too long, which cannot happen
+    /// for a 1336-byte limit).
     /// </summary>
     public static int TruncateForUdp(Span<byte> response) => TruncateForUdp(response, MaxUdpResponseLength);
 
@@ -94,6 +96,12 @@ internal static class DnsMessages
         int cut = questionEnd > 0 && questionEnd <= maxLength ? questionEnd : DnsHeader.Length;
         ushort flags = BinaryPrimitives.ReadUInt16BigEndian(response[2..]);
         BinaryPrimitives.WriteUInt16BigEndian(response[2..], (ushort)(flags | DnsHeader.TruncatedFlag));
+        if (cut == DnsHeader.Length)
+        {
+            response[4..6].Clear(); // QDCOUNT: the question was not kept
+        }
+
+        response[6..12].Clear(); // ANCOUNT, NSCOUNT, ARCOUNT: nothing of those sections was kept
         return cut;
     }
 }

@@ -67,6 +67,30 @@ public sealed class ClientDnsForwardingTests
     }
 
     [Fact]
+    public void A_server_on_another_port_gets_the_query_on_its_port_and_the_answer_comes_back_from_sentinel_port_53_deliberate_fix()
+    {
+        // Upstream keeps port 53 when forwarding through the tunnel and keys the response by the configured socket, so a
+        // portal server on port 5353 never answers the application (tunnel spec §11.8). We rewrite the port both ways.
+        var server = new IPEndPoint(IPAddress.Parse("198.19.1.53"), 5353);
+        using var world = new ClientWithNodeGateway(Gid(1), SiteOf(1).Id);
+        world.Client.UpdateInterfaceConfig(new InterfaceConfig(TunnelV4, TunnelV6, [server]));
+        world.Client.AddResource(Cidr(1, "198.19.1.0/24"), world.Now);
+        world.SendFromClient(QueryPacket(1)); // connects the resource (dropped, §11.1)
+        world.Run(TimeSpan.FromSeconds(2));
+        world.SendFromClient(QueryPacket(2));
+        var atGateway = Assert.Single(world.AtGateway);
+        Assert.Equal(IpParseError.None, IpPacket.TryParse(atGateway, out var ip));
+        Assert.True(ip.TryGetUdp(out var udp));
+        Assert.Equal((server.Address, (ushort)5353), (ip.Destination, udp.DestinationPort));
+        Assert.True(ip.ChecksumsValid());
+
+        var response = Query("example.org", DnsRecordType.A, 2);
+        response[2] |= 0x80;
+        world.SendFromGateway(Packet(server.Address, TunnelV4, 5353, 5353, response));
+        Assert.Equal((Sentinel, (ushort)53, true), Parse(Assert.Single(world.AtClient)));
+    }
+
+    [Fact]
     public void The_response_comes_back_from_the_sentinel_once_and_a_second_response_with_that_id_is_not_rewritten()
     {
         using var world = Connected();

@@ -42,8 +42,52 @@ internal sealed class RefState
     public IPAddress[] GlobalAddresses(string name, bool ipv6) =>
         [.. GlobalRecords[name].Where(a => (a.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetworkV6) == ipv6)];
 
-    /// <summary>Queries for other names go to the host only while they cannot go through the tunnel (§11.8): no portal servers, or no enabled internet resource.</summary>
-    public bool QueriesGoToTheHost => Upstream.Count == 0 || InternetIndex is not { } i || !IsEnabled(i);
+    /// <summary>The server behind the first IPv4 sentinel, where the application sends its queries: the first IPv4 server of <see cref="ExpectedServers"/> (§4.3: sentinels assigned in list order, per family).</summary>
+    public IPEndPoint? FirstV4Server => ExpectedServers.FirstOrDefault(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork);
+
+    /// <summary>
+    /// The resource a forwarded query (a name that is no resource, a PTR of an address nobody has) goes through (§11.8):
+    /// only portal servers are reached through the tunnel, through the most specific enabled CIDR resource holding the
+    /// server or the enabled internet resource; null: the host resolves it.
+    /// </summary>
+    public int? ForwardedQueryResource => Upstream.Count > 0 && FirstV4Server is { } server ? ResourceFor(server.Address) : null;
+
+    /// <summary>
+    /// Whether a forwarded query may be sent now: a v4 server exists and, when it goes through the tunnel, the resource
+    /// does not filter (the model leaves the gateway's filter decision on DNS queries to the packet transitions).
+    /// </summary>
+    public bool ForwardedQueryValid => FirstV4Server is not null
+        && (ForwardedQueryResource is not { } r || Portal[r].Gateway.Filters.Count == 0);
+
+    /// <summary>
+    /// A forwarded query (§9.4 SendDnsQueries): answered when the host resolves it or its resource is connected (the
+    /// connection then carries data); otherwise the client drops it and connects the resource.
+    /// </summary>
+    /// <returns>Whether an answer is expected.</returns>
+    private bool OnForwardedQuery()
+    {
+        if (ForwardedQueryResource is not { } r)
+        {
+            return true;
+        }
+
+        int gateway = Portal[r].Site;
+        if (IsConnected(r))
+        {
+            QuietSeconds[gateway] = 0;
+            ForwardedThroughTunnel++;
+            return true;
+        }
+
+        Connect(r, null);
+        return false;
+    }
+
+    /// <summary>Names whose answer cannot fit one UDP datagram through the TUN: the application gets it truncated (TC, no records).</summary>
+    public static bool IsOversized(string name) => name.EndsWith(".big.other", StringComparison.Ordinal);
+
+    /// <summary>Forwarded queries expected to be answered through the tunnel so far (for the coverage report).</summary>
+    public int ForwardedThroughTunnel { get; private set; }
 
     public IReadOnlyList<PortalResource> Portal { get; }
 
@@ -169,8 +213,13 @@ internal sealed class RefState
         SendToName s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && IsEnabled(OwnerOf(s.Name).Index),
         QueryKnownHost q => !ExpectedDns.Contains(q.QueryId)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
-        QueryGlobalName q => QueriesGoToTheHost && !ExpectedDns.Contains(q.QueryId)
+        QueryPtr { Target: PtrTarget.Proxy } q => !ExpectedDns.Contains(q.QueryId) && Resolved.Contains((q.Name, q.IPv6)) && IsEnabled(OwnerOf(q.Name).Index)
             && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        QueryPtr { Target: PtrTarget.KnownHost } q => !ExpectedDns.Contains(q.QueryId) && KnownHosts.ContainsKey(q.Name)
+            && ExpectedServers.Any(s => s.AddressFamily == global::System.Net.Sockets.AddressFamily.InterNetwork),
+        QueryPtr q => ForwardedQueryValid && !ExpectedDns.Contains(q.QueryId),
+        QueryGlobalName q => ForwardedQueryValid && !ExpectedDns.Contains(q.QueryId),
+        QueryMx q => ForwardedQueryValid && !ExpectedDns.Contains(q.QueryId),
         SendToResolvedIp s => FreshPacket(s.Proto, s.Id1, s.Id2, s.Payload) && Resolved.Contains((s.Name, s.IPv6)) && GlobalAddresses(s.Name, s.IPv6).Length > 0,
         _ => true,
     };
@@ -227,9 +276,33 @@ internal sealed class RefState
             case QueryKnownHost q:
                 ExpectedDns.Add(q.QueryId);
                 break;
-            case QueryGlobalName q:
+            case QueryPtr { Target: PtrTarget.Other } q:
+                if (OnForwardedQuery())
+                {
+                    ExpectedDns.Add(q.QueryId);
+                }
+
+                break;
+            case QueryPtr q:
                 ExpectedDns.Add(q.QueryId);
-                Resolved.Add((q.Name, q.Aaaa));
+                break;
+            case QueryMx q:
+                if (OnForwardedQuery())
+                {
+                    ExpectedDns.Add(q.QueryId);
+                }
+
+                break;
+            case QueryGlobalName q:
+                if (OnForwardedQuery())
+                {
+                    ExpectedDns.Add(q.QueryId);
+                    if (!IsOversized(q.Name))
+                    {
+                        Resolved.Add((q.Name, q.Aaaa)); // an oversized answer arrives truncated: nothing to send to
+                    }
+                }
+
                 break;
             case SendToResolvedIp s:
                 var addresses = GlobalAddresses(s.Name, s.IPv6);
@@ -365,9 +438,18 @@ internal sealed class RefState
             return;
         }
 
-        // The triggering packet is dropped and the resource gets connected (§11.1). Without a peer for the gateway (no
-        // connected resource there) the client opens a new connection, which starts its idle timer; with one, only the
-        // portal is asked (no data crosses the connection).
+        Connect(r, name);
+    }
+
+    /// <summary>
+    /// The triggering packet is dropped and the resource gets connected (§11.1). Without a peer for the gateway (no
+    /// connected resource there) the client opens a new connection, which starts its idle timer; with one, only the
+    /// portal is asked (no data crosses the connection).
+    /// </summary>
+    private void Connect(int r, string? name)
+    {
+        var kind = Portal[r].Client;
+        int gateway = Portal[r].Site;
         bool hasPeer = Portal.Any(p => p.Site == gateway && IsConnected(p.Index));
         ConnectionSites.Add(gateway);
         if (!hasPeer)

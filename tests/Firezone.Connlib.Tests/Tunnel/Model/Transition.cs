@@ -60,8 +60,8 @@ internal sealed record UpdateSystemDns(int[] Servers) : Transition
 /// <summary>The portal replaces the relay with a new one (tunnel spec §9.4 DeployNewRelays).</summary>
 internal sealed record DeployNewRelay : Transition;
 
-/// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal).</summary>
-internal sealed record PartitionRelays(bool Reboot = false) : Transition;
+/// <summary>The relays are partitioned from the portal: reported gone, then listed again (tunnel spec §9.4 PartitionRelaysFromPortal); or rebooted meanwhile (RebootRelaysWhilePartitioned: same id, new secret, and with <paramref name="NewAddresses"/> new addresses).</summary>
+internal sealed record PartitionRelays(bool Reboot = false, bool NewAddresses = false) : Transition;
 
 /// <summary>An application asks for one of the client's known hosts (answered by the client before any resource, §4.7).</summary>
 internal sealed record QueryKnownHost(string Name, bool Aaaa, ushort QueryId) : Transition;
@@ -71,3 +71,22 @@ internal sealed record QueryGlobalName(string Name, bool Aaaa, ushort QueryId) :
 
 /// <summary>An application sends a packet to an address the host resolved for a non-resource name (§9.4 "resolved non-resource IP").</summary>
 internal sealed record SendToResolvedIp(Proto Proto, string Name, bool IPv6, int Pick, ushort Id1, ushort Id2, ulong Payload) : Transition;
+
+/// <summary>What a PTR query asks about (§9.4 SendDnsQueries: "PTR replaces the name by the reverse name of a random v4 proxy, v6 proxy or arbitrary IP").</summary>
+internal enum PtrTarget
+{
+    /// <summary>A proxy IP the client handed out for <see cref="QueryPtr.Name"/>: answered locally with that name.</summary>
+    Proxy,
+
+    /// <summary>An address of known host <see cref="QueryPtr.Name"/>: answered locally with the host's name.</summary>
+    KnownHost,
+
+    /// <summary>An address that is nobody's: forwarded to the host's resolver (which answers NXDOMAIN).</summary>
+    Other,
+}
+
+/// <summary>An application asks the first IPv4 sentinel for the PTR of an address (picked by <paramref name="Pick"/> among <paramref name="Name"/>'s addresses of the family).</summary>
+internal sealed record QueryPtr(PtrTarget Target, string Name, bool IPv6, int Pick, ushort QueryId) : Transition;
+
+/// <summary>An application asks the first IPv4 sentinel for the MX records of a name (a resource's or another): never answered locally, always forwarded (§4.7 "any other type → forwarded").</summary>
+internal sealed record QueryMx(string Name, ushort QueryId) : Transition;

@@ -86,6 +86,16 @@ internal static class TunnelCaseGenerator
             records[$"{Label(random)}{i}.other"] = [.. ips.DistinctBy(a => a.ToString())];
         }
 
+        if (random.Next(3) == 0)
+        {
+            // An answer too big for one UDP datagram through the TUN (§11.9): 100 A and 100 AAAA records.
+            records[$"{Label(random)}.big.other"] =
+            [
+                .. Enumerable.Range(1, 100).Select(k => new IPAddress([198, 18, 240, (byte)k])),
+                .. Enumerable.Range(1, 100).Select(k => IPAddress.Parse($"2001:2:0:f0::{k:x}")),
+            ];
+        }
+
         return records;
     }
 
@@ -255,11 +265,34 @@ internal static class TunnelCaseGenerator
 
         var known = model.KnownHosts.Keys.ToList();
         options.Add((2, () => new QueryKnownHost(known[random.Next(known.Count)], random.Next(2) == 0, (ushort)random.Next(1, 65536))));
+
+        // MX (§9.4 SendDnsQueries "one of PTR/MX/A/AAAA"): of a resource's name or another name; always forwarded.
+        var mxNames = model.Portal.SelectMany(p => p.Names).Concat(model.GlobalRecords.Keys).Order(StringComparer.Ordinal).ToList();
+        if (mxNames.Count > 0)
+        {
+            options.Add((1, () => new QueryMx(mxNames[random.Next(mxNames.Count)], (ushort)random.Next(1, 65536))));
+        }
+
+        // PTR (§9.4 SendDnsQueries): of a proxy IP handed out, of a known host's address, or of an address nobody has.
+        var proxied = model.Resolved.Where(r => !model.GlobalRecords.ContainsKey(r.Name) && model.IsEnabled(model.OwnerOf(r.Name).Index))
+            .OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.IPv6).ToList();
+        if (proxied.Count > 0)
+        {
+            options.Add((2, () =>
+            {
+                var r = proxied[random.Next(proxied.Count)];
+                return new QueryPtr(PtrTarget.Proxy, r.Name, r.IPv6, random.Next(8), (ushort)random.Next(1, 65536));
+            }));
+        }
+
+        options.Add((1, () => random.Next(2) == 0
+            ? new QueryPtr(PtrTarget.KnownHost, known[random.Next(known.Count)], false, random.Next(4), (ushort)random.Next(1, 65536))
+            : new QueryPtr(PtrTarget.Other, "", random.Next(2) == 0, random.Next(1, 255), (ushort)random.Next(1, 65536))));
         options.Add((1, () => new UpdateUpstreamDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new UpdateSystemDns([.. Enumerable.Range(0, RefState.ServerPool.Length).Where(_ => random.Next(2) == 0)])));
         options.Add((1, () => new ReconnectPortal()));
         options.Add((1, () => new DeployNewRelay()));
-        options.Add((1, () => new PartitionRelays(Reboot: random.Next(2) == 0)));
+        options.Add((1, () => random.Next(2) == 0 ? new PartitionRelays() : new PartitionRelays(Reboot: true, NewAddresses: random.Next(2) == 0)));
         options.Add((1, () => new RoamClient(random.Next(1, 200))));
         options.Add((1, () => new Idle(360))); // upstream: 6 minutes
 

@@ -30,7 +30,10 @@ internal sealed class TunnelCaseRunner
     /// <summary>The highest idle rate of every runner of this process (for the report).</summary>
     public static double MaxIdleRateSeen { get; private set; }
 
-    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage = null)
+    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage = null) => Run(c, coverage, out _);
+
+    /// <summary>Runs <paramref name="c"/>; <paramref name="log"/> gets every line the world logged (debug and above).</summary>
+    public static string? Run(TunnelCase c, Dictionary<string, int>? coverage, out IReadOnlyList<string> log)
     {
         var runner = new TunnelCaseRunner();
         string? failure;
@@ -43,6 +46,7 @@ internal sealed class TunnelCaseRunner
             failure = $"exception: {e}";
         }
 
+        log = runner._log;
         MaxIdleRateSeen = Math.Max(MaxIdleRateSeen, runner.MaxIdleRate);
         if (failure is null && coverage is not null)
         {
@@ -58,7 +62,9 @@ internal sealed class TunnelCaseRunner
     private string? RunCase(TunnelCase c)
     {
         using var world = new TunnelWorld(seed: c.Seed, blockDirect: c.DropDirect, gateways: c.Sites, knownHosts: c.KnownHosts);
+        _log = world.Log.Lines;
         world.HostResolver = q => HostAnswer(q.Message.Span, c.GlobalRecords);
+        world.ResourceHost = (packet, _) => DnsServerBehindGateway(packet, c.GlobalRecords);
         world.Net.Drop = (from, to, payload) =>
         {
             string kind = payload.Length == 0 ? "empty" : payload.Span[0] switch
@@ -170,6 +176,15 @@ internal sealed class TunnelCaseRunner
             case QueryGlobalName q:
                 QueryOverUdp(world, q.Name, q.Aaaa, q.QueryId);
                 break;
+            case QueryPtr q:
+                QueryPtrOverUdp(world, c, q);
+                break;
+            case QueryMx q:
+                var mx = Dns.DnsTestMessages.Query(q.Name, DnsRecordType.Mx, q.QueryId);
+                var mxPacket = new byte[60 + mx.Length];
+                _pendingQueries[q.QueryId] = ("mx:" + q.Name, false);
+                world.SendFromClient(mxPacket[..PacketBuilder.Udp(mxPacket, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, mx)]);
+                break;
             case SendToResolvedIp s:
                 var answered = _answers.GetValueOrDefault((s.Name, s.IPv6));
                 var recorded = c.GlobalRecords[s.Name].Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == s.IPv6).ToList();
@@ -185,6 +200,9 @@ internal sealed class TunnelCaseRunner
                 break;
             case DeployNewRelay:
                 world.DeployNewRelay();
+                break;
+            case PartitionRelays { Reboot: true, NewAddresses: true }:
+                world.RebootRelayOnNewAddressesWhilePartitioned(TimeSpan.FromSeconds(1));
                 break;
             case PartitionRelays { Reboot: true }:
                 world.RebootRelayWhilePartitioned(TimeSpan.FromSeconds(1));
@@ -222,6 +240,59 @@ internal sealed class TunnelCaseRunner
         _pendingQueries[id] = (name, aaaa);
         world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
     }
+
+    /// <summary>
+    /// An application's PTR query for the reverse name of an address: a proxy IP the application got for the name
+    /// (expected answer: that name), a known host's address (expected: the last name in ordinal order listing it, §4.7),
+    /// or an address nobody has (forwarded; the host answers NXDOMAIN, so no record is expected).
+    /// </summary>
+    private void QueryPtrOverUdp(TunnelWorld world, TunnelCase c, QueryPtr q)
+    {
+        IPAddress address;
+        string? expected = null;
+        switch (q.Target)
+        {
+            case PtrTarget.Proxy:
+                var answered = _answers.GetValueOrDefault((q.Name, q.IPv6));
+                if (answered is null || answered.Count == 0)
+                {
+                    throw new InvalidOperationException($"the application never got an answer for {q.Name} ({(q.IPv6 ? "AAAA" : "A")})");
+                }
+
+                address = answered[q.Pick % answered.Count];
+                expected = q.Name;
+                break;
+            case PtrTarget.KnownHost:
+                var ips = c.KnownHosts[q.Name];
+                address = ips[q.Pick % ips.Count];
+                expected = c.KnownHosts.Where(h => h.Value.Contains(address)).Select(h => h.Key).Max(StringComparer.Ordinal);
+                break;
+            default:
+                address = q.IPv6 ? IPAddress.Parse($"2001:2:0:fe::{q.Pick:x}") : new IPAddress([198, 18, 254, (byte)q.Pick]);
+                break;
+        }
+
+        var query = Dns.DnsTestMessages.Query(ReverseName(address), DnsRecordType.Ptr, q.QueryId);
+        var packet = new byte[60 + query.Length];
+        _pendingQueries[q.QueryId] = ("ptr:" + address, false);
+        _expectedPtr[q.QueryId] = (expected, q.Target);
+        world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
+    }
+
+    /// <summary>The reverse-lookup name of an address (in-addr.arpa / ip6.arpa, RFC 1035 §3.5, RFC 3596 §2.5), written independently of the client's parser.</summary>
+    private static string ReverseName(IPAddress address)
+    {
+        var bytes = address.GetAddressBytes();
+        return bytes.Length == 4
+            ? $"{bytes[3]}.{bytes[2]}.{bytes[1]}.{bytes[0]}.in-addr.arpa"
+            : string.Join('.', bytes.Reverse().SelectMany(b => new[] { b & 0xF, b >> 4 }).Select(n => n.ToString("x", System.Globalization.CultureInfo.InvariantCulture))) + ".ip6.arpa";
+    }
+
+    private readonly Dictionary<ushort, (string? Name, PtrTarget Target)> _expectedPtr = [];
+    private IReadOnlyList<string> _log = [];
+    private readonly SortedDictionary<PtrTarget, int> _ptrAnswers = [];
+    private int _truncatedAnswers;
+    private int _mxAnswers;
 
     /// <summary>
     /// The application's own TCP connection to the sentinel (our TCP engine as the application's stack): connect, send
@@ -289,6 +360,39 @@ internal sealed class TunnelCaseRunner
         }
 
         _dnsAnswers[message.TransactionID] = _dnsAnswers.GetValueOrDefault(message.TransactionID) + 1;
+        if (q.Name.StartsWith("mx:", StringComparison.Ordinal))
+        {
+            // Forwarded MX: the resolvers know no MX records, so the answer carries none (NOERROR or NXDOMAIN).
+            if (message.AnswerRecords.Count != 0)
+            {
+                return $"the MX query for {q.Name[3..]} was answered with {message.AnswerRecords.Count} records";
+            }
+
+            _mxAnswers++;
+            return null;
+        }
+
+        if (RefState.IsOversized(q.Name))
+        {
+            // §11.9 (and our deliberate fix): an answer that does not fit is truncated, header and question kept.
+            if (!message.IsTruncated || message.AnswerRecords.Count != 0 || message.Questions.Count != 1)
+            {
+                return $"the oversized answer for {q.Name} reached the application with TC={message.IsTruncated}, {message.AnswerRecords.Count} records";
+            }
+
+            _truncatedAnswers++;
+            return null;
+        }
+
+        if (_expectedPtr.Remove(message.TransactionID, out var ptr))
+        {
+            var expectedName = ptr.Name;
+            _ptrAnswers[ptr.Target] = _ptrAnswers.GetValueOrDefault(ptr.Target) + 1;
+            var targets = message.AnswerRecords.OfType<Ar.PtrRecord>().Select(r => r.PointerDomainName.ToString().TrimEnd('.')).ToList();
+            bool ok = expectedName is null ? targets.Count == 0 : targets.Count == 1 && string.Equals(targets[0], expectedName, StringComparison.OrdinalIgnoreCase);
+            return ok ? null : $"PTR query {message.TransactionID} answered [{string.Join(",", targets)}], expected [{expectedName}]";
+        }
+
         _answers[(q.Name, q.Aaaa)] = [.. message.AnswerRecords.Select(a => a switch { Ar.ARecord r => r.Address, Ar.AaaaRecord r => r.Address, _ => null }).OfType<IPAddress>()];
         return null;
     }
@@ -310,6 +414,37 @@ internal sealed class TunnelCaseRunner
         world.SendFromClient(p[..n]);
     }
 
+    /// <summary>
+    /// The DNS servers of <see cref="RefState.ServerPool"/> as seen behind a gateway: a UDP query to one of their
+    /// sockets is answered like the host's resolver answers (the client forwards to the server's own port; upstream keeps
+    /// port 53, §11.8, a bug we fix); anything else is left to the resources' echo (null).
+    /// </summary>
+    private static IEnumerable<byte[]>? DnsServerBehindGateway(byte[] packet, IReadOnlyDictionary<string, IPAddress[]> records)
+    {
+        if (IpPacket.TryParse(packet, out var ip) != IpParseError.None || !ip.TryGetUdp(out var udp))
+        {
+            return null;
+        }
+
+        var destination = new IPEndPoint(ip.Destination, udp.DestinationPort);
+        if (!RefState.ServerPool.Contains(destination) || HostAnswer(udp.Payload, records) is not { } answer)
+        {
+            return null;
+        }
+
+        if (answer.Length > 512)
+        {
+            // A real server truncates a UDP answer to a query without EDNS at 512 bytes (RFC 1035 §4.2.1): TC, question only.
+            int questionEnd = 12 + Dns.DnsTestMessages.Name(Dns.DnsTestMessages.Parse(answer).Questions[0].Name.ToString().TrimEnd('.')).Length + 4;
+            answer = answer[..questionEnd];
+            answer[2] |= 0x02;
+            answer[6] = answer[7] = 0;
+        }
+
+        var reply = new byte[60 + answer.Length];
+        return [reply[..PacketBuilder.Udp(reply, ip.Destination, ip.Source, udp.DestinationPort, udp.SourcePort, answer)]];
+    }
+
     /// <summary>The host's resolver: NOERROR with the A or AAAA records of the name (TTL 1 day), NXDOMAIN for unknown names.</summary>
     private static byte[]? HostAnswer(ReadOnlySpan<byte> query, IReadOnlyDictionary<string, IPAddress[]> records)
     {
@@ -317,11 +452,12 @@ internal sealed class TunnelCaseRunner
         var question = message.Questions[0];
         string name = question.Name.ToString().TrimEnd('.');
         bool aaaa = question.RecordType == Ar.RecordType.Aaaa;
+        bool addresses = aaaa || question.RecordType == Ar.RecordType.A; // other types: no records
         int questionEnd = 12 + Dns.DnsTestMessages.Name(name).Length + 4;
         var response = new List<byte>(query[..questionEnd].ToArray());
         response[2] = (byte)(0x80 | (query[2] & 0x79)); // QR, opcode, RD copied
         response[3] = (byte)(records.ContainsKey(name) ? 0x80 : 0x83); // RA; NOERROR or NXDOMAIN
-        var answers = records.GetValueOrDefault(name)?.Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == aaaa).ToList() ?? [];
+        var answers = (addresses ? records.GetValueOrDefault(name) : null)?.Where(a => (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == aaaa).ToList() ?? [];
         response[6] = 0;
         response[7] = (byte)answers.Count;
         foreach (var a in answers)
@@ -544,6 +680,31 @@ internal sealed class TunnelCaseRunner
         foreach (var e in model.Expected)
         {
             Coverage[e.Branch] = Coverage.GetValueOrDefault(e.Branch) + 1;
+        }
+
+        if (_mxAnswers > 0)
+        {
+            Coverage["dns MX forwarded"] = _mxAnswers;
+        }
+
+        if (_truncatedAnswers > 0)
+        {
+            Coverage["dns oversized answer truncated"] = _truncatedAnswers;
+        }
+
+        if (model.ForwardedThroughTunnel > 0)
+        {
+            Coverage["dns forwarded through the tunnel"] = model.ForwardedThroughTunnel;
+        }
+
+        if (model.FirstV4Server is { } firstServer && config.DnsBySentinel.GetValueOrDefault(Sentinel(world)) is var behind && !firstServer.Equals(behind))
+        {
+            return $"the first IPv4 sentinel {Sentinel(world)} leads to {behind}, expected the first IPv4 server {firstServer}";
+        }
+
+        foreach (var (target, n) in _ptrAnswers)
+        {
+            Coverage[target switch { PtrTarget.Proxy => "dns PTR of a proxy IP", PtrTarget.KnownHost => "dns PTR of a known host's address", _ => "dns PTR of another IP (forwarded)" }] = n;
         }
 
         if (model.Refused.Count > 0)
