@@ -20,6 +20,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, PortalSession> _sessions = [];
+    private List<BrokerEvent> _events = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly long _start;
     private Task? _timers;
@@ -82,6 +83,9 @@ public sealed partial class DevPortalHost : IAsyncDisposable
     /// <summary>Raised after a config (from the file or <see cref="ApplyConfig"/>) was put in force.</summary>
     public event Action<DevPortalConfig>? ConfigApplied;
 
+    /// <summary>Raised (outside the portal's lock; batches from concurrent sockets may interleave) for each thing the broker did: joins, leaves, connections brokered or failed.</summary>
+    public event Action<BrokerEvent>? Brokered;
+
     /// <summary>Raised when the watched file could not be used (the previous config stays in force).</summary>
     public event Action<DevPortalConfigException>? ConfigRejected;
 
@@ -107,6 +111,8 @@ public sealed partial class DevPortalHost : IAsyncDisposable
             _broker.ApplyConfig(config);
             Flush();
         }
+
+        RaiseEvents();
 
         ConfigApplied?.Invoke(config);
     }
@@ -149,6 +155,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
             Flush();
         }
 
+        RaiseEvents();
         return null;
     }
 
@@ -161,6 +168,7 @@ public sealed partial class DevPortalHost : IAsyncDisposable
             Flush();
         }
 
+        RaiseEvents();
         return null;
     }
 
@@ -172,6 +180,8 @@ public sealed partial class DevPortalHost : IAsyncDisposable
             _broker.Leave(session.Id, UtcNow);
             Flush();
         }
+
+        RaiseEvents();
     }
 
     private void Reload(string path)
@@ -204,6 +214,8 @@ public sealed partial class DevPortalHost : IAsyncDisposable
                     _broker.HandleTimeout(Now);
                     Flush();
                 }
+
+                RaiseEvents();
             }
         }
         catch (OperationCanceledException)
@@ -211,9 +223,30 @@ public sealed partial class DevPortalHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Hands what the broker wants sent to the sessions' ordered queues (called under the lock).</summary>
+    private void RaiseEvents()
+    {
+        List<BrokerEvent> events;
+        lock (_lock)
+        {
+            if (_events.Count == 0) return;
+            events = _events;
+            _events = [];
+        }
+
+        foreach (var e in events)
+        {
+            Brokered?.Invoke(e);
+        }
+    }
+
+    /// <summary>Hands what the broker wants sent to the sessions' ordered queues, and its events to <see cref="RaiseEvents"/> (called under the lock).</summary>
     private void Flush()
     {
+        while (_broker.PollEvent(out var brokerEvent))
+        {
+            _events.Add(brokerEvent);
+        }
+
         while (_broker.PollTransmit(out var transmit))
         {
             if (!_sessions.TryGetValue(transmit.Session, out var session)) continue;

@@ -26,6 +26,7 @@ public sealed partial class DevPortalBroker
         var init = new ClientInit(ClientInterface(config), resources, relays);
         Push(peer, init);
         BrokerLog.ClientJoined(_logger, Id(config.Id.Value), name, resources.Count, relays.Count, Text(init.Interface.IPv4), Text(init.Interface.IPv6));
+        Event(new BrokerEvent(BrokerEventKind.ClientJoined, config.Id.Value, name, Detail: $"tunnel {init.Interface.IPv4} / {init.Interface.IPv6}, {resources.Count} resources"));
     }
 
     private void JoinGateway(long session, GatewayConfig config, Key publicKey, IPAddress remote, string name, DateTimeOffset utcNow)
@@ -42,6 +43,7 @@ public sealed partial class DevPortalBroker
         var init = new GatewayInit(GatewayInterface(config), Ipv4MasqueradeEnabled: true, Ipv6MasqueradeEnabled: true, relays);
         Push(peer, init);
         BrokerLog.GatewayJoined(_logger, Id(config.Id.Value), name, SiteName(config.Site), Text(remote), relays.Count, Text(init.Interface.IPv4), Text(init.Interface.IPv6));
+        Event(new BrokerEvent(BrokerEventKind.GatewayJoined, config.Id.Value, name, Detail: $"site {SiteName(config.Site)}, tunnel {init.Interface.IPv4} / {init.Interface.IPv6}"));
     }
 
     private void JoinRelay(long session, string token, IReadOnlyDictionary<string, string> query, string stampSecret, string name, DateTimeOffset utcNow)
@@ -65,6 +67,7 @@ public sealed partial class DevPortalBroker
         _relays.Add(relay);
         _sessions[session] = relay;
         Push(relay, new RelayInit());
+        Event(new BrokerEvent(BrokerEventKind.RelayJoined, id.Value, name, Detail: string.Join(", ", addresses)));
         if (addresses.Count == 0)
         {
             BrokerLog.RelayWithoutAddress(_logger, Id(id.Value), name);

@@ -51,6 +51,7 @@ public sealed partial class DevPortalBroker
                 var connect = new Connect(pending.ResourceId, gateway.PublicKey, ready.GatewayPayload, PersistentKeepalive);
                 Reply(pending.ClientSession, PortalMessages.ClientTopic, pending.ClientRef, connect.ToPayload());
                 BrokerLog.ConnectionReady(_logger, Id(gateway.Config.Id.Value), Id(pending.ClientId.Value), Id(pending.ResourceId.Value));
+                Event(new BrokerEvent(BrokerEventKind.ConnectionReady, pending.ClientId.Value, string.Empty, gateway.Config.Id.Value, pending.ResourceId.Value));
                 break;
             case FlowAuthorized:
                 // This portal sends no authorize_flow (the 2024-11-29 client uses request_connection); accept and ignore.
@@ -93,6 +94,7 @@ public sealed partial class DevPortalBroker
         var details = new ConnectionDetails(resource.Id, gateway.Config.Id, gateway.RemoteIp, gateway.Config.Site);
         Reply(client.Session, client.Topic, @ref, details.ToPayload());
         BrokerLog.Prepared(_logger, Id(client.Config.Id.Value), Id(resource.Id.Value), resource.Name, Id(gateway.Config.Id.Value), SiteName(gateway.Config.Site));
+        Event(new BrokerEvent(BrokerEventKind.ConnectionPrepared, client.Config.Id.Value, client.Name, gateway.Config.Id.Value, resource.Id.Value, resource.Name));
     }
 
     private void RequestConnection(ClientPeer client, RequestConnection request, ulong? @ref, TimeSpan now)
@@ -116,6 +118,7 @@ public sealed partial class DevPortalBroker
             new Connlib.Messages.ClientPeer(PersistentKeepalive, client.PublicKey, request.ClientPresharedKey, v4, v6),
             ExpiresAt: null));
         BrokerLog.ConnectionRequested(_logger, Id(client.Config.Id.Value), Id(resource.Id.Value), resource.Name, Id(gateway.Config.Id.Value), gatewayRef);
+        Event(new BrokerEvent(BrokerEventKind.ConnectionRequested, client.Config.Id.Value, client.Name, gateway.Config.Id.Value, resource.Id.Value, resource.Name));
     }
 
     private void ReuseConnection(ClientPeer client, ReuseConnection reuse, ulong? @ref)
@@ -125,6 +128,7 @@ public sealed partial class DevPortalBroker
         Push(gateway, new AllowAccess(client.Config.Id, ToGatewayResource(resource), ExpiresAt: null, reuse.Payload, NewRef(), v4, v6));
         _access.Add((gateway.Config.Id, client.Config.Id, resource.Id));
         BrokerLog.AccessAllowed(_logger, Id(client.Config.Id.Value), Id(resource.Id.Value), resource.Name, Id(gateway.Config.Id.Value));
+        Event(new BrokerEvent(BrokerEventKind.AccessAllowed, client.Config.Id.Value, client.Name, gateway.Config.Id.Value, resource.Id.Value, resource.Name));
     }
 
     /// <summary>The resource (if the client may use it) and the gateway (if online and serving it); else an error reply.</summary>

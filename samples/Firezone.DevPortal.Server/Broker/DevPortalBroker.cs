@@ -29,12 +29,16 @@ public sealed partial class DevPortalBroker
     /// <summary>Requests waiting for a gateway's answer, at most.</summary>
     public const int MaxPendingConnections = 4096;
 
+    /// <summary>Events waiting for <see cref="PollEvent"/>, at most (beyond that the oldest is dropped).</summary>
+    public const int MaxQueuedEvents = 1024;
+
     /// <summary>The keepalive the portal tells clients (seconds).</summary>
     public const ulong PersistentKeepalive = 25;
 
     private readonly Action<Span<byte>> _random;
     private readonly ILogger _logger;
     private readonly Queue<BrokerTransmit> _transmits = new();
+    private readonly Queue<BrokerEvent> _events = new();
     private readonly TunnelAddressPool _addresses = new();
     private readonly Dictionary<long, BrokerPeer> _sessions = [];
     private readonly Dictionary<ClientId, ClientPeer> _clients = [];
@@ -86,6 +90,9 @@ public sealed partial class DevPortalBroker
 
     /// <summary>The next frame to send, if any.</summary>
     public bool PollTransmit(out BrokerTransmit transmit) => _transmits.TryDequeue(out transmit!);
+
+    /// <summary>The next thing the broker did, if any (for hosts that show it).</summary>
+    public bool PollEvent(out BrokerEvent brokerEvent) => _events.TryDequeue(out brokerEvent!);
 
     /// <summary>When <see cref="HandleTimeout"/> should run next (the earliest pending request deadline), or null.</summary>
     public TimeSpan? PollTimeout() => _pending.Count == 0 ? null : _pending.Values.Min(p => p.Deadline);
@@ -163,6 +170,7 @@ public sealed partial class DevPortalBroker
                 }
 
                 BrokerLog.Left(_logger, "Client", client.Config.Id.ToString());
+                Event(new BrokerEvent(BrokerEventKind.ClientLeft, client.Config.Id.Value, client.Name));
                 break;
             case GatewayPeer gateway:
                 _gateways.Remove(gateway.Config.Id);
@@ -171,14 +179,17 @@ public sealed partial class DevPortalBroker
                 {
                     _pending.Remove(pending.GatewayRef);
                     BrokerLog.GatewayLeftPending(_logger, gateway.Config.Id.ToString(), pending.ClientId.ToString(), pending.ResourceId.ToString());
+                    Event(new BrokerEvent(BrokerEventKind.ConnectionFailed, pending.ClientId.Value, string.Empty, gateway.Config.Id.Value, pending.ResourceId.Value, "the gateway left"));
                     Reply(pending.ClientSession, PortalMessages.ClientTopic, pending.ClientRef, error: "offline");
                 }
 
                 BrokerLog.Left(_logger, "Gateway", gateway.Config.Id.ToString());
+                Event(new BrokerEvent(BrokerEventKind.GatewayLeft, gateway.Config.Id.Value, gateway.Name));
                 break;
             case RelayPeer relay:
                 _relays.Remove(relay);
                 BrokerLog.Left(_logger, "Relay", relay.Id.ToString());
+                Event(new BrokerEvent(BrokerEventKind.RelayLeft, relay.Id.Value, relay.Name));
                 if (!_relays.Any(r => r.Id == relay.Id))
                 {
                     PushPresence([relay.Id], _relays, utcNow);
@@ -239,6 +250,8 @@ public sealed partial class DevPortalBroker
         {
             _pending.Remove(pending.GatewayRef);
             BrokerLog.GatewayTimedOut(_logger, pending.GatewayId.ToString(), pending.ClientId.ToString(), pending.ResourceId.ToString(), Config.GatewayAnswerTimeout);
+            Event(new BrokerEvent(BrokerEventKind.ConnectionFailed, pending.ClientId.Value, string.Empty, pending.GatewayId.Value, pending.ResourceId.Value,
+                $"the gateway did not answer within {Config.GatewayAnswerTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s"));
             Reply(pending.ClientSession, PortalMessages.ClientTopic, pending.ClientRef, error: "offline");
         }
     }
@@ -258,6 +271,12 @@ public sealed partial class DevPortalBroker
                 ? new JsonObject { ["status"] = "ok", ["response"] = ok ?? new JsonObject() }
                 : new JsonObject { ["status"] = "error", ["response"] = new JsonObject { ["reason"] = error } },
             @ref));
+
+    private void Event(BrokerEvent brokerEvent)
+    {
+        if (_events.Count >= MaxQueuedEvents) _events.Dequeue();
+        _events.Enqueue(brokerEvent);
+    }
 
     private void Push(BrokerPeer peer, PortalMessage message) => _transmits.Enqueue(new BrokerTransmit(peer.Session, peer.Topic, message.Event, message.ToPayload(), null));
 

@@ -295,4 +295,32 @@ public sealed class BrokerConnectionTests
         h.Send(first, new PrepareConnection(Lan.Id, []), 2);
         Assert.Equal("unmatched topic", ErrorReason(Assert.Single(h.Drain())));
     }
+
+    [Fact]
+    public void Events_report_joins_brokering_failures_and_leaves_in_order()
+    {
+        var h = new BrokerHarness(TestConfig(answerTimeout: TimeSpan.FromSeconds(1)));
+        long client = h.JoinClient("alice");
+        long gateway = h.JoinGateway("hq-gw");
+        h.Send(client, new PrepareConnection(Lan.Id, []), 1);
+        h.Send(client, new RequestConnection(HqGateway.Id, Lan.Id, NewKey(), ClientIce, null), 2);
+        var request = Pushes(h.Drain(), gateway).OfType<GatewayRequestConnection>().Single();
+        h.Send(gateway, new ConnectionReady(request.Ref, new ConnectionAccepted(GatewayIce)), 3);
+        h.Send(client, new RequestConnection(HqGateway.Id, Web.Id, NewKey(), ClientIce, null), 4);
+        h.Broker.HandleTimeout(h.Now + TimeSpan.FromSeconds(1));
+        h.Broker.Leave(gateway, Wall);
+
+        var events = new List<Firezone.DevPortal.Broker.BrokerEvent>();
+        while (h.Broker.PollEvent(out var e)) events.Add(e);
+        Assert.Equal(
+            [
+                Firezone.DevPortal.Broker.BrokerEventKind.ClientJoined, Firezone.DevPortal.Broker.BrokerEventKind.GatewayJoined,
+                Firezone.DevPortal.Broker.BrokerEventKind.ConnectionPrepared, Firezone.DevPortal.Broker.BrokerEventKind.ConnectionRequested,
+                Firezone.DevPortal.Broker.BrokerEventKind.ConnectionReady, Firezone.DevPortal.Broker.BrokerEventKind.ConnectionRequested,
+                Firezone.DevPortal.Broker.BrokerEventKind.ConnectionFailed, Firezone.DevPortal.Broker.BrokerEventKind.GatewayLeft,
+            ],
+            events.Select(e => e.Kind));
+        Assert.Equal((Alice.Id.Value, HqGateway.Id.Value, Lan.Id.Value), (events[4].Peer, events[4].Other!.Value, events[4].Resource!.Value));
+        Assert.Contains("did not answer", events[6].Detail, StringComparison.Ordinal);
+    }
 }

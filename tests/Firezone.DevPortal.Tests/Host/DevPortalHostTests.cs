@@ -63,6 +63,8 @@ public sealed class DevPortalHostTests
     public async Task Prepare_request_connection_ready_round_trip_and_candidates_relayed_both_ways()
     {
         await using var portal = await StartAsync();
+        var brokered = new System.Collections.Concurrent.ConcurrentQueue<BrokerEvent>();
+        portal.Brokered += brokered.Enqueue;
         await using var client = await Component.ClientAsync(portal.ApiUrl, "alice");
         await using var gateway = await Component.GatewayAsync(portal.ApiUrl, "hq-gw");
 
@@ -85,6 +87,10 @@ public sealed class DevPortalHostTests
         Assert.Equal((HqGateway.Id, "candidate:2 1 udp 2130706431 198.18.3.2 6000 typ host"), (atClient.GatewayId, Assert.Single(atClient.Candidates)));
         gateway.Send(new IceCandidatesForClients([Alice.Id], ["candidate:2 1 udp 2130706431 198.18.3.2 6000 typ host"], Invalidated: true));
         Assert.True((await client.PushAsync<IceCandidatesFromGateway>("invalidate_ice_candidates")).Invalidated);
+        Assert.Equal(
+            [BrokerEventKind.ClientJoined, BrokerEventKind.GatewayJoined, BrokerEventKind.ConnectionPrepared, BrokerEventKind.ConnectionRequested, BrokerEventKind.ConnectionReady],
+            brokered.Select(e => e.Kind));
+        Assert.Equal("laptop", brokered.First().Name);
     }
 
     [Fact]
