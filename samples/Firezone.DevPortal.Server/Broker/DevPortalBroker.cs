@@ -124,6 +124,16 @@ public sealed partial class DevPortalBroker
             reason = "the login query needs public_key: the padded base64 of a 32-byte X25519 key";
         }
 
+        GatewayConfig? gatewayConfig = null;
+        if (reason is null && mode == PortalMessages.GatewayTopic)
+        {
+            query.TryGetValue("external_id", out string? externalId);
+            var withToken = Config.Gateways.Where(g => g.Token == token).ToList();
+            gatewayConfig = withToken.FirstOrDefault(g => g.ExternalId is not null && g.ExternalId == externalId)
+                ?? withToken.FirstOrDefault(g => g.FirezoneId is null);
+            if (gatewayConfig is null) reason = "no gateway of this token has that external_id (the SHA-256 hex of its firezone_id)";
+        }
+
         if (reason is null && mode == PortalMessages.RelayTopic)
         {
             var join = PortalMessages.DecodeRelayJoin(payload);
@@ -146,7 +156,7 @@ public sealed partial class DevPortalBroker
                 JoinClient(session, Config.Clients.First(c => c.Token == token), Key.Parse(query["public_key"]), name, utcNow);
                 break;
             case PortalMessages.GatewayTopic:
-                JoinGateway(session, Config.Gateways.First(g => g.Token == token), Key.Parse(query["public_key"]), remote, name, utcNow);
+                JoinGateway(session, gatewayConfig!, Key.Parse(query["public_key"]), remote, name, utcNow);
                 break;
             default:
                 JoinRelay(session, token!, query, ((RelayJoin)PortalMessages.DecodeRelayJoin(payload).Message!).StampSecret, name, utcNow);

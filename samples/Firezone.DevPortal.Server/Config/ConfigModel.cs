@@ -14,7 +14,17 @@ public sealed record SiteConfig(SiteId Id, string Name);
 /// <param name="Site">The site it belongs to.</param>
 /// <param name="IPv4">A fixed tunnel IPv4 address, or null to allocate one from 100.64.0.0/11.</param>
 /// <param name="IPv6">A fixed tunnel IPv6 address, or null to allocate one from fd00:2021:1111::/107.</param>
-public sealed record GatewayConfig(GatewayId Id, string Token, SiteId Site, IPAddress? IPv4 = null, IPAddress? IPv6 = null);
+/// <param name="FirezoneId">
+/// The device id the gateway runs with (<c>FIREZONE_ID</c>); when set, its join must carry <c>external_id</c> = SHA-256
+/// hex of it, and gateways with distinct ids may share one token (as a site token upstream).
+/// </param>
+public sealed record GatewayConfig(GatewayId Id, string Token, SiteId Site, IPAddress? IPv4 = null, IPAddress? IPv6 = null, string? FirezoneId = null)
+{
+    /// <summary>The <c>external_id</c> this gateway logs in with (lowercase hex SHA-256 of <see cref="FirezoneId"/>), or null.</summary>
+    public string? ExternalId => FirezoneId is null
+        ? null
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(FirezoneId)));
+}
 
 /// <summary>A client the dev portal accepts.</summary>
 /// <param name="Id">Its id (what gateways are told).</param>

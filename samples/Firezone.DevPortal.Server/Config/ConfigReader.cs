@@ -66,14 +66,16 @@ internal sealed class ConfigReader
 
     private GatewayConfig Gateway(JsonElement e, string path)
     {
-        Object(e, path, "id", "token", "site", "ipv4", "ipv6");
+        Object(e, path, "id", "token", "site", "ipv4", "ipv6", "firezone_id");
         string token = String(e, path, "token")!;
+        string? firezoneId = String(e, path, "firezone_id", required: false);
         return new GatewayConfig(
-            new GatewayId(Uuid(e, path, "id") ?? DevPortalConfig.DerivedId("gateway", token)),
+            new GatewayId(Uuid(e, path, "id") ?? DevPortalConfig.DerivedId("gateway", firezoneId is null ? token : $"{token}|{firezoneId}")),
             token,
             SiteRef(e.TryGetProperty("site", out var site) ? site : throw Error($"{path}.site", "required"), $"{path}.site"),
             Ip(e, path, "ipv4", System.Net.Sockets.AddressFamily.InterNetwork),
-            Ip(e, path, "ipv6", System.Net.Sockets.AddressFamily.InterNetworkV6));
+            Ip(e, path, "ipv6", System.Net.Sockets.AddressFamily.InterNetworkV6),
+            firezoneId);
     }
 
     private ClientConfig Client(JsonElement e, string path, List<ResourceConfig> resources)

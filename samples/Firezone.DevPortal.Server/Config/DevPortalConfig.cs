@@ -123,10 +123,17 @@ public sealed record DevPortalConfig
         }
 
         var gateways = new HashSet<GatewayId>();
+        var sharedGatewayTokens = new Dictionary<(string Token, string? FirezoneId), string>();
         for (int i = 0; i < Gateways.Count; i++)
         {
             var g = Gateways[i];
-            Token($"$.gateways[{i}].token", g.Token);
+            // Gateways may share a token when each names its firezone_id (told apart by external_id at join).
+            bool shares = g.FirezoneId is not null && Gateways.Take(i).Any(o => o.Token == g.Token);
+            if (shares && Gateways.Take(i).Any(o => o.Token == g.Token && o.FirezoneId is null))
+                Fail($"$.gateways[{i}].token", "gateways sharing a token must each have a firezone_id");
+            if (!sharedGatewayTokens.TryAdd((g.Token, g.FirezoneId), $"$.gateways[{i}]"))
+                Fail($"$.gateways[{i}].firezone_id", $"another gateway with this token has the same firezone_id ({sharedGatewayTokens[(g.Token, g.FirezoneId)]})");
+            if (!shares) Token($"$.gateways[{i}].token", g.Token);
             if (!gateways.Add(g.Id)) Fail($"$.gateways[{i}].id", $"duplicate gateway id {g.Id}");
             if (!sites.Contains(g.Site)) Fail($"$.gateways[{i}].site", $"no site {g.Site}");
             Address($"$.gateways[{i}].ipv4", g.IPv4, ipv6: false);

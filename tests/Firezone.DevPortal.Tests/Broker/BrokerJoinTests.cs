@@ -183,4 +183,19 @@ public sealed class BrokerJoinTests
         h.JoinRelay("relay-token", Secret, ipv4: null);
         Assert.Empty(Pushes(h.Drain(), client));
     }
+    [Fact]
+    public void Gateways_sharing_a_site_token_are_told_apart_by_the_external_id_of_their_firezone_id()
+    {
+        var gw1 = new GatewayConfig(new GatewayId(Guid.NewGuid()), "site-token", Hq.Id, FirezoneId: "4694E56C-7643-4A15-9DF3-638E5B05F570");
+        var gw2 = new GatewayConfig(new GatewayId(Guid.NewGuid()), "site-token", Hq.Id, FirezoneId: "gateway-two");
+        var h = new BrokerHarness(TestConfig() with { Gateways = [gw1, gw2] });
+        Assert.True(h.Broker.IsKnownToken("gateway", "site-token"));
+
+        // The external_id is what our PhoenixChannel's login URL sends (an independent SHA-256 hex).
+        Assert.True(h.Join(1, "gateway", new() { ["token"] = "site-token", ["public_key"] = NewKey().ToString(), ["external_id"] = Firezone.PhoenixChannel.LoginUrl.ExternalId("gateway-two") }));
+        Assert.Equal([gw2.Id], h.Broker.OnlineGateways);
+        Assert.False(h.Join(2, "gateway", new() { ["token"] = "site-token", ["public_key"] = NewKey().ToString(), ["external_id"] = Firezone.PhoenixChannel.LoginUrl.ExternalId("someone-else") }));
+        Assert.Contains("external_id", ErrorReason(h.Drain().Last()), StringComparison.Ordinal);
+        Assert.Equal([gw2.Id], h.Broker.OnlineGateways);
+    }
 }

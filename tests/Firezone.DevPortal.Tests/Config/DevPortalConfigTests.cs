@@ -57,12 +57,25 @@ public sealed class DevPortalConfigTests
     [InlineData("{\"clients\": [{\"token\": \"t\", \"resources\": [\"nope\"]}]}", "$.clients[0].resources[0]", "no resource named 'nope'")]
     [InlineData("{\"upstream_dns\": [\"dns.google\"]}", "$.upstream_dns[0]", "not an IP address")]
     [InlineData("{\"gateway_answer_timeout_seconds\": -1}", "$.gateway_answer_timeout_seconds", "positive")]
+    [InlineData("{\"sites\": [{\"name\": \"a\"}], \"gateways\": [{\"token\": \"t\", \"site\": \"a\"}, {\"token\": \"t\", \"site\": \"a\", \"firezone_id\": \"x\"}]}", "$.gateways[1].token", "must each have a firezone_id")]
+    [InlineData("{\"sites\": [{\"name\": \"a\"}], \"gateways\": [{\"token\": \"t\", \"site\": \"a\", \"firezone_id\": \"x\"}, {\"token\": \"t\", \"site\": \"a\", \"firezone_id\": \"x\"}]}", "$.gateways[1].firezone_id", "same firezone_id")]
     public void A_bad_file_is_refused_with_its_path_json_path_and_reason(string json, string jsonPath, string reason)
     {
         var e = Assert.Throws<DevPortalConfigException>(() => DevPortalConfig.Parse(json, "my.json"));
         Assert.Equal(("my.json", jsonPath), (e.Source, e.JsonPath));
         Assert.Contains(reason, e.Reason, StringComparison.Ordinal);
         Assert.StartsWith($"my.json: {jsonPath}: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gateways_with_distinct_firezone_ids_may_share_a_token_and_get_distinct_derived_ids()
+    {
+        var config = DevPortalConfig.Parse("""
+            { "sites": [{ "name": "a" }], "gateways": [
+              { "token": "t", "site": "a", "firezone_id": "one" }, { "token": "t", "site": "a", "firezone_id": "two" }] }
+            """);
+        Assert.NotEqual(config.Gateways[0].Id, config.Gateways[1].Id);
+        Assert.Equal(Firezone.PhoenixChannel.LoginUrl.ExternalId("one"), config.Gateways[0].ExternalId);
     }
 
     [Fact]
