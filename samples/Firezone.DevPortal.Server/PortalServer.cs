@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Firezone.DevPortal;
@@ -46,14 +47,26 @@ public sealed class PortalServerOptions
     /// <summary>Decides on each upgrade: return an HTTP status to reject it (e.g. 401), or null to accept.</summary>
     public Func<HttpContext, int?>? RejectUpgrade { get; set; }
 
+    /// <summary>
+    /// Whether every frame and join is kept for <see cref="PortalServer.Received"/> and <see cref="PortalServer.Joined"/>
+    /// (unbounded: turn it off in a long-running portal that does not read them).
+    /// </summary>
+    public bool RecordFrames { get; set; } = true;
+
     /// <summary>Whether heartbeats are answered (turn off to test the client's heartbeat timeout).</summary>
     public bool AnswerHeartbeats { get; set; } = true;
 
-    /// <summary>Answers a join; the default accepts it with an empty OK reply.</summary>
-    public Func<PortalFrame, PortalReply>? JoinHandler { get; set; }
+    /// <summary>
+    /// Answers a join; the default accepts it with an empty OK reply. A handler returning null sends the reply itself
+    /// (through <see cref="PortalSession.Post"/>) and, to accept the join, calls <see cref="PortalSession.MarkJoined"/>.
+    /// </summary>
+    public Func<PortalFrame, PortalReply?>? JoinHandler { get; set; }
 
     /// <summary>Runs after a successful join (e.g. to push <c>init</c>).</summary>
     public Func<PortalSession, Task>? OnJoined { get; set; }
+
+    /// <summary>Runs once when a session's socket is gone (closed by either side or aborted).</summary>
+    public Action<PortalSession>? OnLeft { get; set; }
 
     /// <summary>Answers an application message; return null to send no reply. The default answers an empty OK reply.</summary>
     public Func<PortalFrame, PortalReply?>? MessageHandler { get; set; }
@@ -68,6 +81,9 @@ public sealed class PortalServerOptions
 /// </summary>
 public sealed class PortalServer : IAsyncDisposable
 {
+    /// <summary>The largest frame accepted (1 MiB); a larger one drops the session.</summary>
+    public const int MaxFrameBytes = 1 << 20;
+
     private readonly PortalServerOptions _options;
     private readonly ConcurrentDictionary<PortalSession, byte> _sessions = new();
     private readonly Channel<PortalFrame> _received = Channel.CreateUnbounded<PortalFrame>();
@@ -92,7 +108,7 @@ public sealed class PortalServer : IAsyncDisposable
     /// <summary>The API URL to give components, e.g. <c>ws://127.0.0.1:PORT</c>.</summary>
     public Uri ApiUrl => new($"ws://{(_options.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{_options.Address}]" : _options.Address.ToString())}:{_port}");
 
-    /// <summary>Every frame received, in order (joins and heartbeats included).</summary>
+    /// <summary>Every frame received, in order (joins and heartbeats included), while <see cref="PortalServerOptions.RecordFrames"/> is on.</summary>
     public ChannelReader<PortalFrame> Received => _received.Reader;
 
     /// <summary>Sessions as they complete their join.</summary>
@@ -114,6 +130,8 @@ public sealed class PortalServer : IAsyncDisposable
         {
             builder.Services.AddSingleton(lf);
         }
+        // A library must not take the process's SIGINT/SIGTERM (the host decides when to stop): no console lifetime.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, ManualLifetime>();
         builder.WebHost.UseKestrel(k => k.Listen(_options.Address, _port));
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(1));
         var app = builder.Build();
@@ -181,6 +199,8 @@ public sealed class PortalServer : IAsyncDisposable
         finally
         {
             _sessions.TryRemove(session, out _);
+            session.Ended();
+            _options.OnLeft?.Invoke(session);
         }
     }
 
@@ -197,6 +217,13 @@ public sealed class PortalServer : IAsyncDisposable
                 return;
             }
             message.Write(buffer, 0, result.Count);
+            if (message.Length > MaxFrameBytes)
+            {
+                // A peer must not make us buffer without bound: drop it.
+                session.Abort();
+                return;
+            }
+
             if (!result.EndOfMessage) continue;
             var text = Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
             message.SetLength(0);
@@ -220,16 +247,19 @@ public sealed class PortalServer : IAsyncDisposable
         var @event = (string?)obj["event"] ?? "";
         ulong? @ref = obj["ref"] is JsonValue v && v.TryGetValue<ulong>(out var r) ? r : null;
         var frame = new PortalFrame(session, topic, @event, obj["payload"]?.DeepClone(), @ref, text);
-        _received.Writer.TryWrite(frame);
+        if (_options.RecordFrames)
+        {
+            _received.Writer.TryWrite(frame);
+        }
 
         PortalReply? reply;
         if (@event == "phx_join")
         {
-            reply = _options.JoinHandler?.Invoke(frame) ?? PortalReply.EmptyOk;
-            if (reply.Status == "ok")
+            // A handler that returns null replied itself (and marked the session joined if it accepted the join).
+            reply = _options.JoinHandler is { } joinHandler ? joinHandler(frame) : PortalReply.EmptyOk;
+            if (reply?.Status == "ok")
             {
-                session.Topic = topic;
-                session.Joined = true;
+                session.MarkJoined(topic);
             }
         }
         else if (topic == "phoenix" && @event == "heartbeat")
@@ -248,96 +278,19 @@ public sealed class PortalServer : IAsyncDisposable
         }
         if (@event == "phx_join" && session.Joined)
         {
-            _joined.Writer.TryWrite(session);
+            if (_options.RecordFrames)
+            {
+                _joined.Writer.TryWrite(session);
+            }
             if (_options.OnJoined is { } onJoined) await onJoined(session).ConfigureAwait(false);
         }
     }
 }
 
-/// <summary>One component's WebSocket to the dev portal.</summary>
-public sealed class PortalSession
+/// <summary>A host lifetime that does nothing: the owner of the <see cref="PortalServer"/> starts and stops it.</summary>
+internal sealed class ManualLifetime : Microsoft.Extensions.Hosting.IHostLifetime
 {
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly HttpContext _context;
-    private readonly CancellationTokenSource _abort = new();
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    internal PortalSession(string mode, HttpContext context, WebSocket socket)
-    {
-        Mode = mode;
-        _context = context;
-        Socket = socket;
-        Query = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
-        UserAgent = context.Request.Headers.UserAgent.ToString();
-    }
-
-    /// <summary>The path's mode: <c>client</c>, <c>gateway</c> or <c>relay</c>.</summary>
-    public string Mode { get; }
-
-    /// <summary>The login query parameters (token, external_id, public_key, ...).</summary>
-    public IReadOnlyDictionary<string, string> Query { get; }
-
-    /// <summary>The User-Agent header.</summary>
-    public string UserAgent { get; }
-
-    /// <summary>The joined topic.</summary>
-    public string Topic { get; internal set; } = "";
-
-    /// <summary>Whether the session joined its topic.</summary>
-    public bool Joined { get; internal set; }
-
-    internal WebSocket Socket { get; }
-
-    internal CancellationToken Aborted => _abort.Token;
-
-    /// <summary>Pushes an event (ref null) on the session's topic.</summary>
-    public Task PushAsync(string @event, JsonNode? payload) => SendAsync(Topic, @event, payload, null);
-
-    /// <summary>Sends a raw text frame (for malformed-input tests).</summary>
-    public async Task SendRawAsync(string text)
-    {
-        await _sendLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await Socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
-
-    /// <summary>Sends a frame.</summary>
-    public Task SendAsync(string topic, string @event, JsonNode? payload, ulong? @ref) =>
-        SendRawAsync(new JsonObject { ["topic"] = topic, ["event"] = @event, ["payload"] = payload, ["ref"] = @ref }.ToJsonString());
-
-    /// <summary>Closes with a close handshake.</summary>
-    public async Task CloseAsync()
-    {
-        try
-        {
-            if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
-        {
-        }
-        _abort.Cancel();
-    }
-
-    /// <summary>Drops the TCP connection without a close frame (what a crashing portal does).</summary>
-    public void Abort()
-    {
-        _abort.Cancel();
-        try
-        {
-            _context.Abort();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The request ended meanwhile (the client left while the server was stopping): nothing is left to drop.
-        }
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
