@@ -89,7 +89,7 @@ internal sealed partial class ClientOnGateway
     /// <summary>Adds a resource, or takes the new filters of one it has (its expiry is kept, as upstream).</summary>
     public void AddResource(GatewayResource resource, DateTimeOffset? expiresAt)
     {
-        LogAllowing(_logger, Id, resource.Id, expiresAt);
+        LogAllowing(_logger, Id, resource.Id, expiresAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "never");
         if (_resources.TryGetValue(resource.Id, out var existing))
         {
             Update(existing, resource);
@@ -511,7 +511,7 @@ internal sealed partial class ClientOnGateway
     internal List<(IPNetwork Network, FilterEngine Engine)> FilterEntries() => _filters.Entries();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Allowing access of client {Client} to resource {Resource} (expires {ExpiresAt})")]
-    private static partial void LogAllowing(ILogger logger, ClientId client, ResourceId resource, DateTimeOffset? expiresAt);
+    private static partial void LogAllowing(ILogger logger, ClientId client, ResourceId resource, string expiresAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Access of client {Client} to resource {Resource} expired")]
     private static partial void LogExpired(ILogger logger, ClientId client, ResourceId resource);

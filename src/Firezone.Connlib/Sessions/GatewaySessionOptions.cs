@@ -50,6 +50,11 @@ public sealed class GatewaySessionOptions
     /// <summary>The connlib version in the User-Agent (default 1.4.2 as upstream's gateway).</summary>
     public string Version { get; init; } = "1.4.2";
 
-    /// <summary>Test hook: datagrams to destinations for which this returns true are dropped before sending.</summary>
-    internal Func<IPEndPoint, bool>? DropOutbound { get; init; }
+    /// <summary>
+    /// Fault injection for tests and demos (null: none): every outgoing UDP datagram whose destination this returns true
+    /// for is dropped before it is sent, as a firewall would drop it, e.g. <c>d =&gt; !d.Equals(relay)</c> leaves only the
+    /// relayed path. Called on the tunnel thread for every datagram: keep it cheap and thread-safe (read a volatile
+    /// flag to switch it at run time); never set it in production.
+    /// </summary>
+    public Func<IPEndPoint, bool>? DropOutbound { get; init; }
 }

@@ -53,7 +53,7 @@ internal sealed partial class Allocation
                 UpdateRelayed(ref _relayedV4, response.RelayedV4);
                 UpdateRelayed(ref _relayedV6, response.RelayedV6);
                 _lifetime = (now, allocateLifetime);
-                LogAllocated(response.RelayedV4, response.RelayedV6, allocateLifetime);
+                LogAllocated(response.RelayedV4?.ToString() ?? "no IPv4", response.RelayedV6?.ToString() ?? "no IPv6", allocateLifetime);
 
                 while (_bufferedChannelBindings.First is { } first)
                 {

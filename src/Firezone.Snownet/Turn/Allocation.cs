@@ -737,7 +737,7 @@ internal sealed partial class Allocation
     private partial void LogActiveSocket(IPEndPoint relay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Allocated {RelayedV4} / {RelayedV6} for {Lifetime}")]
-    private partial void LogAllocated(IPEndPoint? relayedV4, IPEndPoint? relayedV6, TimeSpan lifetime);
+    private partial void LogAllocated(string relayedV4, string relayedV6, TimeSpan lifetime);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Kind} failed with error {Code}")]
     private partial void LogErrorResponse(TurnRequestKind kind, int code);

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Firezone.Demo;
+
+/// <summary>
+/// The demo's output: one line per event, stamped with the time since the start and the component's name. Each
+/// component logs through <see cref="For"/>: the lines a reader follows the story by (portal joins, relay allocations,
+/// candidates, connections and their paths) are printed, everything else only with <c>--verbose</c>; warnings and
+/// errors always, and they are counted.
+/// </summary>
+internal sealed class DemoConsole(bool verbose)
+{
+    private static readonly string[] Story =
+    [
+        "Joined ", "Connected to portal", "Allocated ", "Relay ", "candidate", "Offering connection", "Accepted connection",
+        "nominated", "established over", "failed:", "TUN config", "Allowing access", "Activated resource",
+    ];
+
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Lock _lock = new();
+    private int _problems;
+
+    /// <summary>Warnings and errors logged so far.</summary>
+    public int Problems => Volatile.Read(ref _problems);
+
+    /// <summary>Prints one line for <paramref name="who"/>.</summary>
+    public void Say(string who, string what)
+    {
+        lock (_lock)
+        {
+            Console.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F2}s] {who,-8} {what}");
+        }
+    }
+
+    /// <summary>A logger factory whose lines are printed as <paramref name="who"/>'s.</summary>
+    public ILoggerFactory For(string who) => LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new Provider(this, who)));
+
+    private void Log(string who, string category, LogLevel level, string message)
+    {
+        if (level >= LogLevel.Warning)
+        {
+            Interlocked.Increment(ref _problems);
+            Say(who, $"{(level >= LogLevel.Error ? "ERROR" : "warn")}: {message}");
+        }
+        else if (verbose || (!category.StartsWith("Microsoft.", StringComparison.Ordinal) && Story.Any(s => message.Contains(s, StringComparison.Ordinal))))
+        {
+            Say(who, message);
+        }
+    }
+
+    private sealed class Provider(DemoConsole console, string who) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(console, who, categoryName);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class Logger(DemoConsole console, string who, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                console.Log(who, category, logLevel, formatter(state, exception));
+            }
+        }
+    }
+}
