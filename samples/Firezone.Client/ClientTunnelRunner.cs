@@ -34,6 +34,7 @@ internal static partial class ClientTunnelRunner
             MaxPartitionTime = settings.MaxPartitionTime,
             SystemDnsServers = context.GetSystemResolvers(),
             Version = settings.Version,
+            SocketMark = Firezone.Tun.Netlink.TunDeviceManager.FirezoneFwmark, // the tunnel's own traffic bypasses Firezone's routes
         }, context.LoggerFactory);
         session.InterfaceConfigUpdated += (_, c) => Guard(fatal, () => context.SetInterface(c.IPv4, c.IPv6, c.DnsServers));
         session.RoutesUpdated += (_, r) => Guard(fatal, () => context.SetRoutes([.. r.IPv4Routes, .. r.IPv6Routes]));

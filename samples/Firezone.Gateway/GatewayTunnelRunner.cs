@@ -28,6 +28,7 @@ internal static partial class GatewayTunnelRunner
             ResolveName = context.DnsResolver.ResolveAsync, // its own timeout and cap (getaddrinfo-style)
             ResolveTimeout = context.DnsResolver.Timeout,
             Version = settings.Version,
+            SocketMark = Firezone.Tun.Netlink.TunDeviceManager.FirezoneFwmark, // the tunnel's own traffic bypasses Firezone's routes
         }, context.LoggerFactory);
         session.InterfaceConfigUpdated += (_, c) => context.SetInterface(c.IPv4, c.IPv6); // addresses + routes; failures warn
         session.Start();

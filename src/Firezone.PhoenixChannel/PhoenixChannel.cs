@@ -60,7 +60,7 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
         options.Validate();
         _options = options;
         _logger = logger ?? NullLogger.Instance;
-        _transport = transport ?? new WebsocketClientTransport(options.UserAgent, options.ConnectTimeout, _logger);
+        _transport = transport ?? new WebsocketClientTransport(options.UserAgent, options.ConnectTimeout, _logger, configureSocket: options.ConfigureSocket);
         var random = options.RandomSeed is { } seed ? new Random(seed) : new Random();
         var join = options.JoinPayload?.ToJsonString() ?? "null";
         _core = new ChannelCore(options.Topic, join, options.ReconnectPolicy, random, _logger,

@@ -29,6 +29,12 @@ public sealed class PhoenixChannelOptions
     /// <summary>Bound on the TCP connect phase of an attempt, over all addresses (5 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Called with each TCP socket before it connects to the portal (null: nothing), e.g. to set <c>SO_MARK</c> so the
+    /// portal connection bypasses a VPN's own routes. An exception from it fails that connection attempt.
+    /// </summary>
+    public Action<System.Net.Sockets.Socket>? ConfigureSocket { get; init; }
+
     /// <summary>Heartbeat period while connected (30 s; the portal drops idle gateways after 37 s).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
 

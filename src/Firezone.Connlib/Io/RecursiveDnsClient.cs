@@ -19,6 +19,7 @@ internal readonly record struct DnsQueryResult(DnsQuery Query, byte[]? Response,
 /// </summary>
 internal sealed class RecursiveDnsClient : IDisposable
 {
+    private readonly uint? _socketMark;
     /// <summary>Per-query timeout (upstream: 5 s).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
@@ -31,8 +32,9 @@ internal sealed class RecursiveDnsClient : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _inFlight;
 
-    public RecursiveDnsClient(Action wakeLoop, TunnelCounters counters)
+    public RecursiveDnsClient(Action wakeLoop, TunnelCounters counters, uint? socketMark = null)
     {
+        _socketMark = socketMark;
         _wakeLoop = wakeLoop;
         _counters = counters;
     }
@@ -70,8 +72,8 @@ internal sealed class RecursiveDnsClient : IDisposable
         try
         {
             var response = query.Transport == DnsTransport.Udp
-                ? await QueryUdpAsync(query.Server, query.Message, timeout.Token).ConfigureAwait(false)
-                : await QueryTcpAsync(query.Server, query.Message, timeout.Token).ConfigureAwait(false);
+                ? await QueryUdpAsync(query.Server, query.Message, timeout.Token, _socketMark).ConfigureAwait(false)
+                : await QueryTcpAsync(query.Server, query.Message, timeout.Token, _socketMark).ConfigureAwait(false);
             result = new DnsQueryResult(query, response, default);
         }
         catch (OperationCanceledException)
@@ -100,9 +102,10 @@ internal sealed class RecursiveDnsClient : IDisposable
     }
 
     /// <summary>One UDP exchange: a fresh socket, one datagram out, the first datagram back from the server.</summary>
-    internal static async Task<byte[]> QueryUdpAsync(IPEndPoint server, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    internal static async Task<byte[]> QueryUdpAsync(IPEndPoint server, ReadOnlyMemory<byte> message, CancellationToken cancellationToken, uint? socketMark = null)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        SocketMark.Apply(socket, socketMark);
         socket.Bind(new IPEndPoint(server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
         await socket.SendToAsync(message, SocketFlags.None, server, cancellationToken).ConfigureAwait(false);
         var buffer = new byte[1500];
@@ -116,9 +119,10 @@ internal sealed class RecursiveDnsClient : IDisposable
     }
 
     /// <summary>One TCP exchange on a new connection: a 2-byte big-endian length before the query and the answer.</summary>
-    internal static async Task<byte[]> QueryTcpAsync(IPEndPoint server, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    internal static async Task<byte[]> QueryTcpAsync(IPEndPoint server, ReadOnlyMemory<byte> message, CancellationToken cancellationToken, uint? socketMark = null)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        SocketMark.Apply(socket, socketMark);
         await socket.ConnectAsync(server, cancellationToken).ConfigureAwait(false);
         var framed = new byte[2 + message.Length];
         BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)message.Length);

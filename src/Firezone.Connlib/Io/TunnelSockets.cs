@@ -38,6 +38,9 @@ internal sealed partial class TunnelSockets : IDisposable
         Rebind();
     }
 
+    /// <summary>SO_MARK of both sockets (null: none).</summary>
+    public uint? SocketMark { get; init; }
+
     /// <summary>Test hook: datagrams to destinations for which this returns true are dropped (not counted).</summary>
     public Func<IPEndPoint, bool>? DropOutbound { get; init; }
 
@@ -79,7 +82,7 @@ internal sealed partial class TunnelSockets : IDisposable
     {
         try
         {
-            return TunnelUdpSocket.Bind(address, 0, _bufferSize, _counters);
+            return TunnelUdpSocket.Bind(address, 0, _bufferSize, _counters, mark: SocketMark);
         }
         catch (SocketException e)
         {

@@ -96,12 +96,13 @@ internal sealed class TunnelUdpSocket : IDisposable
     /// when the kernel has it.
     /// </summary>
     /// <exception cref="SocketException">The bind failed.</exception>
-    public static TunnelUdpSocket Bind(IPAddress address, int port, int bufferSize, TunnelCounters counters, bool gso = true)
+    public static TunnelUdpSocket Bind(IPAddress address, int port, int bufferSize, TunnelCounters counters, bool gso = true, uint? mark = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            Io.SocketMark.Apply(socket, mark);
             if (address.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = false;

@@ -53,7 +53,7 @@ public sealed partial class ClientSession : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Firezone.Connlib.ClientSession");
         _dispatcher = new EventDispatcher(_logger);
         _tunnel = new ClientTunnel(
-            new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound),
+            new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound, options.SocketMark),
             options.Time, options.KnownHosts, OnTunnelEvent, loggerFactory);
         _metrics = new SessionMetrics(SessionMetrics.ClientMeterName, options.MeterFactory, _tunnel.Counters);
         _channel = new Channel(
@@ -64,6 +64,7 @@ public sealed partial class ClientSession : IAsyncDisposable
                 UserAgent = UserAgent.ForConnlib(options.Version),
                 ReconnectPolicy = ReconnectPolicy.HeadlessClient.WithMaxPartitionTime(options.MaxPartitionTime),
                 TimeProvider = options.Time,
+                ConfigureSocket = options.SocketMark is { } mark ? socket => Io.SocketMark.Apply(socket, mark) : null,
             },
             loggerFactory.CreateLogger<Channel>());
     }

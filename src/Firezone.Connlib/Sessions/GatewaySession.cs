@@ -50,7 +50,7 @@ public sealed partial class GatewaySession : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Firezone.Connlib.GatewaySession");
         _dispatcher = new EventDispatcher(_logger);
         _tunnel = new GatewayTunnel(
-            new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound),
+            new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound, options.SocketMark),
             options.Time, options.ResolveName, options.ResolveTimeout, OnTunnelEvent, loggerFactory);
         _metrics = new SessionMetrics(SessionMetrics.GatewayMeterName, options.MeterFactory, _tunnel.Counters);
         _channel = new Channel(
@@ -61,6 +61,7 @@ public sealed partial class GatewaySession : IAsyncDisposable
                 UserAgent = UserAgent.ForConnlib(options.Version),
                 ReconnectPolicy = ReconnectPolicy.Gateway,
                 TimeProvider = options.Time,
+                ConfigureSocket = options.SocketMark is { } mark ? socket => Io.SocketMark.Apply(socket, mark) : null,
             },
             loggerFactory.CreateLogger<Channel>());
     }

@@ -51,6 +51,15 @@ public sealed class GatewaySessionOptions
     public string Version { get; init; } = "1.4.2";
 
     /// <summary>
+    /// <c>SO_MARK</c> for every socket of the session — the tunnel's UDP sockets, the portal's WebSocket and recursive
+    /// DNS (null: none; Linux with CAP_NET_ADMIN). Hosts on Linux set Firezone's mark
+    /// (<see cref="Firezone.Tun.Netlink.TunDeviceManager.FirezoneFwmark"/>) so the tunnel's own traffic bypasses the routes
+    /// of Firezone's table; without it an internet resource routes the portal and relay connections into the TUN itself.
+    /// A mark the kernel refuses fails the socket (the portal connection is retried, a UDP family is absent).
+    /// </summary>
+    public uint? SocketMark { get; init; }
+
+    /// <summary>
     /// Fault injection for tests and demos (null: none): every outgoing UDP datagram whose destination this returns true
     /// for is dropped before it is sent, as a firewall would drop it, e.g. <c>d =&gt; !d.Equals(relay)</c> leaves only the
     /// relayed path. Called on the tunnel thread for every datagram: keep it cheap and thread-safe (read a volatile

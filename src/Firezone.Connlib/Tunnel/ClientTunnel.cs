@@ -24,7 +24,7 @@ internal sealed class ClientTunnel : TunnelLoop
         : base("client", io, time, loggerFactory.CreateLogger("Firezone.Connlib.Tunnel"))
     {
         _onEvent = onEvent;
-        _dns = new RecursiveDnsClient(Wake, Counters);
+        _dns = new RecursiveDnsClient(Wake, Counters, io.SocketMark);
         Span<byte> seed = stackalloc byte[32];
         RandomNumberGenerator.Fill(seed);
         State = new ClientState(seed, Now, UtcNow, knownHosts, loggerFactory);

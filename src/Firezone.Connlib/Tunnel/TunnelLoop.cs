@@ -53,7 +53,7 @@ internal abstract partial class TunnelLoop : IDisposable
         Logger = logger;
         Counters = new TunnelCounters();
         _epoll.TryAdd(_wake.Handle, EpollEvents.In, TokenWake, out _);
-        Sockets = new TunnelSockets(io.IPv4BindAddress, io.IPv6BindAddress, io.SocketBufferSize, Counters, logger) { DropOutbound = io.DropOutbound };
+        Sockets = new TunnelSockets(io.IPv4BindAddress, io.IPv6BindAddress, io.SocketBufferSize, Counters, logger) { DropOutbound = io.DropOutbound, SocketMark = io.SocketMark };
         Tun = new TunDriver(io.Tun, Wake, Counters, logger, name);
         _thread = new Thread(Run) { IsBackground = true, Name = $"{name} tunnel" };
     }
@@ -400,4 +400,4 @@ internal abstract partial class TunnelLoop : IDisposable
 }
 
 /// <summary>What a tunnel's IO needs: the TUN device and where the UDP sockets bind.</summary>
-internal sealed record TunnelIoOptions(ITun? Tun, IPAddress? IPv4BindAddress, IPAddress? IPv6BindAddress, int SocketBufferSize, Func<IPEndPoint, bool>? DropOutbound = null);
+internal sealed record TunnelIoOptions(ITun? Tun, IPAddress? IPv4BindAddress, IPAddress? IPv6BindAddress, int SocketBufferSize, Func<IPEndPoint, bool>? DropOutbound = null, uint? SocketMark = null);

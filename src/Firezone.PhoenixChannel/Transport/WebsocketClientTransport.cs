@@ -22,10 +22,12 @@ internal sealed partial class WebsocketClientTransport : IWebSocketTransport, ID
     private readonly Lock _lock = new();
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
     private IPAddress[] _lastGoodAddresses = [];
+    private readonly Action<Socket>? _configureSocket;
 
     public WebsocketClientTransport(string userAgent, TimeSpan connectTimeout, ILogger logger,
-        Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
+        Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null, Action<Socket>? configureSocket = null)
     {
+        _configureSocket = configureSocket;
         _resolve = resolve ?? Dns.GetHostAddressesAsync;
         _userAgent = userAgent;
         _connectTimeout = connectTimeout;
@@ -136,6 +138,7 @@ internal sealed partial class WebsocketClientTransport : IWebSocketTransport, ID
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                _configureSocket?.Invoke(socket);
                 await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token).ConfigureAwait(false);
                 if (literal is null)
                 {

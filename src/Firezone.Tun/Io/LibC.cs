@@ -49,6 +49,7 @@ internal static unsafe partial class LibC
     public const int SO_SNDBUF = 7;
     public const int SO_RCVBUF = 8;
     public const int SO_REUSEPORT = 15;
+    public const int SO_MARK = 36;
     public const int SO_RCVTIMEO = 20;
     public const int SO_SNDBUFFORCE = 32;
     public const int SO_RCVBUFFORCE = 33;

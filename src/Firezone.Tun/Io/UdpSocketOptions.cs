@@ -29,6 +29,13 @@ internal static class UdpSocketOptions
     public static bool SupportsGso(Socket socket) =>
         LibC.IsSupported && TrySet(socket, LibC.SOL_UDP, LibC.UDP_SEGMENT, 1200) && TrySet(socket, LibC.SOL_UDP, LibC.UDP_SEGMENT, 0);
 
+    /// <summary>
+    /// Marks the socket's packets (<c>SO_MARK</c>, Linux; needs CAP_NET_ADMIN) so policy routing can tell them apart:
+    /// Firezone's rule <c>not fwmark 0xfd002021 lookup 0x2021fd00</c> lets marked traffic bypass the tunnel's routes.
+    /// Works for any socket type. False when not permitted or not Linux.
+    /// </summary>
+    public static bool TrySetMark(Socket socket, uint mark) => LibC.IsSupported && TrySet(socket, LibC.SOL_SOCKET, LibC.SO_MARK, unchecked((int)mark));
+
     /// <summary>Lets several sockets bind the same address and port (<c>SO_REUSEPORT</c>).</summary>
     public static bool TryEnableReusePort(Socket socket) => TrySet(socket, LibC.SOL_SOCKET, LibC.SO_REUSEPORT, 1);
 

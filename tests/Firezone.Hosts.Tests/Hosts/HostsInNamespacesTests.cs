@@ -10,7 +10,8 @@ namespace Firezone.Hosts.Tests.Hosts;
 /// The README's "by hand" setup as a test: the dev portal and our relay host in the test's root namespace, the gateway
 /// host and the headless client in namespaces of their own (veth pairs, addresses from 198.18.0.0/15), real TUN
 /// devices; the kernel's <c>ping</c> in the client namespace reaches an address inside the gateway's namespace through
-/// the tunnel. The root namespace does not forward between the veths here, so the tunnel runs through the relay.
+/// the tunnel, and so does an address only the internet resource covers. The root namespace does not forward between
+/// the veths here, so the tunnel runs through the relay.
 /// </summary>
 public sealed class HostsInNamespacesTests
 {
@@ -36,12 +37,14 @@ public sealed class HostsInNamespacesTests
         {
             Link(clientNs, clientVeth, block);
             Link(gatewayNs, gatewayVeth, block + 1);
-            gatewayNs.IpIn("addr add 198.18.200.10/32 dev lo"); // a resource inside the gateway's namespace
+            gatewayNs.IpIn("addr add 198.18.200.10/32 dev lo"); // a host of the CIDR resource, inside the gateway's namespace
+            gatewayNs.IpIn("addr add 198.18.201.10/32 dev lo"); // "the internet" behind the gateway: only the internet resource covers it
             string config = Path.Combine(dir.FullName, "config.json");
             File.WriteAllText(config, """
                 { "sites": [{ "name": "lab" }], "gateways": [{ "token": "gateway-token", "site": "lab" }],
                   "clients": [{ "token": "client-token" }], "relays": [{ "token": "relay-token" }],
-                  "resources": [{ "type": "cidr", "name": "lab hosts", "address": "198.18.200.0/24", "sites": ["lab"] }] }
+                  "resources": [{ "type": "cidr", "name": "lab hosts", "address": "198.18.200.0/24", "sites": ["lab"] },
+                                { "type": "internet", "sites": ["lab"] }] }
                 """);
             int portalPort = FreePort(SocketType.Stream), relayPort = FreePort(SocketType.Dgram), relayHealth = FreePort(SocketType.Stream);
             string api = $"ws://{portalAddress}:{portalPort}";
@@ -62,6 +65,16 @@ public sealed class HostsInNamespacesTests
             }
 
             Assert.True(Ping(clientNs, 5) == 0, "5 pings after the connection: " + client.Output + gateway.Output + relay.Output);
+
+            // The internet resource routes 0.0.0.0/0 into the TUN: the tunnel's own sockets carry Firezone's SO_MARK and
+            // bypass it (without the mark the portal and relay connections would loop into the tunnel).
+            Assert.Contains("default dev tun-firezone", clientNs.IpIn("route show table all"), StringComparison.Ordinal);
+            stopwatch.Restart();
+            while (Ping(clientNs, 1, "198.18.201.10") != 0 && stopwatch.Elapsed < TimeSpan.FromSeconds(20))
+            {
+            }
+
+            Assert.True(Ping(clientNs, 5, "198.18.201.10") == 0, "5 pings through the internet resource: " + client.Output + gateway.Output);
             Assert.Contains("established over relay", client.Output + gateway.Output, StringComparison.Ordinal);
             foreach (var host in new[] { client, gateway, relay, portal })
             {
@@ -86,10 +99,10 @@ public sealed class HostsInNamespacesTests
         ns.IpIn($"route add default via 198.19.{block}.1");
     }
 
-    private static int Ping(NetNamespace ns, int count)
+    private static int Ping(NetNamespace ns, int count, string destination = "198.18.200.10")
     {
         var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", ns.Name, "ping", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "-W", "2", "-i", "0.3", "198.18.200.10" })
+        foreach (string a in new[] { "netns", "exec", ns.Name, "ping", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "-W", "2", "-i", "0.3", destination })
         {
             info.ArgumentList.Add(a);
         }
