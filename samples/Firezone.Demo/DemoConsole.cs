@@ -36,6 +36,30 @@ internal sealed class DemoConsole(bool verbose)
     /// <summary>A logger factory whose lines are printed as <paramref name="who"/>'s.</summary>
     public ILoggerFactory For(string who) => LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new Provider(this, who)));
 
+    /// <summary>
+    /// A log line of a host process (<c>--netns</c>): its human format is "time LEVEL Category: message"; story lines are
+    /// printed (every line with <c>--verbose</c>), warnings and errors always, and counted.
+    /// </summary>
+    public void HostLine(string who, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        var parts = line.Split(' ', 4, StringSplitOptions.RemoveEmptyEntries);
+        var level = parts.Length < 4 ? LogLevel.Information : parts[1] switch
+        {
+            "ERROR" => LogLevel.Error,
+            "WARN" => LogLevel.Warning,
+            "DEBUG" => LogLevel.Debug,
+            "TRACE" => LogLevel.Trace,
+            _ => LogLevel.Information,
+        };
+        string category = parts.Length < 4 ? "" : parts[2].TrimEnd(':');
+        Log(who, category, level, parts.Length < 4 ? line : parts[3]);
+    }
+
     private void Log(string who, string category, LogLevel level, string message)
     {
         if (level >= LogLevel.Warning)

@@ -10,18 +10,26 @@ using Firezone.Tun;
 // Firezone.NET demo: a dev portal, our relay, a gateway and a client, all on 127.0.0.1 in this process with in-memory
 // TUN devices; behind the gateway a resource host answers ICMP echo, UDP echo and DNS. Packets cross a real Firezone
 // tunnel (ICE, WireGuard, TURN) three times: directly, through the relay with the direct path blocked, and after the
-// relay restarted. Exit code 0 only when every phase delivered. `--verbose` prints every log line.
+// relay restarted. Exit code 0 only when every phase delivered. `--verbose` prints every log line; `--netns` (root) runs
+// the same with real TUN devices and the host programs in network namespaces.
 bool verbose = args.Contains("--verbose");
 if (args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("usage: dotnet run --project samples/Firezone.Demo [-- --verbose]");
+    Console.WriteLine("usage: dotnet run --project samples/Firezone.Demo [-- [--verbose] [--netns]]");
     Console.WriteLine("Runs a dev portal, a relay, a gateway and a client on 127.0.0.1 with in-memory TUN devices and sends traffic through the tunnel.");
+    Console.WriteLine("--netns (root, Linux; build the solution first): the same phases with real TUN devices, the host programs in network namespaces.");
+    Console.WriteLine("--verbose: every log line.");
     return 0;
 }
 
 var console = new DemoConsole(verbose);
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(100));
 var ct = timeout.Token;
+if (args.Contains("--netns"))
+{
+    return await DemoNamespaces.RunAsync(console, ct); // real TUN devices and the host programs in network namespaces (root)
+}
+
 var phases = new List<DemoPhase>();
 bool blockDirect = false;
 

@@ -38,4 +38,22 @@ public sealed class DemoProcessTests
         Assert.Contains("warnings/errors logged: 0", output, StringComparison.Ordinal);
         Assert.Equal(3, output.Split('\n').Count(l => l.Contains("5 pings to 198.18.200.10: 5 replies", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public async Task With_netns_the_demo_runs_the_host_programs_on_real_tun_devices_in_namespaces_and_exits_0()
+    {
+        Firezone.Tun.Tests.Linux.NetNamespace.SkipUnlessAvailable();
+        Assert.SkipWhen(TempDirectory.FindTool("nft") is null, "nft (nftables) is not installed");
+        string? dll = HostProcess.Find("Firezone.Demo", "Firezone.Demo");
+        Assert.SkipWhen(dll is null, "samples/Firezone.Demo is not built (build the solution first)");
+        await using var demo = HostProcess.Start(dll!, ["--netns"]);
+        Assert.True(await demo.WaitForExitAsync(TimeSpan.FromSeconds(120)), demo.Output);
+        string output = demo.Output;
+        Assert.True(demo.ExitCode == 0, output);
+        Assert.Contains("established over 198.18.1.2:", output, StringComparison.Ordinal); // phase 1: direct, through the internet namespace
+        Assert.Contains("nominated relay", output, StringComparison.Ordinal);
+        Assert.Contains("every phase delivered", output, StringComparison.Ordinal);
+        Assert.Equal(3, output.Split('\n').Count(l => l.Contains("5 pings to 198.18.200.10: 5 replies", StringComparison.Ordinal)));
+        Assert.DoesNotContain("fzd-", Firezone.Tun.Tests.Linux.NetNamespace.Ip("netns list"), StringComparison.Ordinal); // cleaned up
+    }
 }
