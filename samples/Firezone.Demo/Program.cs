@@ -35,8 +35,14 @@ bool blockDirect = false;
 
 // The control plane: the dev portal with the demo's config (its README documents the format).
 await using var portal = new DevPortalHost(new DevPortalOptions { Config = DevPortalConfig.Parse(DemoConfig.Json, "the demo's config"), LoggerFactory = console.For("portal") });
+var relayJoined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 portal.Brokered += e =>
 {
+    if (e.Kind == BrokerEventKind.RelayJoined)
+    {
+        relayJoined.TrySetResult();
+    }
+
     if (e.Kind is not (BrokerEventKind.RelayJoined or BrokerEventKind.RelayLeft)) // the portal's own log says those
     {
         console.Say("portal", $"{e.Kind} {e.Name} {e.Detail}".TrimEnd());
@@ -48,6 +54,7 @@ console.Say("portal", $"dev portal listening on {portal.ApiUrl}");
 await using var relay = new DemoRelay(portal.ApiUrl, DemoConfig.RelayToken, FreeUdpPort(), console.For("relay"));
 relay.Start();
 console.Say("relay", $"relay listening on {relay.Endpoint}");
+await relayJoined.Task.WaitAsync(ct); // so the gateway's and the client's init list it (without relays the client reconnects)
 
 // The gateway, with the resource host behind its TUN device, resolving DNS resources from the demo's records.
 using var gatewayTun = new InMemoryTun("tun-gateway");

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Firezone.Hosts.Tests.Hosts;
 using Firezone.PhoenixChannel;
 
 namespace Firezone.DevPortal.Tests.Host;
@@ -8,10 +9,18 @@ public sealed class HostProcessTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>samples/Firezone.DevPortal's built executable with <paramref name="arguments"/> (skipped when it is not built).</summary>
+    private static HostProcess DevPortalProcess(params string[] arguments)
+    {
+        string? dll = HostProcess.Find("Firezone.DevPortal", "firezone-dev-portal");
+        Assert.SkipWhen(dll is null, "samples/Firezone.DevPortal is not built (build the solution first)");
+        return HostProcess.Start(dll!, arguments);
+    }
+
     [Fact]
     public async Task Help_lists_every_option_and_exits_0()
     {
-        await using var host = HostProcess.Start("--help");
+        await using var host = DevPortalProcess("--help");
         Assert.True(await host.WaitForExitAsync(Timeout), host.Output);
         Assert.Equal(0, host.ExitCode);
         foreach (string option in new[] { "--config <FILE>", "--port <PORT>", "--listen-address <IP>", "--log-level <LEVEL>", "--help" })
@@ -26,7 +35,7 @@ public sealed class HostProcessTests
     [Fact]
     public async Task A_usage_error_prints_it_with_the_help_and_exits_1()
     {
-        await using var host = HostProcess.Start("--port", "seventy");
+        await using var host = DevPortalProcess("--port", "seventy");
         Assert.True(await host.WaitForExitAsync(Timeout), host.Output);
         Assert.Equal(1, host.ExitCode);
         Assert.Contains("error: --port: 'seventy' is not a port number", host.Output, StringComparison.Ordinal);
@@ -40,7 +49,7 @@ public sealed class HostProcessTests
         await File.WriteAllTextAsync(path, "{ \"clients\": [{ \"token\": \"a\", \"ipv4\": \"10.1.2.3\" }] }", TestContext.Current.CancellationToken);
         try
         {
-            await using var host = HostProcess.Start("--config", path, "--port", "0");
+            await using var host = DevPortalProcess("--config", path, "--port", "0");
             Assert.True(await host.WaitForExitAsync(Timeout), host.Output);
             Assert.Equal(2, host.ExitCode);
             Assert.Contains($"{path}: $.clients[0].ipv4: 10.1.2.3 is not in 100.64.0.0/11", host.Output, StringComparison.Ordinal);
@@ -57,12 +66,12 @@ public sealed class HostProcessTests
     public async Task A_signal_closes_the_sockets_and_exits_0(PosixSignal signal, int number)
     {
         int port = FreeTcpPort();
-        await using var host = HostProcess.Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var host = DevPortalProcess("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(await host.WaitForOutputAsync("Dev portal listening on", Timeout), host.Output);
         Assert.SkipWhen(host.Ignores(number), $"{signal} is ignored in this process tree (inherited SIG_IGN), so it cannot be tested here");
 
         await using var client = await Component.ClientAsync(new Uri($"ws://127.0.0.1:{port}"), "client-token");
-        host.Signal(signal);
+        host.Signal(number);
         Assert.True(await host.WaitForExitAsync(Timeout), $"still running after {signal}:\n{host.Output}");
         Assert.Equal(0, host.ExitCode);
         Assert.Contains($"{signal}: stopping", host.Output, StringComparison.Ordinal);
@@ -75,7 +84,7 @@ public sealed class HostProcessTests
     public async Task The_logs_say_who_joined_and_what_is_brokered()
     {
         int port = FreeTcpPort();
-        await using var host = HostProcess.Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var host = DevPortalProcess("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(await host.WaitForOutputAsync("Dev portal listening on", Timeout), host.Output);
         var api = new Uri($"ws://127.0.0.1:{port}");
         await using var client = await Component.ClientAsync(api, "client-token");

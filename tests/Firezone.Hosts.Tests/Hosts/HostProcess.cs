@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Firezone.Hosts.Tests.Hosts;
 
-/// <summary>A built host (samples/…/bin/&lt;config&gt;/net10.0/&lt;name&gt;.dll) run as a process with captured output; killed on dispose.</summary>
+/// <summary>A built host (samples/…/bin/&lt;config&gt;/net10.0/&lt;name&gt;.dll) run as a process with captured output; killed on dispose. Shared by Firezone.Hosts.Tests and Firezone.DevPortal.Tests.</summary>
 internal sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -133,6 +133,16 @@ internal sealed partial class HostProcess : IAsyncDisposable
     }
 
     public void Signal(int signal) => _ = Kill(_process.Id, signal);
+
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Whether the child ignores <paramref name="signal"/> (inherited SIG_IGN, e.g. from a non-interactive shell's background job).</summary>
+    public bool Ignores(int signal)
+    {
+        string? line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && ((Convert.ToUInt64(line[7..].Trim(), 16) >> (signal - 1)) & 1) == 1;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -56,6 +56,12 @@ public sealed class HostsInNamespacesTests
             var client = processes.Add(HostProcess.Start(clientDll, ["--api-url", api, "-i", "client1", "--dns-control", "disabled"],
                 new() { ["FIREZONE_TOKEN"] = "client-token" }, netns: clientNs.Name));
             Assert.True(await client.WaitForOutputAsync("Tunnel ready", TimeSpan.FromSeconds(30)), client.Output + portal.Output);
+            var routes = Stopwatch.StartNew(); // the routes follow the interface config
+            while (!clientNs.IpIn("route show table all").Contains("198.18.200.0/24", StringComparison.Ordinal) && routes.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+
             Assert.Contains("198.18.200.0/24", clientNs.IpIn("route show table all"), StringComparison.Ordinal);
 
             // The first packet only sets up the connection (dropped, as upstream); then every ping is answered.
