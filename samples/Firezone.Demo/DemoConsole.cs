@@ -19,10 +19,14 @@ internal sealed class DemoConsole(bool verbose)
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Lock _lock = new();
-    private int _problems;
+    private int _warnings;
+    private int _errors;
 
-    /// <summary>Warnings and errors logged so far.</summary>
-    public int Problems => Volatile.Read(ref _problems);
+    /// <summary>Warnings logged so far (a relay outage makes some: e.g. "No TURN servers").</summary>
+    public int Warnings => Volatile.Read(ref _warnings);
+
+    /// <summary>Errors logged so far (there should be none).</summary>
+    public int Errors => Volatile.Read(ref _errors);
 
     /// <summary>Prints one line for <paramref name="who"/>.</summary>
     public void Say(string who, string what)
@@ -64,7 +68,7 @@ internal sealed class DemoConsole(bool verbose)
     {
         if (level >= LogLevel.Warning)
         {
-            Interlocked.Increment(ref _problems);
+            Interlocked.Increment(ref level >= LogLevel.Error ? ref _errors : ref _warnings);
             Say(who, $"{(level >= LogLevel.Error ? "ERROR" : "warn")}: {message}");
         }
         else if (verbose || (!category.StartsWith("Microsoft.", StringComparison.Ordinal) && Story.Any(s => message.Contains(s, StringComparison.Ordinal))))

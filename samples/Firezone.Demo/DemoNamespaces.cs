@@ -97,7 +97,7 @@ internal static partial class DemoNamespaces
             Start("relay", inet, relayArgs);
             await PingPhase(console, client, restarted, TimeSpan.FromSeconds(30), ct);
             bool ok = phases.All(p => p.Delivered) && !clientHost.HasExited;
-            console.Say("demo", "summary: " + string.Join("; ", phases.Select(p => p.ToString())) + $"; warnings/errors logged: {console.Problems}");
+            console.Say("demo", "summary: " + string.Join("; ", phases.Select(p => p.ToString())) + $"; warnings {console.Warnings}, errors {console.Errors}");
             console.Say("demo", ok ? "every phase delivered" : "a phase did not deliver: exit 1");
             return ok ? 0 : 1;
         }

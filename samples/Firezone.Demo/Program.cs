@@ -152,7 +152,7 @@ await PingUntilAnswered(restarted, DemoConfig.EchoHost, TimeSpan.FromSeconds(30)
 await Pings(restarted, DemoConfig.EchoHost, 5);
 
 bool ok = phases.All(p => p.Delivered);
-console.Say("demo", "summary: " + string.Join("; ", phases.Select(p => p.ToString())) + $"; warnings/errors logged: {console.Problems}");
+console.Say("demo", "summary: " + string.Join("; ", phases.Select(p => p.ToString())) + $"; warnings {console.Warnings}, errors {console.Errors}");
 console.Say("demo", ok ? "every phase delivered" : "a phase did not deliver: exit 1");
 await client.StopAsync();
 await gateway.StopAsync();

@@ -35,7 +35,7 @@ public sealed class DemoProcessTests
             Assert.Contains(expected, output, StringComparison.Ordinal);
         }
 
-        Assert.Contains("warnings/errors logged: 0", output, StringComparison.Ordinal);
+        Assert.Contains(", errors 0", output, StringComparison.Ordinal); // warnings may come from the relay outage of phase 3
         Assert.Equal(3, output.Split('\n').Count(l => l.Contains("5 pings to 198.18.200.10: 5 replies", StringComparison.Ordinal)));
     }
 
