@@ -3,7 +3,7 @@ using Firezone.Benchmarks.RelayLoad;
 
 namespace Firezone.Benchmarks;
 
-/// <summary>Entry point: harness verbs first (<c>relay-load</c>, <c>relay-memory</c>, <c>tun-throughput</c>, <c>wireguard-paired</c>, <c>node-paired</c>, <c>node-setup</c>, <c>gateway-inbound</c>, <c>tcp-simulated</c>, <c>tunnel-sockets</c>), otherwise BenchmarkDotNet's switcher over every benchmark class.</summary>
+/// <summary>Entry point: harness verbs first (<c>relay-load</c>, <c>relay-memory</c>, <c>tun-throughput</c>, <c>wireguard-paired</c>, <c>node-paired</c>, <c>node-setup</c>, <c>gateway-inbound</c>, <c>tcp-simulated</c>, <c>tunnel-sockets</c>, <c>tunnel-vs-wireguard-go</c>), otherwise BenchmarkDotNet's switcher over every benchmark class.</summary>
 public static class Program
 {
     /// <summary>Runs a harness verb or the benchmarks selected on the command line (e.g. <c>--filter *Stun*</c>).</summary>
@@ -13,6 +13,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "relay-load")
         {
             return RelayLoadCommand.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "tunnel-vs-wireguard-go")
+        {
+            return EndToEnd.TunnelVsWireGuardGo.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == "relay-memory")
         {
