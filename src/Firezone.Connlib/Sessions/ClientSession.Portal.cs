@@ -8,43 +8,20 @@ namespace Firezone.Connlib.Sessions;
 /// <summary>The portal → tunnel half of the client session (phoenix-and-portal spec §7.1, §7.3, §7.4).</summary>
 public sealed partial class ClientSession
 {
-    private async Task ReadPortalAsync()
+    /// <summary>The portal's pushes and replies (the channel's own events are <see cref="SessionLifetime.PumpAsync"/>'s).</summary>
+    private void OnPortalEvent(ChannelEvent e)
     {
-        try
+        switch (e)
         {
-            await foreach (var e in _channel.ReadEventsAsync(_stop.Token).ConfigureAwait(false))
-            {
-                switch (e)
-                {
-                    case ChannelEvent.InboundMessage message:
-                        OnPush(message);
-                        break;
-                    case ChannelEvent.SuccessResponse reply:
-                        OnReply(reply);
-                        break;
-                    case ChannelEvent.ErrorResponse error:
-                        OnErrorReply(error);
-                        break;
-                    case ChannelEvent.JoinedRoom joined:
-                        LogJoined(_logger, joined.Topic);
-                        break;
-                    case ChannelEvent.Reconnecting reconnecting:
-                        LogReconnecting(_logger, reconnecting.Error, reconnecting.RetryIn);
-                        break;
-                    case ChannelEvent.Failed failed:
-                        End(new SessionEnd(SessionEndReason.PortalError, failed.Error));
-                        return;
-                    case ChannelEvent.Closed:
-                        End(new SessionEnd(SessionEndReason.Stopped, null));
-                        return;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
+            case ChannelEvent.InboundMessage message:
+                OnPush(message);
+                break;
+            case ChannelEvent.SuccessResponse reply:
+                OnReply(reply);
+                break;
+            case ChannelEvent.ErrorResponse error:
+                OnErrorReply(error);
+                break;
         }
     }
 
@@ -168,12 +145,6 @@ public sealed partial class ClientSession
             LogCommandDropped(_logger);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Joined {Topic}")]
-    private static partial void LogJoined(ILogger logger, string topic);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal connection failed ({Error}); retrying in {RetryIn}")]
-    private static partial void LogReconnecting(ILogger logger, string error, TimeSpan retryIn);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping a portal message {Event}: {Error}")]
     private static partial void LogBadMessage(ILogger logger, string @event, string error);

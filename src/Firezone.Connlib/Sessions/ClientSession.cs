@@ -37,12 +37,9 @@ public sealed partial class ClientSession : IAsyncDisposable
     private readonly EventDispatcher _dispatcher;
     private readonly SessionMetrics _metrics;
     private IntentReplies _intents = new(); // tunnel thread only
-    private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly SessionLifetime _life;
     private Task? _portal;
     private int _started;
-    private readonly Lock _shutdownLock = new();
-    private Task? _shutdown;
 
     /// <summary>Creates the session (binds the UDP sockets; nothing is sent before <see cref="Start"/>).</summary>
     public ClientSession(ClientSessionOptions options, ILoggerFactory? loggerFactory = null)
@@ -52,6 +49,8 @@ public sealed partial class ClientSession : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger("Firezone.Connlib.ClientSession");
         _dispatcher = new EventDispatcher(_logger);
+        _life = new SessionLifetime(_logger, "Client", _dispatcher, args => Disconnected?.Invoke(this, args),
+            () => SessionLifetime.CloseAsync(_tunnel!, _channel!, _portal, _metrics!, _dispatcher)); // runs after construction
         _tunnel = new ClientTunnel(
             new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound, options.SocketMark),
             options.Time, options.KnownHosts, OnTunnelEvent, loggerFactory);
@@ -82,7 +81,7 @@ public sealed partial class ClientSession : IAsyncDisposable
     public event EventHandler<SessionEndedEventArgs>? Disconnected;
 
     /// <summary>Completes when the session has ended, with the reason. Never faults.</summary>
-    public Task<SessionEnd> Completion => _completion.Task;
+    public Task<SessionEnd> Completion => _life.Completion;
 
     /// <summary>The tunnel's UDP endpoints (as bound; for diagnostics and tests).</summary>
     internal IReadOnlyList<IPEndPoint> LocalEndPoints { get; private set; } = [];
@@ -106,10 +105,9 @@ public sealed partial class ClientSession : IAsyncDisposable
         }
 
         _tunnel.Start();
-        _ = _tunnel.Completion.ContinueWith(t => End(t.IsFaulted ? new SessionEnd(SessionEndReason.Crashed, t.Exception?.InnerException) : null),
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _life.Watch(_tunnel.Completion);
         _channel.Connect([new("public_key", publicKey)]);
-        _portal = Task.Run(ReadPortalAsync);
+        _portal = Task.Run(() => _life.PumpAsync(_channel, OnPortalEvent));
     }
 
     /// <summary>
@@ -141,56 +139,10 @@ public sealed partial class ClientSession : IAsyncDisposable
     public void SetTun(ITun? tun) => _tunnel.SetTun(tun);
 
     /// <summary>Stops the session: the tunnel thread and the TUN threads end, the portal socket is dropped (no close frame, as upstream).</summary>
-    public async Task StopAsync()
-    {
-        End(new SessionEnd(SessionEndReason.Stopped, null));
-        await ShutdownAsync().ConfigureAwait(false);
-    }
+    public Task StopAsync() => _life.StopAsync();
 
     /// <summary>Stops the session (see <see cref="StopAsync"/>).</summary>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
-
-    /// <summary>Shuts down once; every caller waits for that one shutdown (a stop racing a fatal error included).</summary>
-    private Task ShutdownAsync()
-    {
-        lock (_shutdownLock)
-        {
-            return _shutdown ??= Task.Run(ShutdownOnceAsync);
-        }
-    }
-
-    private async Task ShutdownOnceAsync()
-    {
-        _stop.Cancel();
-        await Task.Run(_tunnel.Dispose).ConfigureAwait(false);
-        await _channel.DisposeAsync().ConfigureAwait(false);
-        if (_portal is not null)
-        {
-            await _portal.ConfigureAwait(false);
-        }
-
-        _metrics.Dispose();
-        await _dispatcher.DisposeAsync().ConfigureAwait(false);
-        _stop.Dispose();
-    }
-
-    /// <summary>Records the end once; raises <see cref="Disconnected"/>; a portal error or crash also shuts down.</summary>
-    private void End(SessionEnd? end)
-    {
-        if (end is null || !_completion.TrySetResult(end))
-        {
-            return;
-        }
-
-        LogEnded(_logger, end.Reason, end.Error?.Message);
-        if (end.Reason != SessionEndReason.Stopped)
-        {
-            // on_disconnect: only for a permanent portal error or a crash (tunnel spec §4.9), not for a stop.
-            var args = new SessionEndedEventArgs(end);
-            _dispatcher.Post(() => Disconnected?.Invoke(this, args));
-            _ = ShutdownAsync();
-        }
-    }
 
     // ---- tunnel → portal and callbacks (tunnel thread) -------------------------------------------------------------
 
@@ -243,6 +195,4 @@ public sealed partial class ClientSession : IAsyncDisposable
         public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Client session ended: {Reason} {Error}")]
-    private static partial void LogEnded(ILogger logger, SessionEndReason reason, string? error);
 }

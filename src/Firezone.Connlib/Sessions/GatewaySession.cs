@@ -35,12 +35,9 @@ public sealed partial class GatewaySession : IAsyncDisposable
     private readonly GatewayTunnel _tunnel;
     private readonly EventDispatcher _dispatcher;
     private readonly SessionMetrics _metrics;
-    private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly SessionLifetime _life;
     private Task? _portal;
     private int _started;
-    private readonly Lock _shutdownLock = new();
-    private Task? _shutdown;
 
     /// <summary>Creates the session (binds the UDP sockets; nothing is sent before <see cref="Start"/>).</summary>
     public GatewaySession(GatewaySessionOptions options, ILoggerFactory? loggerFactory = null)
@@ -49,6 +46,8 @@ public sealed partial class GatewaySession : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger("Firezone.Connlib.GatewaySession");
         _dispatcher = new EventDispatcher(_logger);
+        _life = new SessionLifetime(_logger, "Gateway", _dispatcher, args => Disconnected?.Invoke(this, args),
+            () => SessionLifetime.CloseAsync(_tunnel!, _channel!, _portal, _metrics!, _dispatcher)); // runs after construction
         _tunnel = new GatewayTunnel(
             new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound, options.SocketMark),
             options.Time, options.ResolveName, options.ResolveTimeout, OnTunnelEvent, loggerFactory);
@@ -73,7 +72,7 @@ public sealed partial class GatewaySession : IAsyncDisposable
     public event EventHandler<SessionEndedEventArgs>? Disconnected;
 
     /// <summary>Completes when the session has ended, with the reason. Never faults.</summary>
-    public Task<SessionEnd> Completion => _completion.Task;
+    public Task<SessionEnd> Completion => _life.Completion;
 
     internal GatewayTunnel Tunnel => _tunnel;
 
@@ -87,65 +86,19 @@ public sealed partial class GatewaySession : IAsyncDisposable
 
         var publicKey = Convert.ToBase64String(_tunnel.State.PublicKey.Span);
         _tunnel.Start();
-        _ = _tunnel.Completion.ContinueWith(t => End(t.IsFaulted ? new SessionEnd(SessionEndReason.Crashed, t.Exception?.InnerException) : null),
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _life.Watch(_tunnel.Completion);
         _channel.Connect([new("public_key", publicKey)]);
-        _portal = Task.Run(ReadPortalAsync);
+        _portal = Task.Run(() => _life.PumpAsync(_channel, OnPortalEvent));
     }
 
     /// <summary>Replaces the TUN device (null: none).</summary>
     public void SetTun(ITun? tun) => _tunnel.SetTun(tun);
 
     /// <summary>Stops the session: tunnel and TUN threads end, the portal socket is dropped.</summary>
-    public async Task StopAsync()
-    {
-        End(new SessionEnd(SessionEndReason.Stopped, null));
-        await ShutdownAsync().ConfigureAwait(false);
-    }
+    public Task StopAsync() => _life.StopAsync();
 
     /// <summary>Stops the session (see <see cref="StopAsync"/>).</summary>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
-
-    /// <summary>Shuts down once; every caller waits for that one shutdown (a stop racing a fatal error included).</summary>
-    private Task ShutdownAsync()
-    {
-        lock (_shutdownLock)
-        {
-            return _shutdown ??= Task.Run(ShutdownOnceAsync);
-        }
-    }
-
-    private async Task ShutdownOnceAsync()
-    {
-        _stop.Cancel();
-        await Task.Run(_tunnel.Dispose).ConfigureAwait(false);
-        await _channel.DisposeAsync().ConfigureAwait(false);
-        if (_portal is not null)
-        {
-            await _portal.ConfigureAwait(false);
-        }
-
-        _metrics.Dispose();
-        await _dispatcher.DisposeAsync().ConfigureAwait(false);
-        _stop.Dispose();
-    }
-
-    private void End(SessionEnd? end)
-    {
-        if (end is null || !_completion.TrySetResult(end))
-        {
-            return;
-        }
-
-        LogEnded(_logger, end.Reason, end.Error?.Message);
-        if (end.Reason != SessionEndReason.Stopped)
-        {
-            // on_disconnect: only for a permanent portal error or a crash (tunnel spec §4.9), not for a stop.
-            var args = new SessionEndedEventArgs(end);
-            _dispatcher.Post(() => Disconnected?.Invoke(this, args));
-            _ = ShutdownAsync();
-        }
-    }
 
     private void OnTunnelEvent(GatewayEvent e)
     {
@@ -162,40 +115,20 @@ public sealed partial class GatewaySession : IAsyncDisposable
 
     private void Send(PortalMessage message) => _channel.Send(message.Event, message.ToPayload());
 
-    private async Task ReadPortalAsync()
+    /// <summary>The portal's pushes and error replies (the channel's own events are <see cref="SessionLifetime.PumpAsync"/>'s).</summary>
+    private void OnPortalEvent(ChannelEvent e)
     {
-        try
+        switch (e)
         {
-            await foreach (var e in _channel.ReadEventsAsync(_stop.Token).ConfigureAwait(false))
-            {
-                switch (e)
-                {
-                    case ChannelEvent.InboundMessage message:
-                        OnPush(message);
-                        break;
-                    case ChannelEvent.ErrorResponse error when error.Reason == ErrorReason.UnmatchedTopic:
-                        _channel.Join(Topic);
-                        break;
-                    case ChannelEvent.ErrorResponse error:
-                        LogErrorReply(_logger, error.Ref, error.ReasonText);
-                        break;
-                    case ChannelEvent.Reconnecting reconnecting:
-                        LogReconnecting(_logger, reconnecting.Error, reconnecting.RetryIn);
-                        break;
-                    case ChannelEvent.Failed failed:
-                        End(new SessionEnd(SessionEndReason.PortalError, failed.Error));
-                        return;
-                    case ChannelEvent.Closed:
-                        End(new SessionEnd(SessionEndReason.Stopped, null));
-                        return;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
+            case ChannelEvent.InboundMessage message:
+                OnPush(message);
+                break;
+            case ChannelEvent.ErrorResponse error when error.Reason == ErrorReason.UnmatchedTopic:
+                _channel.Join(Topic);
+                break;
+            case ChannelEvent.ErrorResponse error:
+                LogErrorReply(_logger, error.Ref, error.ReasonText);
+                break;
         }
     }
 
@@ -319,11 +252,6 @@ public sealed partial class GatewaySession : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway session ended: {Reason} {Error}")]
-    private static partial void LogEnded(ILogger logger, SessionEndReason reason, string? error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal connection failed ({Error}); retrying in {RetryIn}")]
-    private static partial void LogReconnecting(ILogger logger, string error, TimeSpan retryIn);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping a portal message {Event}: {Error}")]
     private static partial void LogBadMessage(ILogger logger, string @event, string error);
