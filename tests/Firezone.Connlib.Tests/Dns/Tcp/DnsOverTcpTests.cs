@@ -346,9 +346,17 @@ public sealed class DnsOverTcpTests
             _ = server.PollTransmit(_buf);
         }
         for (int i = 0; i < 100; i++) Round(i);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 100; i < 20_000; i++) Round(i); // 2 s: nothing expires yet
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Four windows of 4,975 rounds (2 s in all: nothing expires yet). A per-round allocation shows in every window; a
+        // one-off of the runtime on this thread (seen once in a CI run under full parallel load: 6,400 B) in one at most.
+        var windows = new long[4];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 100 + w * 4_975; i < 100 + (w + 1) * 4_975; i++) Round(i);
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Assert.True(windows.Min() == 0, $"bytes allocated per window: {string.Join(", ", windows)}");
         Assert.Equal(2, client.InFlightCount);
     }
 }
