@@ -340,7 +340,18 @@ internal sealed class TunnelCaseRunner
             if (received.Count >= 2 && received.Count >= 2 + BinaryPrimitives.ReadUInt16BigEndian(received.ToArray()))
             {
                 RecordAnswer(received.Skip(2).Take(BinaryPrimitives.ReadUInt16BigEndian(received.ToArray())).ToArray());
-                _app.Close(h);
+                // The application is done with the connection: it resets it (as a resolver that does not keep TCP
+                // connections open may). A graceful close would leave it in FIN-WAIT while our TCP DNS server keeps its
+                // side open (RFC 7766), and a FIN retransmitted after a later DNS server change goes to a former
+                // sentinel — then an ordinary address that the enabled internet resource routes (as upstream) —
+                // connecting it behind the model's back (seed 1538505540).
+                _app.Abort(h);
+                int n2;
+                while ((n2 = _app.PollTransmit(buffer)) > 0)
+                {
+                    world.SendFromClient(buffer[..n2]);
+                }
+
                 world.Run(TimeSpan.FromMilliseconds(50));
                 return;
             }
