@@ -56,6 +56,9 @@ relay.Start();
 console.Say("relay", $"relay listening on {relay.Endpoint}");
 await relayJoined.Task.WaitAsync(ct); // so the gateway's and the client's init list it (without relays the client reconnects)
 
+// Phase 2's firewall: once blocked, only datagrams to the relay leave the client and the gateway.
+bool DropWhenBlocked(IPEndPoint destination) => Volatile.Read(ref blockDirect) && !destination.Equals(relay.Endpoint);
+
 // The gateway, with the resource host behind its TUN device, resolving DNS resources from the demo's records.
 using var gatewayTun = new InMemoryTun("tun-gateway");
 var resources = new DemoResourceHost(gatewayTun);
@@ -74,7 +77,7 @@ await using var gateway = new GatewaySession(new GatewaySessionOptions
     IPv4BindAddress = IPAddress.Loopback,
     IPv6BindAddress = IPAddress.IPv6Loopback,
     ResolveName = (name, _) => Task.FromResult<IReadOnlyList<IPAddress>>(resources.Records.TryGetValue(name, out var a) ? a : []),
-    DropOutbound = destination => Volatile.Read(ref blockDirect) && !destination.Equals(relay.Endpoint),
+    DropOutbound = DropWhenBlocked,
 }, console.For("gateway"));
 gateway.InterfaceConfigUpdated += (_, e) => console.Say("gateway", $"tunnel addresses {e.IPv4} / {e.IPv6}");
 gateway.Start();
@@ -94,7 +97,7 @@ await using var client = new ClientSession(new ClientSessionOptions
     Tun = clientTun,
     IPv4BindAddress = IPAddress.Loopback,
     IPv6BindAddress = IPAddress.IPv6Loopback,
-    DropOutbound = destination => Volatile.Read(ref blockDirect) && !destination.Equals(relay.Endpoint),
+    DropOutbound = DropWhenBlocked,
 }, console.For("client"));
 client.InterfaceConfigUpdated += (_, e) =>
 {

@@ -52,7 +52,7 @@ public sealed partial class ClientSession : IAsyncDisposable
         _life = new SessionLifetime(_logger, "Client", _dispatcher, args => Disconnected?.Invoke(this, args),
             () => SessionLifetime.CloseAsync(_tunnel!, _channel!, _portal, _metrics!, _dispatcher)); // runs after construction
         _tunnel = new ClientTunnel(
-            new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound, options.SocketMark),
+            options.IoOptions,
             options.Time, options.KnownHosts, OnTunnelEvent, loggerFactory);
         _metrics = new SessionMetrics(SessionMetrics.ClientMeterName, options.MeterFactory, _tunnel.Counters);
         _channel = new Channel(
@@ -63,7 +63,7 @@ public sealed partial class ClientSession : IAsyncDisposable
                 UserAgent = UserAgent.ForConnlib(options.Version),
                 ReconnectPolicy = ReconnectPolicy.HeadlessClient.WithMaxPartitionTime(options.MaxPartitionTime),
                 TimeProvider = options.Time,
-                ConfigureSocket = options.SocketMark is { } mark ? socket => Io.SocketMark.Apply(socket, mark) : null,
+                ConfigureSocket = options.ConfigurePortalSocket,
             },
             loggerFactory.CreateLogger<Channel>());
     }

@@ -49,7 +49,7 @@ public sealed partial class GatewaySession : IAsyncDisposable
         _life = new SessionLifetime(_logger, "Gateway", _dispatcher, args => Disconnected?.Invoke(this, args),
             () => SessionLifetime.CloseAsync(_tunnel!, _channel!, _portal, _metrics!, _dispatcher)); // runs after construction
         _tunnel = new GatewayTunnel(
-            new TunnelIoOptions(options.Tun, options.IPv4BindAddress, options.IPv6BindAddress, options.SocketBufferSize, options.DropOutbound, options.SocketMark),
+            options.IoOptions,
             options.Time, options.ResolveName, options.ResolveTimeout, OnTunnelEvent, loggerFactory);
         _metrics = new SessionMetrics(SessionMetrics.GatewayMeterName, options.MeterFactory, _tunnel.Counters);
         _channel = new Channel(
@@ -60,7 +60,7 @@ public sealed partial class GatewaySession : IAsyncDisposable
                 UserAgent = UserAgent.ForConnlib(options.Version),
                 ReconnectPolicy = ReconnectPolicy.Gateway,
                 TimeProvider = options.Time,
-                ConfigureSocket = options.SocketMark is { } mark ? socket => Io.SocketMark.Apply(socket, mark) : null,
+                ConfigureSocket = options.ConfigurePortalSocket,
             },
             loggerFactory.CreateLogger<Channel>());
     }

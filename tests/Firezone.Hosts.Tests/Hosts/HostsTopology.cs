@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Firezone.Tun.Tests.Linux;
 
@@ -212,15 +209,5 @@ internal sealed class HostsTopology : IAsyncDisposable
 
     private static void Sysctl(NetNamespace ns, string setting) => Assert.Equal(0, Run(ns, "sysctl", "-q", "-w", setting).ExitCode);
 
-    /// <summary>A free TCP port number (for a throw-away server).</summary>
-    public static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
     public override string ToString() => string.Join("\n", new[] { ClientHost, GatewayHost, RelayHost, PortalHost }.Select(h => h?.Output ?? ""));
-
-    internal static string Format(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 }

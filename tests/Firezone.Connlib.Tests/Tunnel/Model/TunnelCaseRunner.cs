@@ -180,10 +180,8 @@ internal sealed class TunnelCaseRunner
                 QueryPtrOverUdp(world, c, q);
                 break;
             case QueryMx q:
-                var mx = Dns.DnsTestMessages.Query(q.Name, DnsRecordType.Mx, q.QueryId);
-                var mxPacket = new byte[60 + mx.Length];
                 _pendingQueries[q.QueryId] = ("mx:" + q.Name, false);
-                world.SendFromClient(mxPacket[..PacketBuilder.Udp(mxPacket, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, mx)]);
+                SendQuery(world, Dns.DnsTestMessages.Query(q.Name, DnsRecordType.Mx, q.QueryId));
                 break;
             case SendToResolvedIp s:
                 var answered = _answers.GetValueOrDefault((s.Name, s.IPv6));
@@ -232,12 +230,17 @@ internal sealed class TunnelCaseRunner
     private static System.Net.IPAddress Sentinel(TunnelWorld world) =>
         world.Client.TunConfig!.DnsServers.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 
-    /// <summary>An application's UDP query (from tunnel IP:9999) to the sentinel; the answer is read in <see cref="Check"/>.</summary>
+    /// <summary>An application's A/AAAA query over UDP; the answer is read in <see cref="Check"/>.</summary>
     private void QueryOverUdp(TunnelWorld world, string name, bool aaaa, ushort id)
     {
-        var query = Dns.DnsTestMessages.Query(name, aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, id);
-        var packet = new byte[60 + query.Length];
         _pendingQueries[id] = (name, aaaa);
+        SendQuery(world, Dns.DnsTestMessages.Query(name, aaaa ? DnsRecordType.Aaaa : DnsRecordType.A, id));
+    }
+
+    /// <summary>An application's UDP DNS message from tunnel IP:9999 to the first IPv4 sentinel.</summary>
+    private static void SendQuery(TunnelWorld world, byte[] query)
+    {
+        var packet = new byte[60 + query.Length];
         world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
     }
 
@@ -272,11 +275,9 @@ internal sealed class TunnelCaseRunner
                 break;
         }
 
-        var query = Dns.DnsTestMessages.Query(ReverseName(address), DnsRecordType.Ptr, q.QueryId);
-        var packet = new byte[60 + query.Length];
         _pendingQueries[q.QueryId] = ("ptr:" + address, false);
         _expectedPtr[q.QueryId] = (expected, q.Target);
-        world.SendFromClient(packet[..PacketBuilder.Udp(packet, TunnelWorld.TunnelV4, Sentinel(world), 9999, 53, query)]);
+        SendQuery(world, Dns.DnsTestMessages.Query(ReverseName(address), DnsRecordType.Ptr, q.QueryId));
     }
 
     /// <summary>The reverse-lookup name of an address (in-addr.arpa / ip6.arpa, RFC 1035 §3.5, RFC 3596 §2.5), written independently of the client's parser.</summary>
