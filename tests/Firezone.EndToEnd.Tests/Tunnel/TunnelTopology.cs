@@ -225,13 +225,18 @@ internal sealed class TunnelTopology : IAsyncDisposable
         Nft($"add rule inet fztest forward iifname {GatewayVeth} oifname {ClientVeth} drop");
     }
 
-    /// <summary>Roaming: the client's link gets <paramref name="address"/> (same /24) and loses its old address.</summary>
-    public void MoveClient(string address)
+    /// <summary>
+    /// Roaming: the client's link loses its addresses and gets <c>198.18.1.&lt;<paramref name="host"/>&gt;</c> and
+    /// <c>2001:2:1::&lt;host&gt;</c> instead (the default routes are set again: they went with the old addresses).
+    /// </summary>
+    public void MoveClient(int host)
     {
-        Client.IpIn($"addr add {address}/24 dev eth0");
-        Client.IpIn($"addr del {ClientAddress}/24 dev eth0");
+        Client.IpIn("addr flush dev eth0 scope global");
+        Client.IpIn($"addr add 198.18.1.{host}/24 dev eth0");
+        Client.IpIn($"-6 addr add 2001:2:1::{host:x}/64 dev eth0 nodad");
         Client.IpIn("route replace default via 198.18.1.1 dev eth0");
-        ClientAddress = address;
+        Client.IpIn("-6 route replace default via 2001:2:1::1 dev eth0");
+        ClientAddress = $"198.18.1.{host}";
     }
 
     /// <summary>Pings <paramref name="destination"/> from the client's namespace once per attempt until answered (the first packet sets up the connection).</summary>
