@@ -1,15 +1,17 @@
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
 /// <summary>
-/// Issue 14 point 2, refused traffic, in <see cref="TunnelTopology"/>: a CIDR resource whose filters allow only TCP 80
+/// Issue 14 point 2, refused traffic, in <see cref="TunnelTopology"/>, direct and relayed: a CIDR resource whose filters allow only TCP 80
 /// (198.18.201.0/24, an address of the resource host). The kernel's ping in the client's namespace gets nothing
 /// through and receives the gateway's ICMP "administratively prohibited" (our deliberate difference from upstream,
 /// which drops silently); a resource the policy allows still answers.
 /// </summary>
 public sealed class FilteredResourceTests
 {
-    [Fact]
-    public async Task Pings_a_resources_filters_refuse_get_icmp_prohibited_through_real_tun_devices()
+    [Theory]
+    [InlineData("direct")]
+    [InlineData("relayed")]
+    public async Task Pings_a_resources_filters_refuse_get_icmp_prohibited_through_real_tun_devices(string path)
     {
         TunnelTopology.SkipUnlessAvailable();
         await using var net = await TunnelTopology.StartAsync(new()
@@ -20,10 +22,15 @@ public sealed class FilteredResourceTests
                    "filters": [{ "protocol": "tcp", "port_range_start": 80, "port_range_end": 80 }] }]
                 """,
         });
+        if (path == "relayed")
+        {
+            net.BlockDirect();
+        }
+
         net.Resource.IpIn("addr add 198.18.201.10/32 dev lo"); // answers ping if anything lets it through
         net.Gateway.IpIn($"route add 198.18.201.0/24 via {TunnelTopology.ResourceHost}");
         Assert.Equal(0, TunnelTopology.Run(net.Gateway, "ping", "-c", "1", "-W", "2", "198.18.201.10").ExitCode); // reachable from the gateway itself
-        Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(20)), net.ToString());
+        Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(30)), net.ToString());
 
         string refused = "";
         for (int attempt = 0; attempt < 10 && !Refused(refused); attempt++)

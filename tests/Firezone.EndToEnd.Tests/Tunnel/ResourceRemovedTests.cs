@@ -3,18 +3,25 @@ using System.Diagnostics;
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
 /// <summary>
-/// Issue 14 point 2, a resource removed while in use: pings to the IPv4 CIDR resource flow, then the dev portal's config
+/// Issue 14 point 2, a resource removed while in use, direct and relayed: pings to the IPv4 CIDR resource flow, then the dev portal's config
 /// file is rewritten without it (the portal reloads, sends <c>resource_deleted</c> to the client and
 /// <c>reject_access</c> to the gateway); the pings stop getting answers within seconds (reported) and the client's
 /// route for it goes, while the IPv6 resource that stayed keeps answering.
 /// </summary>
 public sealed class ResourceRemovedTests
 {
-    [Fact]
-    public async Task Traffic_to_a_resource_removed_from_the_portal_config_stops_within_seconds()
+    [Theory]
+    [InlineData("direct")]
+    [InlineData("relayed")]
+    public async Task Traffic_to_a_resource_removed_from_the_portal_config_stops_within_seconds(string path)
     {
         TunnelTopology.SkipUnlessAvailable();
         await using var net = await TunnelTopology.StartAsync();
+        if (path == "relayed")
+        {
+            net.BlockDirect();
+        }
+
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(30)), net.ToString());
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost6, TimeSpan.FromSeconds(10)), net.ToString());
 

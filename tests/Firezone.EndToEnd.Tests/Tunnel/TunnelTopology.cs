@@ -186,7 +186,7 @@ internal sealed class TunnelTopology : IAsyncDisposable
         ClientHost = Add(HostProcess.Start(Dll("Firezone.Client", "firezone-headless-client"),
             ["--api-url", $"ws://{PortalAddress}:8081", "-i", "client1", "--dns-control", "etc-resolv-conf", "--resolv-conf", _dir.File("client-resolv.conf")],
             new() { ["FIREZONE_TOKEN"] = "client-token" }, netns: Client.Name));
-        Assert.True(await ClientHost.WaitForOutputAsync("Tunnel ready", TimeSpan.FromSeconds(30)), ClientHost.Output + PortalHost.Output);
+        Assert.True(await ClientHost.WaitForOutputAsync("Tunnel ready", TimeSpan.FromSeconds(60)), ToString());
         var routes = Stopwatch.StartNew(); // the routes follow the interface config
         while (!Client.IpIn("route show table all").Contains("100.96.0.0/11", StringComparison.Ordinal) && routes.Elapsed < TimeSpan.FromSeconds(10))
         {
