@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
 /// <summary>
@@ -16,19 +13,14 @@ public sealed class ImpairedLinkTests
     {
         TunnelTopology.SkipUnlessAvailable("curl", "python3");
         await using var net = await TunnelTopology.StartAsync(new() { ImpairClientLink = new Impairment(TimeSpan.FromMilliseconds(50), 5) });
-        var file = RandomNumberGenerator.GetBytes(10 * 1024 * 1024);
-        File.WriteAllBytes(net.Files.File("file.bin"), file);
-        net.ServeHttp(net.Files.Path);
+        net.ServeRandomFile(10 * 1024 * 1024);
         var (_, rtt) = TunnelTopology.Run(net.Client, "ping", "-n", "-c", "5", "-i", "0.2", TunnelTopology.PortalAddress);
         TestContext.Current.SendDiagnosticMessage($"{net.ClientLink!.Mode}; ping to the portal: {rtt.Split('\n').LastOrDefault(l => l.Contains("rtt", StringComparison.Ordinal))}");
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(60), out var setup), $"no connection over the impaired link:\n{net}");
 
-        var sw = Stopwatch.StartNew();
-        var (exit, log) = TunnelTopology.Run(net.Client, "curl", "-sS", "--retry", "5", "--retry-all-errors", "--max-time", "480", "-o", net.Files.File("out.bin"), $"http://{TunnelTopology.ResourceHost}:8000/file.bin");
-        Assert.True(exit == 0, $"curl exited {exit}: {log}\n{net}");
-        Assert.Equal(Convert.ToHexString(SHA256.HashData(file)), Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(net.Files.File("out.bin")))));
+        var took = net.DownloadIntact(TunnelTopology.ResourceHost, maxSeconds: 480);
         TestContext.Current.SendDiagnosticMessage(
-            $"first answer {setup.TotalSeconds:F1} s; 10 MiB in {sw.Elapsed.TotalSeconds:F1} s ({10 * 8 * 1.048576 / sw.Elapsed.TotalSeconds:F2} Mbit/s); link dropped {net.ClientLink.Dropped} of {net.ClientLink.Dropped + net.ClientLink.Delivered} packets");
+            $"first answer {setup.TotalSeconds:F1} s; 10 MiB in {took.TotalSeconds:F1} s ({10 * 8 * 1.048576 / took.TotalSeconds:F2} Mbit/s); link dropped {net.ClientLink.Dropped} of {net.ClientLink.Dropped + net.ClientLink.Delivered} packets");
         Assert.True(net.ClientLink.Mode.StartsWith("tc netem", StringComparison.Ordinal) || net.ClientLink.Dropped > 0, "the userspace link dropped nothing");
     }
 }

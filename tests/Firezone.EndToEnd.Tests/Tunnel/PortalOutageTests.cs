@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
@@ -15,13 +14,11 @@ public sealed class PortalOutageTests
     {
         TunnelTopology.SkipUnlessAvailable("curl", "python3");
         await using var net = await TunnelTopology.StartAsync();
-        var file = RandomNumberGenerator.GetBytes(16 * 1024 * 1024);
-        File.WriteAllBytes(net.Files.File("file.bin"), file);
-        net.ServeHttp(net.Files.Path);
+        net.ServeRandomFile(16 * 1024 * 1024);
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(30)), net.ToString());
 
         // 16 MiB at 200 KiB/s: about 80 s, so it spans the whole outage.
-        var curl = net.Background(net.Client, "curl", "-sS", "--limit-rate", "200K", "--max-time", "240", "-o", net.Files.File("out.bin"), $"http://{TunnelTopology.ResourceHost}:8000/file.bin");
+        var download = net.StartDownload(TunnelTopology.ResourceHost, "200K", maxSeconds: 240);
         var oldPortal = net.PortalHost!;
         oldPortal.Signal(15);
         Assert.True(await oldPortal.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the portal did not stop");
@@ -34,9 +31,9 @@ public sealed class PortalOutageTests
             await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
         }
 
-        TestContext.Current.SendDiagnosticMessage($"portal down {outage.Elapsed.TotalSeconds:F0} s: {answered}/{sent} pings answered, download running: {!curl.HasExited}");
+        TestContext.Current.SendDiagnosticMessage($"portal down {outage.Elapsed.TotalSeconds:F0} s: {answered}/{sent} pings answered, download running: {!download.HasEnded}");
         Assert.True(answered >= sent - 1, $"only {answered} of {sent} pings answered while the portal was down:\n{net}");
-        Assert.False(curl.HasExited, $"the download ended during the outage (exit {(curl.HasExited ? curl.ExitCode : 0)}):\n{net}");
+        Assert.False(download.HasEnded, $"the download ended during the outage:\n{net}");
 
         var back = Stopwatch.StartNew();
         await net.StartPortalAsync();
@@ -47,13 +44,10 @@ public sealed class PortalOutageTests
         Assert.True(await WaitForJoinAsync(net, "Relay", TimeSpan.FromSeconds(60)), "the relay did not rejoin:\n" + net);
         TestContext.Current.SendDiagnosticMessage($"after the portal returned: gateway joined {gateway.TotalSeconds:F1} s, client {client.TotalSeconds:F1} s, relay {back.Elapsed.TotalSeconds:F1} s");
 
-        Assert.True(curl.WaitForExit(TimeSpan.FromSeconds(200)), "the download did not finish");
-        Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}:\n{net}");
-        Assert.Equal(Convert.ToHexString(SHA256.HashData(file)), Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(net.Files.File("out.bin")))));
+        download.AssertCompletesIntact(TimeSpan.FromSeconds(200));
 
         // A resource not used before needs a new authorization through the returned portal: the DNS resource by name.
-        var (exit, log) = TunnelTopology.Run(net.Client, "curl", "-sS", "--retry", "5", "--retry-all-errors", "--max-time", "60", "-o", "/dev/null", $"http://{TunnelTopology.WebName}:8000/file.bin");
-        Assert.True(exit == 0, $"no new access after the portal returned: {log}\n{net}");
+        net.DownloadIntact(TunnelTopology.WebName, maxSeconds: 60);
     }
 
     /// <summary>Waits for the portal's "&lt;Who&gt; … joined" line (BrokerLog).</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
@@ -15,22 +14,18 @@ public sealed class RelayRestartTests
     {
         TunnelTopology.SkipUnlessAvailable("curl", "python3");
         await using var net = await TunnelTopology.StartAsync();
-        var file = RandomNumberGenerator.GetBytes(16 * 1024 * 1024);
-        File.WriteAllBytes(net.Files.File("file.bin"), file);
-        net.ServeHttp(net.Files.Path);
+        net.ServeRandomFile(16 * 1024 * 1024);
         net.BlockDirect();
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(40)), "no relayed path:\n" + net);
 
-        var curl = net.Background(net.Client, "curl", "-sS", "--limit-rate", "2M", "--max-time", "180", "-o", net.Files.File("out.bin"), $"http://{TunnelTopology.ResourceHost}:8000/file.bin");
+        var download = net.StartDownload(TunnelTopology.ResourceHost, "2M", maxSeconds: 180);
         await Task.Delay(3000, TestContext.Current.CancellationToken);
-        Assert.False(curl.HasExited, "the download ended before the relay restart");
+        Assert.False(download.HasEnded, "the download ended before the relay restart");
         await TunnelTopology.KillAsync(net.RelayHost!);
         var restarted = Stopwatch.StartNew();
         net.StartRelay();
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(60)), "no recovery after the relay restart:\n" + net);
         TestContext.Current.SendDiagnosticMessage($"relayed path back {restarted.Elapsed.TotalSeconds:F1} s after the relay restarted");
-        Assert.True(curl.WaitForExit(TimeSpan.FromSeconds(180)), "the download did not finish");
-        Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}:\n{net}");
-        Assert.Equal(Convert.ToHexString(SHA256.HashData(file)), Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(net.Files.File("out.bin")))));
+        download.AssertCompletesIntact(TimeSpan.FromSeconds(180));
     }
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
 /// <summary>
@@ -19,10 +16,7 @@ public sealed class TrafficTests
     {
         TunnelTopology.SkipUnlessAvailable("curl", "python3");
         await using var net = await TunnelTopology.StartAsync();
-        var file = RandomNumberGenerator.GetBytes(10 * 1024 * 1024);
-        File.WriteAllBytes(net.Files.File("file.bin"), file);
-        string expected = Convert.ToHexString(SHA256.HashData(file));
-        net.ServeHttp(net.Files.Path);
+        net.ServeRandomFile(10 * 1024 * 1024);
         if (path == "relayed")
         {
             net.BlockDirect();
@@ -34,12 +28,8 @@ public sealed class TrafficTests
 
         foreach (string host in new[] { TunnelTopology.ResourceHost, $"[{TunnelTopology.ResourceHost6}]", TunnelTopology.WebName })
         {
-            string output = net.Files.File($"{path}-{host.Trim('[', ']').Replace(':', '_')}.bin");
-            var sw = Stopwatch.StartNew();
-            var (exit, log) = TunnelTopology.Run(net.Client, "curl", "-sS", "--retry", "5", "--retry-all-errors", "--max-time", "120", "-o", output, $"http://{host}:8000/file.bin");
-            Assert.True(exit == 0, $"curl exited {exit} for {host} on the {path} path: {log}\n{net}");
-            Assert.Equal(expected, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(output))));
-            TestContext.Current.SendDiagnosticMessage($"{path}: 10 MiB from {host} in {sw.Elapsed.TotalSeconds:F2} s");
+            var took = net.DownloadIntact(host);
+            TestContext.Current.SendDiagnosticMessage($"{path}: 10 MiB from {host} in {took.TotalSeconds:F2} s");
         }
 
         // The name went through the DNS resource: the client answered it with a proxy address of 100.96.0.0/11 and the

@@ -84,9 +84,6 @@ internal sealed class TunnelTopology : IAsyncDisposable
     /// <summary>The dev portal's config file; rewrite it (<see cref="SetResources"/>) and the portal reloads it.</summary>
     public string ConfigPath => _dir.File("portal.json");
 
-    /// <summary>A scratch directory removed on dispose.</summary>
-    public TempDirectory Files => _dir;
-
     private string ClientVeth => $"fzc{_id}";
 
     private string GatewayVeth => $"fzg{_id}";
@@ -282,14 +279,63 @@ internal sealed class TunnelTopology : IAsyncDisposable
         return p;
     }
 
-    /// <summary>Serves <paramref name="directory"/> over HTTP on the resource host, port 8000 of all its addresses.</summary>
-    public void ServeHttp(string directory)
+    /// <summary>
+    /// Serves a new random file of <paramref name="bytes"/> bytes as <c>/file.bin</c> over HTTP from the resource host
+    /// (python3's http.server, port 8000 of every address it has); <see cref="DownloadIntact"/> and
+    /// <see cref="StartDownload"/> check downloads against it.
+    /// </summary>
+    public void ServeRandomFile(int bytes)
     {
-        Background(Resource, "python3", "-m", "http.server", "8000", "--bind", "::", "--directory", directory);
+        var file = RandomNumberGenerator.GetBytes(bytes);
+        File.WriteAllBytes(_dir.File("file.bin"), file);
+        _servedHash = Convert.ToHexString(SHA256.HashData(file));
+        Background(Resource, "python3", "-m", "http.server", "8000", "--bind", "::", "--directory", _dir.Path);
         var sw = Stopwatch.StartNew();
         while (!Run(Resource, "ss", "-ltnH", "sport = :8000").Output.Contains("8000", StringComparison.Ordinal) && sw.Elapsed < TimeSpan.FromSeconds(10))
         {
             Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>
+    /// Downloads <c>http://<paramref name="host"/>:8000/file.bin</c> with curl in the client's namespace (retried while
+    /// the connection is set up) and asserts it is the served file; returns the time it took.
+    /// </summary>
+    public TimeSpan DownloadIntact(string host, int maxSeconds = 120)
+    {
+        string output = _dir.File($"out-{Interlocked.Increment(ref _downloads)}.bin");
+        var sw = Stopwatch.StartNew();
+        var (exit, log) = Run(Client, "curl", "-sS", "--retry", "5", "--retry-all-errors", "--max-time", $"{maxSeconds}", "-o", output, $"http://{host}:8000/file.bin");
+        Assert.True(exit == 0, $"curl exited {exit} for {host}: {log}\n{this}");
+        AssertServedFile(output);
+        return sw.Elapsed;
+    }
+
+    /// <summary>Starts a download at <paramref name="rate"/> (curl's --limit-rate) from <paramref name="host"/> in the background.</summary>
+    public Download StartDownload(string host, string rate, int maxSeconds)
+    {
+        string output = _dir.File($"out-{Interlocked.Increment(ref _downloads)}.bin");
+        return new Download(this, output, Background(Client, "curl", "-sS", "--limit-rate", rate, "--max-time", $"{maxSeconds}", "-o", output, $"http://{host}:8000/file.bin"));
+    }
+
+    private void AssertServedFile(string output) =>
+        Assert.True(_servedHash == Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(output))), "the downloaded file differs from the served one");
+
+    private string? _servedHash;
+    private int _downloads;
+
+    /// <summary>A download under way (<see cref="StartDownload"/>).</summary>
+    internal sealed class Download(TunnelTopology net, string output, Process curl)
+    {
+        /// <summary>Whether curl has ended.</summary>
+        public bool HasEnded => curl.HasExited;
+
+        /// <summary>Waits for curl and asserts it succeeded with the served file.</summary>
+        public void AssertCompletesIntact(TimeSpan limit)
+        {
+            Assert.True(curl.WaitForExit(limit), "the download did not finish");
+            Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}:\n{net}");
+            net.AssertServedFile(output);
         }
     }
 
