@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace Firezone.PhoenixChannel;
@@ -24,6 +25,9 @@ public abstract record ChannelEvent
     public sealed record InboundMessage(string Topic, string Event, JsonElement Payload) : ChannelEvent
     {
         /// <summary>Deserializes the payload (snake_case by default, as Firezone's portal speaks).</summary>
+        /// <remarks>Reflection-based: under trimming or NativeAOT deserialize <see cref="Payload"/> with source-generated metadata instead (<c>Payload.Deserialize(MyJsonContext.Default.MyType)</c>).</remarks>
+        [RequiresUnreferencedCode(PhoenixJson.ReflectionSerialization)]
+        [RequiresDynamicCode(PhoenixJson.ReflectionSerialization)]
         public T? Deserialize<T>(JsonSerializerOptions? options = null) =>
             Payload.Deserialize<T>(options ?? PhoenixJson.DefaultOptions);
     }
@@ -35,6 +39,9 @@ public abstract record ChannelEvent
     public sealed record SuccessResponse(string Topic, ulong Ref, JsonElement Response) : ChannelEvent
     {
         /// <summary>Deserializes the response (snake_case by default).</summary>
+        /// <remarks>Reflection-based: under trimming or NativeAOT deserialize <see cref="Response"/> with source-generated metadata instead (<c>Response.Deserialize(MyJsonContext.Default.MyType)</c>).</remarks>
+        [RequiresUnreferencedCode(PhoenixJson.ReflectionSerialization)]
+        [RequiresDynamicCode(PhoenixJson.ReflectionSerialization)]
         public T? Deserialize<T>(JsonSerializerOptions? options = null) =>
             Response.Deserialize<T>(options ?? PhoenixJson.DefaultOptions);
     }

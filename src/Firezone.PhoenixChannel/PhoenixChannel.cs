@@ -1,6 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using Firezone.PhoenixChannel.Protocol;
 using Firezone.PhoenixChannel.Transport;
@@ -117,18 +119,59 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
     /// <summary>Queues a message on the login topic and returns its ref (the id its reply carries).</summary>
     /// <param name="event">The event name, e.g. <c>prepare_connection</c>.</param>
     /// <param name="payload">The payload; serialized with <see cref="PhoenixChannelOptions.JsonSerializerOptions"/>.</param>
+    /// <remarks>Reflection-based serialization: under trimming or NativeAOT send a <see cref="JsonNode"/> or use the overload that takes a <see cref="JsonTypeInfo{T}"/>.</remarks>
+    [RequiresUnreferencedCode(PhoenixJson.ReflectionSerialization)]
+    [RequiresDynamicCode(PhoenixJson.ReflectionSerialization)]
     public ulong Send<T>(string @event, T payload) => Send(_options.Topic, @event, payload);
 
     /// <summary>Queues a message on <paramref name="topic"/> and returns its ref.</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="event">The event name.</param>
-    /// <param name="payload">The payload.</param>
+    /// <param name="payload">The payload; serialized with <see cref="PhoenixChannelOptions.JsonSerializerOptions"/>.</param>
+    /// <remarks>Reflection-based serialization: under trimming or NativeAOT send a <see cref="JsonNode"/> or use the overload that takes a <see cref="JsonTypeInfo{T}"/>.</remarks>
+    [RequiresUnreferencedCode(PhoenixJson.ReflectionSerialization)]
+    [RequiresDynamicCode(PhoenixJson.ReflectionSerialization)]
     public ulong Send<T>(string topic, string @event, T payload)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentException.ThrowIfNullOrEmpty(@event);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var json = JsonSerializer.SerializeToUtf8Bytes(payload, _options.JsonSerializerOptions);
+        return Enqueue(topic, @event, JsonSerializer.SerializeToUtf8Bytes(payload, _options.JsonSerializerOptions));
+    }
+
+    /// <summary>Queues a message on the login topic and returns its ref (the id its reply carries). Trimming- and NativeAOT-safe.</summary>
+    /// <param name="event">The event name, e.g. <c>prepare_connection</c>.</param>
+    /// <param name="payload">The payload (null is sent as JSON <c>null</c>); written with <see cref="PhoenixChannelOptions.JsonSerializerOptions"/>' writer settings.</param>
+    public ulong Send(string @event, JsonNode? payload) => Send(_options.Topic, @event, payload);
+
+    /// <summary>Queues a message on <paramref name="topic"/> and returns its ref. Trimming- and NativeAOT-safe.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="event">The event name.</param>
+    /// <param name="payload">The payload (null is sent as JSON <c>null</c>).</param>
+    public ulong Send(string topic, string @event, JsonNode? payload)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentException.ThrowIfNullOrEmpty(@event);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Enqueue(topic, @event, Encoding.UTF8.GetBytes(payload?.ToJsonString(_options.JsonSerializerOptions) ?? "null"));
+    }
+
+    /// <summary>Queues a message on <paramref name="topic"/> serialized with source-generated metadata, and returns its ref. Trimming- and NativeAOT-safe.</summary>
+    /// <param name="topic">The topic (the login topic is <see cref="PhoenixChannelOptions.Topic"/>).</param>
+    /// <param name="event">The event name.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="typeInfo">Its metadata, e.g. <c>MyJsonContext.Default.MyPayload</c> (its context's options apply, not <see cref="PhoenixChannelOptions.JsonSerializerOptions"/>).</param>
+    public ulong Send<T>(string topic, string @event, T payload, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentException.ThrowIfNullOrEmpty(@event);
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Enqueue(topic, @event, JsonSerializer.SerializeToUtf8Bytes(payload, typeInfo));
+    }
+
+    private ulong Enqueue(string topic, string @event, byte[] json)
+    {
         ulong @ref;
         lock (_lock)
         {

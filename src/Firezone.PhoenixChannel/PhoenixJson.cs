@@ -10,4 +10,8 @@ public static class PhoenixJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
     };
+
+    /// <summary>The reason given on the members that serialize with reflection over a <see cref="JsonSerializerOptions"/>.</summary>
+    internal const string ReflectionSerialization =
+        "Serializes with reflection over JsonSerializerOptions; under trimming or NativeAOT use the overload that takes a JsonTypeInfo<T> (System.Text.Json source generation) or a JsonNode/JsonElement.";
 }

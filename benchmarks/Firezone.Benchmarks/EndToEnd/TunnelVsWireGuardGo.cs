@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -11,7 +12,8 @@ namespace Firezone.Benchmarks.EndToEnd;
 /// blocks client↔gateway), then through wireguard-go between the same two namespaces, in one run; TCP 1 and 4 streams,
 /// UDP at 500 Mbit/s offered (1,200-byte datagrams); also the client's idle RSS and the connection setup time (first
 /// ping sent → first reply over fresh connections). Prints each figure and the ratio ours / wireguard-go.
-/// Options: <c>--seconds N</c> per iperf3 run (default 5), <c>--setup-runs N</c> (default 10).
+/// Options: <c>--seconds N</c> per iperf3 run (default 5), <c>--setup-runs N</c> (default 10), <c>--client-jit</c> (run the
+/// built client dll even when the NativeAOT client is published; by default the published one is run when it exists).
 /// </summary>
 internal static partial class TunnelVsWireGuardGo
 {
@@ -38,11 +40,16 @@ internal static partial class TunnelVsWireGuardGo
         }
 
         Console.WriteLine($"hosts: {string.Join(", ", hosts.Values.Select(h => Path.GetRelativePath(Directory.GetCurrentDirectory(), h!)))}");
+        string? aotClient = args.Contains("--client-jit") ? null : FindAotClient(hosts["client"]!);
+        string[] clientCommand = aotClient is null ? ["dotnet", hosts["client"]!] : [aotClient];
+        Console.WriteLine(aotClient is null
+            ? "client: JIT (the built dll; publish it with NativeAOT to measure that: dotnet publish samples/Firezone.Client -c Release -r linux-x64)"
+            : $"client: NativeAOT ({Path.GetRelativePath(Directory.GetCurrentDirectory(), aotClient)}, published {File.GetLastWriteTimeUtc(aotClient):u})");
         Console.WriteLine($"wireguard-go: {NamespaceTopology.Run("wireguard-go", "--version").Trim().Split('\n')[0]}; iperf3 {seconds} s per run; {Environment.ProcessorCount} CPUs");
         var results = new List<(string Metric, string Ours, string Theirs, string Ratio)>();
         using (var net = new NamespaceTopology())
         {
-            var ours = Ours(net, hosts!, seconds, setupRuns);
+            var ours = Ours(net, hosts!, clientCommand, seconds, setupRuns);
             var wg = WireGuardGo(net, seconds);
             foreach (var (metric, value) in ours)
             {
@@ -61,7 +68,7 @@ internal static partial class TunnelVsWireGuardGo
         return 0;
     }
 
-    private static Dictionary<string, string> Ours(NamespaceTopology net, Dictionary<string, string> hosts, int seconds, int setupRuns)
+    private static Dictionary<string, string> Ours(NamespaceTopology net, Dictionary<string, string> hosts, string[] clientCommand, int seconds, int setupRuns)
     {
         var figures = new Dictionary<string, string>();
         string config = Path.Combine(Path.GetTempPath(), $"fz-bench-{Environment.ProcessId}.json");
@@ -79,11 +86,11 @@ internal static partial class TunnelVsWireGuardGo
             started.Add(net.Start(net.Internet, "dotnet", [hosts["relay"], "--api-url", api, "--public-ip4-addr", NamespaceTopology.InternetAddress, "--listen-address", NamespaceTopology.InternetAddress, "r"]));
             WaitFor(net, portal, "joined at", TimeSpan.FromSeconds(30));
             started.Add(net.Start(net.Gateway, "dotnet", [hosts["gateway"], "--api-url", api, "-i", "bench-gateway", "g"]));
-            Process StartClient() => net.Start(net.Client, "dotnet", [hosts["client"], "--api-url", api, "-i", "bench-client", "--dns-control", "disabled"], new() { ["FIREZONE_TOKEN"] = "c" });
+            Process StartClient() => net.Start(net.Client, clientCommand[0], [.. clientCommand[1..], "--api-url", api, "-i", "bench-client", "--dns-control", "disabled"], new() { ["FIREZONE_TOKEN"] = "c" });
             var client = StartClient();
             WaitFor(net, client, "Tunnel ready", TimeSpan.FromSeconds(30));
             Thread.Sleep(5000);
-            figures["idle client RSS (MiB)"] = NamespaceTopology.RssMiB(client.Id).ToString("F1", CultureInfo.InvariantCulture);
+            Console.WriteLine($"client memory, idle, signed in, no connection yet (MiB): {Memory(client.Id)}");
 
             // Connection setup: fresh clients (new keys), first ping sent → first reply (10 ms between pings).
             var setups = new List<double>();
@@ -107,6 +114,11 @@ internal static partial class TunnelVsWireGuardGo
             figures["connection setup median (ms)"] = setups.Count == 0 ? "failed" : setups[setups.Count / 2].ToString("F0", CultureInfo.InvariantCulture);
             Console.WriteLine($"setup times (ms): {string.Join(", ", setups.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}");
 
+            // Idle RSS after a connection: the last fresh client has a gateway connection (its ping was answered).
+            Thread.Sleep(5000);
+            figures["idle client RSS (MiB)"] = NamespaceTopology.RssMiB(client.Id).ToString("F1", CultureInfo.InvariantCulture);
+            Console.WriteLine($"client memory, idle after a connection (MiB): {Memory(client.Id)}");
+
             var server = net.Start(net.Gateway, "iperf3", ["-s", "-B", NamespaceTopology.Resource]);
             started.Add(server);
             Thread.Sleep(500);
@@ -120,6 +132,9 @@ internal static partial class TunnelVsWireGuardGo
             Console.WriteLine($"relayed path ready {blocked.Elapsed.TotalSeconds:F1} s after blocking the direct one");
             Iperf(net, figures, "relayed", NamespaceTopology.Resource, 5201, seconds);
             net.UnblockDirect();
+            Thread.Sleep(5000);
+            figures["idle client RSS after traffic (MiB)"] = NamespaceTopology.RssMiB(client.Id).ToString("F1", CultureInfo.InvariantCulture);
+            Console.WriteLine($"client memory, idle after the iperf3 runs (MiB): {Memory(client.Id)}");
             started.Add(client);
         }
         finally
@@ -281,6 +296,23 @@ internal static partial class TunnelVsWireGuardGo
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int v) ? v : fallback;
+    }
+
+    /// <summary>The NativeAOT client that <c>dotnet publish samples/Firezone.Client -c Release -r linux-&lt;arch&gt;</c> wrote beside <paramref name="dll"/>, or null.</summary>
+    private static string? FindAotClient(string dll)
+    {
+        string rid = $"linux-{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        string binary = Path.Combine(Path.GetDirectoryName(dll)!, rid, "publish", Path.GetFileNameWithoutExtension(dll));
+        return File.Exists(binary) ? binary : null;
+    }
+
+    /// <summary>What holds a process's resident memory: /proc/PID/smaps_rollup's Rss, Pss and their shared/private, clean/dirty parts.</summary>
+    private static string Memory(int pid)
+    {
+        string[] fields = ["Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Anonymous"];
+        var values = File.ReadLines($"/proc/{pid}/smaps_rollup").Select(l => l.Split(':', 2)).Where(f => f.Length == 2 && fields.Contains(f[0]))
+            .Select(f => $"{f[0]} {double.Parse(f[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024:F1}");
+        return string.Join(", ", values);
     }
 
     private static string? Find(string project, string assembly)

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Firezone.Connlib.Hosting;
 
@@ -41,7 +42,7 @@ public static class FirezoneIdFile
                 | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
             if (!File.Exists(path))
             {
-                string json = JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = NewId() });
+                string json = new JsonObject { ["id"] = NewId() }.ToJsonString();
                 WriteAtomicallyIfAbsent(path, json);
             }
 

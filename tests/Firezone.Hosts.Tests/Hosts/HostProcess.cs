@@ -27,9 +27,18 @@ internal sealed partial class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The host's dll next to this test's build configuration, or null when it is not built.</summary>
+    /// <summary>
+    /// The host's dll next to this test's build configuration, or null when it is not built. With
+    /// <c>FIREZONE_TEST_NATIVE_HOSTS=1</c>, a host published with NativeAOT (<see cref="FindNative"/>) is preferred, so the
+    /// whole suite can be run against the published client.
+    /// </summary>
     public static string? Find(string project, string assembly)
     {
+        if (Environment.GetEnvironmentVariable("FIREZONE_TEST_NATIVE_HOSTS") == "1" && FindNative(project, assembly) is { } native)
+        {
+            return native;
+        }
+
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         string configuration = directory.Parent?.Name ?? "Debug";
         for (var d = directory; d is not null; d = d.Parent)
@@ -45,19 +54,36 @@ internal sealed partial class HostProcess : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Starts <c>dotnet &lt;dll&gt; &lt;arguments&gt;</c>, inside network namespace <paramref name="netns"/> when given (<c>ip netns exec</c> execs it, so the pid is the host's).</summary>
-    public static HostProcess Start(string dll, IEnumerable<string> arguments, Dictionary<string, string?>? environment = null, string? netns = null)
+    /// <summary>
+    /// The host published with NativeAOT for this machine (<c>dotnet publish samples/&lt;project&gt; -c Release -r linux-&lt;arch&gt;</c>
+    /// writes samples/&lt;project&gt;/bin/Release/net10.0/linux-&lt;arch&gt;/publish/&lt;assembly&gt;), or null when it is not published.
+    /// </summary>
+    public static string? FindNative(string project, string assembly)
     {
-        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (netns is not null)
+        string rid = $"linux-{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
-            foreach (string a in new[] { "netns", "exec", netns, "dotnet" })
+            if (File.Exists(Path.Combine(d.FullName, "Firezone.sln")))
             {
-                info.ArgumentList.Add(a);
+                string binary = Path.Combine(d.FullName, "samples", project, "bin", "Release", "net10.0", rid, "publish", assembly);
+                return File.Exists(binary) ? binary : null;
             }
         }
 
-        info.ArgumentList.Add(dll);
+        return null;
+    }
+
+    /// <summary>Starts <c>dotnet &lt;dll&gt; &lt;arguments&gt;</c> (a native host, one not ending in .dll, is run itself), inside network namespace <paramref name="netns"/> when given (<c>ip netns exec</c> execs it, so the pid is the host's).</summary>
+    public static HostProcess Start(string dll, IEnumerable<string> arguments, Dictionary<string, string?>? environment = null, string? netns = null)
+    {
+        bool managed = dll.EndsWith(".dll", StringComparison.Ordinal);
+        string[] command = managed ? ["dotnet", dll] : [dll];
+        var info = new ProcessStartInfo(netns is null ? command[0] : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in netns is null ? command[1..] : ["netns", "exec", netns, .. command])
+        {
+            info.ArgumentList.Add(a);
+        }
+
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
