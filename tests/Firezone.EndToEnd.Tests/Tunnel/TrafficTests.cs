@@ -1,3 +1,5 @@
+using Firezone.Hosts.Tests.Hosts;
+
 namespace Firezone.EndToEnd.Tests.Tunnel;
 
 /// <summary>
@@ -5,17 +7,22 @@ namespace Firezone.EndToEnd.Tests.Tunnel;
 /// client↔gateway traffic, so only our relay host carries it): the kernel's ping to the resource host over IPv4 and
 /// IPv6 CIDR resources, a 10 MB HTTP download with curl by address, and the same file by the DNS resource's name —
 /// resolved by the client's stub (the client host rewrote the namespace's resolv.conf), then by the gateway through
-/// dnsmasq on the resource host. Every download's SHA-256 is checked.
+/// dnsmasq on the resource host. Every download's SHA-256 is checked. The third case runs the client published with
+/// NativeAOT (the small-memory build) when it is published.
 /// </summary>
 public sealed class TrafficTests
 {
     [Theory]
     [InlineData("direct")]
     [InlineData("relayed")]
+    [InlineData("direct, NativeAOT client")]
     public async Task Ping_over_ipv4_and_ipv6_and_10_MB_downloads_by_address_and_by_dns_name_arrive_intact(string path)
     {
         TunnelTopology.SkipUnlessAvailable("curl", "python3");
-        await using var net = await TunnelTopology.StartAsync();
+        bool native = path.Contains("NativeAOT", StringComparison.Ordinal);
+        Assert.SkipWhen(native && HostProcess.FindNative("Firezone.Client", "firezone-headless-client") is null,
+            "the NativeAOT client is not published (dotnet publish samples/Firezone.Client -c Release -r linux-x64; .ci/run does)");
+        await using var net = await TunnelTopology.StartAsync(new() { NativeClient = native });
         net.ServeRandomFile(10 * 1024 * 1024);
         if (path == "relayed")
         {

@@ -102,7 +102,7 @@ internal sealed class TunnelTopology : IAsyncDisposable
     public static async Task<TunnelTopology> StartAsync(TopologyOptions? options = null)
     {
         options ??= new();
-        var topology = new TunnelTopology();
+        var topology = new TunnelTopology { _nativeClient = options.NativeClient };
         try
         {
             topology.Build(options);
@@ -180,7 +180,10 @@ internal sealed class TunnelTopology : IAsyncDisposable
         StartRelay();
         Assert.True(await PortalHost!.WaitForOutputAsync("joined at", TimeSpan.FromSeconds(30)), PortalHost.Output + RelayHost!.Output);
         StartGateway();
-        ClientHost = Add(HostProcess.Start(Dll("Firezone.Client", "firezone-headless-client"),
+        string client = _nativeClient
+            ? HostProcess.FindNative("Firezone.Client", "firezone-headless-client") ?? throw new InvalidOperationException("the NativeAOT client is not published")
+            : Dll("Firezone.Client", "firezone-headless-client");
+        ClientHost = Add(HostProcess.Start(client,
             ["--api-url", $"ws://{PortalAddress}:8081", "-i", "client1", "--dns-control", "etc-resolv-conf", "--resolv-conf", _dir.File("client-resolv.conf")],
             new() { ["FIREZONE_TOKEN"] = "client-token" }, netns: Client.Name));
         Assert.True(await ClientHost.WaitForOutputAsync("Tunnel ready", TimeSpan.FromSeconds(60)), ToString());
@@ -321,6 +324,7 @@ internal sealed class TunnelTopology : IAsyncDisposable
     private void AssertServedFile(string output) =>
         Assert.True(_servedHash == Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(output))), "the downloaded file differs from the served one");
 
+    private bool _nativeClient;
     private string? _servedHash;
     private int _downloads;
 
@@ -439,6 +443,9 @@ internal sealed record TopologyOptions
 {
     /// <summary>The dev portal's resources (JSON array).</summary>
     public string Resources { get; init; } = TunnelTopology.LabResources;
+
+    /// <summary>Run the client published with NativeAOT (<see cref="HostProcess.FindNative"/>) instead of the built dll.</summary>
+    public bool NativeClient { get; init; }
 
     /// <summary>Delay and loss on the client's link (both directions), or null for a plain veth.</summary>
     public Impairment? ImpairClientLink { get; init; }
