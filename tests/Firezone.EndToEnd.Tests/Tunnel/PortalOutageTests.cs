@@ -14,11 +14,11 @@ public sealed class PortalOutageTests
     {
         TunnelTopology.SkipUnlessAvailable("curl", "python3");
         await using var net = await TunnelTopology.StartAsync();
-        net.ServeRandomFile(16 * 1024 * 1024);
+        net.ServeRandomFile(32 * 1024 * 1024);
         Assert.True(net.PingUntilAnswered(TunnelTopology.ResourceHost, TimeSpan.FromSeconds(30)), net.ToString());
 
-        // 16 MiB at 200 KiB/s: about 80 s, so it spans the whole outage.
-        var download = net.StartDownload(TunnelTopology.ResourceHost, "200K", maxSeconds: 240);
+        // 32 MiB at 300 KiB/s: about 110 s (curl overshoots its limit by up to a third under load), so it spans the outage.
+        var download = net.StartDownload(TunnelTopology.ResourceHost, "300K", maxSeconds: 300);
         var oldPortal = net.PortalHost!;
         oldPortal.Signal(15);
         Assert.True(await oldPortal.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the portal did not stop");
@@ -33,7 +33,7 @@ public sealed class PortalOutageTests
 
         TestContext.Current.SendDiagnosticMessage($"portal down {outage.Elapsed.TotalSeconds:F0} s: {answered}/{sent} pings answered, download running: {!download.HasEnded}");
         Assert.True(answered >= sent - 1, $"only {answered} of {sent} pings answered while the portal was down:\n{net}");
-        Assert.False(download.HasEnded, $"the download ended during the outage:\n{net}");
+        Assert.False(download.HasEnded, $"the download ended during the outage: {download}\n{net}");
 
         var back = Stopwatch.StartNew();
         await net.StartPortalAsync();

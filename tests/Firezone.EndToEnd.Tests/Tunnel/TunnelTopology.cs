@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text;
 using Firezone.Hosts.Tests;
 using Firezone.Hosts.Tests.Hosts;
 using Firezone.Tun.Tests.Linux;
@@ -150,8 +151,8 @@ internal sealed class TunnelTopology : IAsyncDisposable
         Resource.IpIn("route add default via 198.18.200.1");
         Resource.IpIn("-6 route add default via 2001:2:200::1");
         Resource.IpIn($"addr add {InternetHost}/32 dev lo");
-        Background(Resource, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces", $"--listen-address={ResourceHost}",
-            "--user=root", $"--pid-file={_dir.File("dnsmasq.pid")}", $"--address=/{WebName}/{WebAddress}", $"--address=/{WebName}/{WebAddress6}");
+        Background(Resource, ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces", $"--listen-address={ResourceHost}",
+            "--user=root", $"--pid-file={_dir.File("dnsmasq.pid")}", $"--address=/{WebName}/{WebAddress}", $"--address=/{WebName}/{WebAddress6}"]);
 
         // resolv.conf files that `ip netns exec` bind-mounts over /etc/resolv.conf in each namespace.
         string gatewayEtc = EtcDirectory(Gateway);
@@ -272,12 +273,25 @@ internal sealed class TunnelTopology : IAsyncDisposable
         return (p.ExitCode, stdout.Result + stderr);
     }
 
-    /// <summary>Starts a long-running tool in <paramref name="ns"/> (killed on dispose).</summary>
-    public Process Background(NetNamespace ns, params string[] command)
+    /// <summary>Starts a long-running tool in <paramref name="ns"/> (killed on dispose); its output lines go to <paramref name="output"/> when given.</summary>
+    public Process Background(NetNamespace ns, string[] command, StringBuilder? output = null)
     {
         var p = Process.Start(Exec(ns, command))!;
         _background.Add(p);
-        p.BeginOutputReadLine(); // drained: a full pipe would block the tool
+        void Collect(object _, DataReceivedEventArgs e)
+        {
+            if (output is not null && e.Data is not null)
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                }
+            }
+        }
+
+        p.OutputDataReceived += Collect; // drained: a full pipe would block the tool
+        p.ErrorDataReceived += Collect;
+        p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
     }
@@ -292,7 +306,7 @@ internal sealed class TunnelTopology : IAsyncDisposable
         var file = RandomNumberGenerator.GetBytes(bytes);
         File.WriteAllBytes(_dir.File("file.bin"), file);
         _servedHash = Convert.ToHexString(SHA256.HashData(file));
-        Background(Resource, "python3", "-m", "http.server", "8000", "--bind", "::", "--directory", _dir.Path);
+        Background(Resource, ["python3", "-m", "http.server", "8000", "--bind", "::", "--directory", _dir.Path]);
         var sw = Stopwatch.StartNew();
         while (!Run(Resource, "ss", "-ltnH", "sport = :8000").Output.Contains("8000", StringComparison.Ordinal) && sw.Elapsed < TimeSpan.FromSeconds(10))
         {
@@ -318,7 +332,8 @@ internal sealed class TunnelTopology : IAsyncDisposable
     public Download StartDownload(string host, string rate, int maxSeconds)
     {
         string output = _dir.File($"out-{Interlocked.Increment(ref _downloads)}.bin");
-        return new Download(this, output, Background(Client, "curl", "-sS", "--limit-rate", rate, "--max-time", $"{maxSeconds}", "-o", output, $"http://{host}:8000/file.bin"));
+        var log = new StringBuilder();
+        return new Download(this, output, log, Background(Client, ["curl", "-sS", "--limit-rate", rate, "--max-time", $"{maxSeconds}", "-o", output, $"http://{host}:8000/file.bin"], log));
     }
 
     private void AssertServedFile(string output) =>
@@ -329,16 +344,25 @@ internal sealed class TunnelTopology : IAsyncDisposable
     private int _downloads;
 
     /// <summary>A download under way (<see cref="StartDownload"/>).</summary>
-    internal sealed class Download(TunnelTopology net, string output, Process curl)
+    internal sealed class Download(TunnelTopology net, string output, StringBuilder log, Process curl)
     {
         /// <summary>Whether curl has ended.</summary>
         public bool HasEnded => curl.HasExited;
+
+        /// <summary>curl's exit code and messages so far.</summary>
+        public override string ToString()
+        {
+            lock (log)
+            {
+                return $"curl {(curl.HasExited ? $"exited {curl.ExitCode}" : "running")}: {log}";
+            }
+        }
 
         /// <summary>Waits for curl and asserts it succeeded with the served file.</summary>
         public void AssertCompletesIntact(TimeSpan limit)
         {
             Assert.True(curl.WaitForExit(limit), "the download did not finish");
-            Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}:\n{net}");
+            Assert.True(curl.ExitCode == 0, $"{this}\n{net}");
             net.AssertServedFile(output);
         }
     }
