@@ -1,4 +1,5 @@
 using Firezone.Tun;
+using Firezone.Tun.Io;
 using Microsoft.Extensions.Logging;
 
 namespace Firezone.Connlib.Io;
@@ -8,7 +9,9 @@ namespace Firezone.Connlib.Io;
 /// <see cref="QueueCapacity"/> (each at a 20-byte offset so NAT46 can grow it in place; a packet longer than 1280 bytes
 /// is dropped and counted; a read of 0 bytes or <see cref="TunReadStatus.Closed"/> means the device is gone) and wakes
 /// the tunnel loop when the queue turns non-empty; when the queue is full it waits for room (back-pressure onto the
-/// device). A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
+/// device). A device that reads its descriptor directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll
+/// mode) is waited for with <c>poll</c> on its descriptor and the reader's wake-up eventfd, so no other thread sits
+/// between the kernel and this reader; the threads wait on eventfds, which do not spin. A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
 /// them, counted). The device can be swapped (<see cref="SetTun"/>) or closed without stopping the tunnel.
 /// </summary>
 internal sealed partial class TunDriver : IDisposable
@@ -27,15 +30,14 @@ internal sealed partial class TunDriver : IDisposable
     private readonly Action _wakeLoop;
     private readonly TunnelCounters _counters;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _roomToRead = new(0);
-    private readonly SemaphoreSlim _toWrite = new(0);
+    private readonly EventFd _readerWake = new(); // room to read, a new device, stop
+    private readonly EventFd _writerWake = new(); // a packet to write, stop
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _reader;
     private readonly Thread _writer;
     private readonly Lock _tunLock = new();
     private ITun? _tun;
     private CancellationTokenSource _swap = new();
-    private readonly SemaphoreSlim _tunChanged = new(0);
 
     /// <summary>Starts both threads over <paramref name="tun"/> (null: none yet).</summary>
     public TunDriver(ITun? tun, Action wakeLoop, TunnelCounters counters, ILogger logger, string name)
@@ -64,7 +66,7 @@ internal sealed partial class TunDriver : IDisposable
     {
         if (Inbound.Release())
         {
-            _roomToRead.Release();
+            _readerWake.Signal();
         }
     }
 
@@ -80,7 +82,7 @@ internal sealed partial class TunDriver : IDisposable
         packet.CopyTo(slot);
         if (Outbound.CommitWrite(packet.Length))
         {
-            _toWrite.Release();
+            _writerWake.Signal();
         }
 
         return true;
@@ -98,7 +100,7 @@ internal sealed partial class TunDriver : IDisposable
             old.Dispose();
         }
 
-        _tunChanged.Release();
+        _readerWake.Signal();
     }
 
     private (ITun? Tun, CancellationToken Swap) Current()
@@ -123,7 +125,7 @@ internal sealed partial class TunDriver : IDisposable
 
             if (!Inbound.TryBeginWrite(out var slot))
             {
-                _roomToRead.Wait(100);
+                WaitForWake(_readerWake, 100);
                 continue;
             }
 
@@ -174,6 +176,23 @@ internal sealed partial class TunDriver : IDisposable
 
     private void WaitReadable(ITun tun, CancellationToken swap, CancellationToken stop)
     {
+        if (tun is IPollableTun { ReadHandle: { } fd })
+        {
+            // Direct: poll the device and our wake-up together (a swap or stop signals the wake-up).
+            try
+            {
+                if ((FdPoll.WaitReadable(fd, _readerWake.Handle, -1) & FdPoll.Second) != 0)
+                {
+                    _readerWake.Reset();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
+            return;
+        }
+
         using var both = CancellationTokenSource.CreateLinkedTokenSource(swap, stop);
         try
         {
@@ -193,11 +212,23 @@ internal sealed partial class TunDriver : IDisposable
 
     private void WaitForTun(CancellationToken stop)
     {
+        if (!stop.IsCancellationRequested)
+        {
+            WaitForWake(_readerWake, -1);
+        }
+    }
+
+    /// <summary>Waits for <paramref name="wake"/> (level-triggered: a signal before the wait is not lost) and consumes it.</summary>
+    private static void WaitForWake(EventFd wake, int timeoutMilliseconds)
+    {
         try
         {
-            _tunChanged.Wait(stop);
+            if (FdPoll.WaitReadable(wake.Handle, timeoutMilliseconds))
+            {
+                wake.Reset();
+            }
         }
-        catch (OperationCanceledException)
+        catch (ObjectDisposedException)
         {
         }
     }
@@ -209,15 +240,7 @@ internal sealed partial class TunDriver : IDisposable
         {
             if (!Outbound.TryPeek(out var slot, out int length))
             {
-                try
-                {
-                    _toWrite.Wait(stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
+                WaitForWake(_writerWake, -1); // the loop signals when the queue turns non-empty
                 continue;
             }
 
@@ -259,11 +282,13 @@ internal sealed partial class TunDriver : IDisposable
             _swap.Cancel();
         }
 
-        _tunChanged.Release();
-        _roomToRead.Release();
-        _toWrite.Release();
-        _reader.Join(TimeSpan.FromSeconds(5));
-        _writer.Join(TimeSpan.FromSeconds(5));
+        _readerWake.Signal();
+        _writerWake.Signal();
+        if (_reader.Join(TimeSpan.FromSeconds(5)) & _writer.Join(TimeSpan.FromSeconds(5)))
+        {
+            _readerWake.Dispose();
+            _writerWake.Dispose();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "TUN device {Name} closed")]

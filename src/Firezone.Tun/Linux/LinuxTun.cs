@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Threading.Channels;
 using Firezone.Tun.Io;
 using Firezone.Tun.Packets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
 
@@ -15,7 +16,7 @@ namespace Firezone.Tun.Linux;
 /// and routes. The device is created in the network namespace of the calling thread.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class LinuxTun : ITun
+public sealed class LinuxTun : ITun, IPollableTun
 {
     /// <summary>Default interface name (spec §1).</summary>
     public const string DefaultName = "tun-firezone";
@@ -61,6 +62,9 @@ public sealed class LinuxTun : ITun
 
     /// <inheritdoc/>
     public string Name { get; }
+
+    /// <inheritdoc/>
+    SafeHandle? IPollableTun.ReadHandle => _mode == TunReadMode.Epoll ? _fd : null;
 
     /// <summary>The file descriptor (for tests that inspect its flags).</summary>
     internal int FileDescriptor => (int)_fd.DangerousGetHandle();
