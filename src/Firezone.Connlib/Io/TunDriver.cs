@@ -9,7 +9,8 @@ namespace Firezone.Connlib.Io;
 /// <see cref="QueueCapacity"/> (each at a 20-byte offset so NAT46 can grow it in place; a packet longer than 1280 bytes
 /// is dropped and counted; a read of 0 bytes or <see cref="TunReadStatus.Closed"/> means the device is gone) and wakes
 /// the tunnel loop when the queue turns non-empty; when the queue is full it waits for room (back-pressure onto the
-/// device). A device that reads its descriptor directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll
+/// device). A device that merges TCP segments (<see cref="ICoalescingTun"/>) gets the packets one by one and writes
+/// what it holds when the queue runs empty (or every <see cref="FlushEvery"/> packets). A device that reads its descriptor directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll
 /// mode) is waited for with <c>poll</c> on its descriptor and the reader's wake-up eventfd, so no other thread sits
 /// between the kernel and this reader; the threads wait on eventfds, which do not spin. A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
 /// them, counted). The device can be swapped (<see cref="SetTun"/>) or closed without stopping the tunnel.
@@ -21,6 +22,9 @@ internal sealed partial class TunDriver : IDisposable
 
     /// <summary>Largest IP packet the tunnel carries.</summary>
     public const int MaxPacket = 1280;
+
+    /// <summary>Packets written at most before a coalescing device must write what it holds (bounds the delay).</summary>
+    public const int FlushEvery = 256;
 
     /// <summary>Bytes in front of each read packet.</summary>
     public const int Headroom = 20;
@@ -236,19 +240,43 @@ internal sealed partial class TunDriver : IDisposable
     private void WriteLoop()
     {
         var stop = _stop.Token;
+        ITun? holding = null; // a coalescing device with merged packets not yet written
+        int sinceFlush = 0;
         while (!stop.IsCancellationRequested)
         {
             if (!Outbound.TryPeek(out var slot, out int length))
             {
+                if (holding is not null)
+                {
+                    FlushHeld(ref holding, ref sinceFlush); // the batch ended: nothing stays held while we wait
+                    continue;
+                }
+
                 WaitForWake(_writerWake, -1); // the loop signals when the queue turns non-empty
                 continue;
             }
 
-            var (tun, _) = Current();
+            var tun = Volatile.Read(ref _tun);
+            if (holding is not null && !ReferenceEquals(tun, holding))
+            {
+                FlushHeld(ref holding, ref sinceFlush);
+            }
+
             bool written = false;
             try
             {
-                written = tun?.TryWrite(slot.AsSpan(0, length)) ?? false;
+                if (tun is ICoalescingTun coalescing)
+                {
+                    written = coalescing.Enqueue(slot.AsSpan(0, length));
+                    if (coalescing.HasQueued)
+                    {
+                        holding = tun;
+                    }
+                }
+                else
+                {
+                    written = tun?.TryWrite(slot.AsSpan(0, length)) ?? false;
+                }
             }
             catch (ObjectDisposedException)
             {
@@ -265,7 +293,29 @@ internal sealed partial class TunDriver : IDisposable
             }
 
             Outbound.Release();
+            if (holding is not null && ++sinceFlush >= FlushEvery)
+            {
+                FlushHeld(ref holding, ref sinceFlush);
+            }
         }
+    }
+
+    /// <summary>Writes what a coalescing device holds (a failed write counts as one drop).</summary>
+    private void FlushHeld(ref ITun? holding, ref int sinceFlush)
+    {
+        try
+        {
+            if (!((ICoalescingTun)holding!).FlushQueued())
+            {
+                _counters.DropConcurrent(TunnelDropReason.TunWriteFailed);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        holding = null;
+        sinceFlush = 0;
     }
 
     /// <summary>Stops both threads (waits for them); the device is not disposed.</summary>
