@@ -313,4 +313,47 @@ public class TcpOffloadProperties
         Assert.Equal(Psh, packet[40 + 13] & Psh);
         Assert.Equal(3, coalescer.Merged);
     }
+
+    private sealed class CountingSink : ICoalescedPacketSink
+    {
+        public int Writes;
+
+        public bool Write(Span<byte> buffer, in CoalescedPacket packet)
+        {
+            Writes++;
+            return true;
+        }
+    }
+
+    [Fact]
+    public void Segmenting_and_coalescing_allocate_nothing_per_packet()
+    {
+        var s = new Super(true, [198, 18, 0, 1], [198, 18, 0, 2], 1000, 2000, 1, 2, Ack, 0, new byte[60_000], 1200);
+        byte[] super = s.Build();
+        Assert.True(TcpSegmentation.TryParse(super, out int ip, out int tcp));
+        var segments = Segment(super, 1200);
+        var buffer = new byte[1400];
+        var sink = new CountingSink();
+        var coalescer = new TcpCoalescer(10, sink);
+        void Round()
+        {
+            for (int i = 0; i < segments.Count; i++)
+            {
+                TcpSegmentation.WriteSegment(super, ip, tcp, 1200, i, buffer);
+                coalescer.Add(segments[i]);
+            }
+
+            coalescer.Flush();
+        }
+
+        Round(); // warm up
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int r = 0; r < 20; r++)
+        {
+            Round();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(21, sink.Writes); // 50 segments merged into one packet per round
+    }
 }
