@@ -8,7 +8,8 @@ namespace Firezone.Connlib.Io;
 /// The TUN device on its own threads (tunnel spec §1, "Io"): a reader thread reads packets into a bounded queue of
 /// <see cref="QueueCapacity"/> (each at a 20-byte offset so NAT46 can grow it in place; a packet longer than 1280 bytes
 /// is dropped and counted; a read of 0 bytes or <see cref="TunReadStatus.Closed"/> means the device is gone) and wakes
-/// the tunnel loop when the queue turns non-empty; when the queue is full it waits for room (back-pressure onto the
+/// the tunnel loop once per burst after the queue turned non-empty (when the device runs dry, or after
+/// <see cref="WakeAfterPackets"/> packets); when the queue is full it waits for room (back-pressure onto the
 /// device). A device that merges TCP segments (<see cref="ICoalescingTun"/>) gets the packets one by one and writes
 /// what it holds when the queue runs empty (or every <see cref="FlushEvery"/> packets). A device that reads its descriptor directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll
 /// mode) is waited for with <c>poll</c> on its descriptor and the reader's wake-up eventfd, so no other thread sits
@@ -26,6 +27,12 @@ internal sealed partial class TunDriver : IDisposable
     /// <summary>Packets written at most before a coalescing device must write what it holds (bounds the delay).</summary>
     public const int FlushEvery = 256;
 
+    /// <summary>Packets the reader queues at most before it wakes the loop (it wakes it at once when the device runs dry).</summary>
+    public const int WakeAfterPackets = 64;
+
+    /// <summary>Queued packets that wake the writer even while its wake-up is deferred (<see cref="DeferWriterWake"/>).</summary>
+    public const int WriterWakeThreshold = 256;
+
     /// <summary>Bytes in front of each read packet.</summary>
     public const int Headroom = 20;
 
@@ -42,6 +49,7 @@ internal sealed partial class TunDriver : IDisposable
     private readonly Lock _tunLock = new();
     private ITun? _tun;
     private CancellationTokenSource _swap = new();
+    private bool _writerWakePending; // loop thread only
 
     /// <summary>Starts both threads over <paramref name="tun"/> (null: none yet).</summary>
     public TunDriver(ITun? tun, Action wakeLoop, TunnelCounters counters, ILogger logger, string name)
@@ -74,6 +82,23 @@ internal sealed partial class TunDriver : IDisposable
         }
     }
 
+    /// <summary>
+    /// When set, <see cref="TryWrite"/> does not wake the writer itself: the loop calls <see cref="SignalWriter"/> when its
+    /// batch is done (or the queue holds <see cref="WriterWakeThreshold"/> packets), so the writer finds whole batches to
+    /// merge instead of racing the loop packet by packet.
+    /// </summary>
+    public bool DeferWriterWake { get; init; }
+
+    /// <summary>Loop: wakes the writer if packets were queued since the queue was empty (with <see cref="DeferWriterWake"/>).</summary>
+    public void SignalWriter()
+    {
+        if (_writerWakePending)
+        {
+            _writerWakePending = false;
+            _writerWake.Signal();
+        }
+    }
+
     /// <summary>Loop: queues <paramref name="packet"/> for the device; false (counted) when the queue is full.</summary>
     public bool TryWrite(ReadOnlySpan<byte> packet)
     {
@@ -86,7 +111,18 @@ internal sealed partial class TunDriver : IDisposable
         packet.CopyTo(slot);
         if (Outbound.CommitWrite(packet.Length))
         {
-            _writerWake.Signal();
+            if (!DeferWriterWake)
+            {
+                _writerWake.Signal();
+                return true;
+            }
+
+            _writerWakePending = true;
+        }
+
+        if (_writerWakePending && Outbound.Count >= WriterWakeThreshold)
+        {
+            SignalWriter();
         }
 
         return true;
@@ -118,17 +154,21 @@ internal sealed partial class TunDriver : IDisposable
     private void ReadLoop()
     {
         var stop = _stop.Token;
+        bool wakePending = false; // the queue turned non-empty and the loop was not woken yet
+        int sinceEmpty = 0;
         while (!stop.IsCancellationRequested)
         {
-            var (tun, swap) = Current();
+            var tun = Volatile.Read(ref _tun);
             if (tun is null)
             {
+                WakeLoop(ref wakePending);
                 WaitForTun(stop);
                 continue;
             }
 
             if (!Inbound.TryBeginWrite(out var slot))
             {
+                WakeLoop(ref wakePending);
                 WaitForWake(_readerWake, 100);
                 continue;
             }
@@ -149,6 +189,7 @@ internal sealed partial class TunDriver : IDisposable
             {
                 case TunReadStatus.Packet when length == 0:
                 case TunReadStatus.Closed:
+                    WakeLoop(ref wakePending);
                     LogTunClosed(_logger, tun.Name);
                     lock (_tunLock)
                     {
@@ -167,14 +208,37 @@ internal sealed partial class TunDriver : IDisposable
                     _counters.TunBytesRead += length;
                     if (Inbound.CommitWrite(length))
                     {
-                        _wakeLoop();
+                        wakePending = true;
+                        sinceEmpty = 0;
+                    }
+
+                    // Wake the loop once per burst (what the device has now, e.g. one TSO super-packet's segments), not
+                    // per packet; at most WakeAfterPackets late.
+                    if (wakePending && ++sinceEmpty >= WakeAfterPackets)
+                    {
+                        WakeLoop(ref wakePending);
                     }
 
                     break;
                 default:
-                    WaitReadable(tun, swap, stop);
+                    WakeLoop(ref wakePending);
+                    var (current, swap) = Current();
+                    if (ReferenceEquals(current, tun))
+                    {
+                        WaitReadable(tun, swap, stop);
+                    }
+
                     break;
             }
+        }
+    }
+
+    private void WakeLoop(ref bool pending)
+    {
+        if (pending)
+        {
+            pending = false;
+            _wakeLoop();
         }
     }
 

@@ -57,7 +57,7 @@ internal abstract partial class TunnelLoop : IDisposable
         Counters = new TunnelCounters();
         _epoll.TryAdd(_wake.Handle, EpollEvents.In, TokenWake, out _);
         Sockets = new TunnelSockets(io.IPv4BindAddress, io.IPv6BindAddress, io.SocketBufferSize, Counters, logger) { DropOutbound = io.DropOutbound, SocketMark = io.SocketMark };
-        Tun = new TunDriver(io.Tun, Wake, Counters, logger, name);
+        Tun = new TunDriver(io.Tun, Wake, Counters, logger, name) { DeferWriterWake = true };
         _thread = new Thread(Run) { IsBackground = true, Name = $"{name} tunnel" };
     }
 
@@ -210,11 +210,13 @@ internal abstract partial class TunnelLoop : IDisposable
     /// <summary>One iteration of tunnel spec §1 (internal for the order tests).</summary>
     internal void Iterate()
     {
+        Tun.SignalWriter(); // what the last iteration queued for the device goes now, as one batch
         if (++_iterations >= YieldAfterIterations)
         {
             _iterations = 0;
             HandleTimeout(Now);
             Sockets.Flush();
+            Tun.SignalWriter();
             Thread.Yield();
             return;
         }
@@ -314,6 +316,7 @@ internal abstract partial class TunnelLoop : IDisposable
 
     private void WaitForWake(int timeoutMilliseconds)
     {
+        Tun.SignalWriter();
         _iterations = 0;
         int n = _epoll.Wait(_events, timeoutMilliseconds);
         for (int i = 0; i < n; i++)
@@ -327,6 +330,7 @@ internal abstract partial class TunnelLoop : IDisposable
 
     private void WaitWritable()
     {
+        Tun.SignalWriter();
         _iterations = 0;
         var blocked = Sockets.V4 is { IsBlocked: true } v4 ? v4 : Sockets.V6;
         try

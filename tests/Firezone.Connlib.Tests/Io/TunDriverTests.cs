@@ -222,6 +222,59 @@ public sealed class TunDriverTests
         Assert.True(tun.Flushes >= 1);
     }
 
+    /// <summary>A device that counts writes.</summary>
+    private sealed class CountingTun : ITun
+    {
+        private int _written;
+
+        public int Written => Volatile.Read(ref _written);
+
+        public string Name => "counting";
+
+        public TunReadStatus TryRead(Span<byte> buffer, out int length)
+        {
+            length = 0;
+            return TunReadStatus.WouldBlock;
+        }
+
+        public bool TryWrite(ReadOnlySpan<byte> packet)
+        {
+            Interlocked.Increment(ref _written);
+            return true;
+        }
+
+        public async ValueTask WaitReadableAsync(CancellationToken cancellationToken = default) => await Task.Delay(Timeout.Infinite, cancellationToken);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public void With_a_deferred_writer_wake_up_the_loop_hands_over_a_batch_when_it_signals_or_the_queue_reaches_the_threshold()
+    {
+        using var tun = new CountingTun();
+        using var driver = new TunDriver(tun, () => { }, new TunnelCounters(), NullLogger.Instance, "test") { DeferWriterWake = true };
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(driver.TryWrite(Packet(i)));
+        }
+
+        Thread.Sleep(100);
+        Assert.Equal(0, tun.Written); // not woken yet
+        driver.SignalWriter();
+        WaitFor(() => tun.Written == 10);
+        Assert.Equal(10, tun.Written);
+
+        for (int i = 0; i < TunDriver.WriterWakeThreshold; i++)
+        {
+            Assert.True(driver.TryWrite(Packet(i)));
+        }
+
+        WaitFor(() => tun.Written == 10 + TunDriver.WriterWakeThreshold); // the threshold woke it without a signal
+        Assert.Equal(10 + TunDriver.WriterWakeThreshold, tun.Written);
+    }
+
     private static byte[] Packet(int sequence)
     {
         var packet = new byte[40];
