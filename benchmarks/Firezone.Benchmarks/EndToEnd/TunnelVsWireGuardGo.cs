@@ -250,6 +250,14 @@ internal static partial class TunnelVsWireGuardGo
     /// <summary>Pings every 10 ms until the first reply (10 s at most): (first reply's sequence − 1) × 10 ms + its RTT.</summary>
     private static double? SetupMilliseconds(string ns)
     {
+        // "Tunnel ready" can precede the kernel's routes by a few ms: a first probe out of eth0 gets Net Unreachable
+        // from the internet namespace and ends ping. Wait (at most 5 s) until the resource routes into the TUN.
+        var routes = Stopwatch.StartNew();
+        while (!NamespaceTopology.Exec(ns, "ip", "route", "get", NamespaceTopology.Resource).Contains("tun-firezone", StringComparison.Ordinal) && routes.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            Thread.Sleep(5);
+        }
+
         string output;
         try
         {

@@ -37,7 +37,7 @@ public sealed class LinuxTun : ITun, IPollableTun, ICoalescingTun, ICoalescedPac
     private const uint TUN_F_CSUM = 0x01;
     private const uint TUN_F_TSO4 = 0x02;
     private const uint TUN_F_TSO6 = 0x04;
-    private const int OffloadReadBufferSize = VirtioNetHeader.Size + 65_536;
+    private const int OffloadReadBufferSize = VirtioNetHeader.Size + IpConstants.Ipv6HeaderLength + 65_535; // the largest IPv6 packet without jumbograms
     private const int IfReqSize = 40;
     private const int IfNameSize = 16;
 
