@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Firezone.Tun.Packets;
 
@@ -20,6 +21,18 @@ public static class InternetChecksum
             // loads (no carry is lost below 2^32 additions), fold to 16 bits, then swap the bytes back.
             ulong native = 0;
             ref byte start = ref MemoryMarshal.GetReference(data);
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var accumulator = Vector256<ulong>.Zero;
+                for (; data.Length - i >= 32; i += 32)
+                {
+                    var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref start, (nuint)i).AsUInt32());
+                    accumulator += low + high;
+                }
+
+                native = Vector256.Sum(accumulator);
+            }
+
             for (; data.Length - i >= 32; i += 32)
             {
                 ulong a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i));
