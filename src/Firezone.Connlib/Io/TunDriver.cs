@@ -10,11 +10,15 @@ namespace Firezone.Connlib.Io;
 /// is dropped and counted; a read of 0 bytes or <see cref="TunReadStatus.Closed"/> means the device is gone) and wakes
 /// the tunnel loop once per burst after the queue turned non-empty (when the device runs dry, or after
 /// <see cref="WakeAfterPackets"/> packets); when the queue is full it waits for room (back-pressure onto the
-/// device). A device that merges TCP segments (<see cref="ICoalescingTun"/>) gets the packets one by one and writes
-/// what it holds when the queue runs empty (or every <see cref="FlushEvery"/> packets). A device that reads its descriptor directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll
-/// mode) is waited for with <c>poll</c> on its descriptor and the reader's wake-up eventfd, so no other thread sits
-/// between the kernel and this reader; the threads wait on eventfds, which do not spin. A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
+/// device). A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
 /// them, counted). The device can be swapped (<see cref="SetTun"/>) or closed without stopping the tunnel.
+/// <para>
+/// A device that merges TCP segments (<see cref="ICoalescingTun"/>) gets the packets one by one and writes what it
+/// holds when the queue runs empty (or every <see cref="FlushEvery"/> packets). A device that reads its descriptor
+/// directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll mode) is waited for with <c>poll</c> on its
+/// descriptor and the reader's wake-up eventfd, so no other thread sits between the kernel and this reader. Both
+/// threads wait on eventfds (no spinning waits); neither takes a lock per packet.
+/// </para>
 /// </summary>
 internal sealed partial class TunDriver : IDisposable
 {

@@ -12,8 +12,10 @@ namespace Firezone.Connlib.Tunnel;
 /// in order: suspend while there is no UDP socket; the next state event; else the next packet for the TUN device;
 /// else the next datagram to send (not while a socket is blocked); else (client) the next recursive DNS query; then
 /// one input: parked datagrams first (wait until the socket is writable), a batch of received datagrams (IPv4 before
-/// IPv6), a batch of up to <see cref="TunBatch"/> TUN packets (upstream: one; ends early when a socket blocks), one finished DNS query or name resolution, the timer; nothing ready → wait (epoll over both
-/// sockets and a wake-up eventfd, until the state's <c>PollTimeout</c>). After
+/// IPv6), a batch of up to <see cref="TunBatch"/> TUN packets (upstream: one; the batch ends early when a socket
+/// blocks), one finished DNS query or name resolution, the timer; nothing ready → wait (epoll over both sockets and a
+/// wake-up eventfd, until the state's <c>PollTimeout</c>). Packets queued for the TUN writer are handed over at the
+/// start of the next iteration and before any wait (<see cref="TunDriver.SignalWriter"/>). After
 /// <see cref="YieldAfterIterations"/> iterations without waiting it calls <c>HandleTimeout(now)</c> and yields.
 /// Commands from other threads (<see cref="Post"/>) run between iterations. Datagrams are queued per socket and sent in
 /// <c>sendmmsg</c> batches: when a batch is full, before the loop waits and before it yields.
