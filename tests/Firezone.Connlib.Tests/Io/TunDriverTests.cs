@@ -255,24 +255,28 @@ public sealed class TunDriverTests
     {
         using var tun = new CountingTun();
         using var driver = new TunDriver(tun, () => { }, new TunnelCounters(), NullLogger.Instance, "test") { DeferWriterWake = true };
+        Assert.True(driver.TryWrite(Packet(-1)));
+        driver.SignalWriter();
+        WaitFor(() => tun.Written == 1);
+        Thread.Sleep(100); // the writer drained the queue and waits again
         for (int i = 0; i < 10; i++)
         {
             Assert.True(driver.TryWrite(Packet(i)));
         }
 
         Thread.Sleep(100);
-        Assert.Equal(0, tun.Written); // not woken yet
+        Assert.Equal(1, tun.Written); // not woken yet
         driver.SignalWriter();
-        WaitFor(() => tun.Written == 10);
-        Assert.Equal(10, tun.Written);
+        WaitFor(() => tun.Written == 11);
+        Assert.Equal(11, tun.Written);
 
         for (int i = 0; i < TunDriver.WriterWakeThreshold; i++)
         {
             Assert.True(driver.TryWrite(Packet(i)));
         }
 
-        WaitFor(() => tun.Written == 10 + TunDriver.WriterWakeThreshold); // the threshold woke it without a signal
-        Assert.Equal(10 + TunDriver.WriterWakeThreshold, tun.Written);
+        WaitFor(() => tun.Written == 11 + TunDriver.WriterWakeThreshold); // the threshold woke it without a signal
+        Assert.Equal(11 + TunDriver.WriterWakeThreshold, tun.Written);
     }
 
     private static byte[] Packet(int sequence)
