@@ -50,6 +50,14 @@ public static class Program
         {
             return Sessions.TunnelSocketThroughput.Run();
         }
+        if (args.Length > 0 && args[0] == "checksum-rate")
+        {
+            return ChecksumRate.Run();
+        }
+        if (args.Length > 0 && args[0] == "seal-compare")
+        {
+            return WireGuard.SealComparison.Run(args);
+        }
         if (args.Length > 0 && args[0] == "wireguard-paired")
         {
             WireGuard.WireGuardPairedThroughput.Run();

@@ -52,7 +52,7 @@ public sealed class LinuxHostTun : IHostTun
     {
         lock (_gate)
         {
-            _tun ??= LinuxTun.Create(_name, _mtu);
+            _tun ??= LinuxTun.CreateWithOffload(_name, _mtu); // TSO/GRO, direct reads: the tunnel's TUN thread polls the fd itself
             _manager ??= new TunDeviceManager(_name, _mtu, _loggerFactory?.CreateLogger<TunDeviceManager>());
             return _tun;
         }

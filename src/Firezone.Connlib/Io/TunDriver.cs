@@ -1,4 +1,5 @@
 using Firezone.Tun;
+using Firezone.Tun.Io;
 using Microsoft.Extensions.Logging;
 
 namespace Firezone.Connlib.Io;
@@ -7,9 +8,17 @@ namespace Firezone.Connlib.Io;
 /// The TUN device on its own threads (tunnel spec §1, "Io"): a reader thread reads packets into a bounded queue of
 /// <see cref="QueueCapacity"/> (each at a 20-byte offset so NAT46 can grow it in place; a packet longer than 1280 bytes
 /// is dropped and counted; a read of 0 bytes or <see cref="TunReadStatus.Closed"/> means the device is gone) and wakes
-/// the tunnel loop when the queue turns non-empty; when the queue is full it waits for room (back-pressure onto the
+/// the tunnel loop once per burst after the queue turned non-empty (when the device runs dry, or after
+/// <see cref="WakeAfterPackets"/> packets); when the queue is full it waits for room (back-pressure onto the
 /// device). A writer thread takes packets from a second bounded queue and writes them (a full device queue drops
 /// them, counted). The device can be swapped (<see cref="SetTun"/>) or closed without stopping the tunnel.
+/// <para>
+/// A device that merges TCP segments (<see cref="ICoalescingTun"/>) gets the packets one by one and writes what it
+/// holds when the queue runs empty (or every <see cref="FlushEvery"/> packets). A device that reads its descriptor
+/// directly (<see cref="IPollableTun"/>, e.g. a <c>LinuxTun</c> in epoll mode) is waited for with <c>poll</c> on its
+/// descriptor and the reader's wake-up eventfd, so no other thread sits between the kernel and this reader. Both
+/// threads wait on eventfds (no spinning waits); neither takes a lock per packet.
+/// </para>
 /// </summary>
 internal sealed partial class TunDriver : IDisposable
 {
@@ -19,6 +28,15 @@ internal sealed partial class TunDriver : IDisposable
     /// <summary>Largest IP packet the tunnel carries.</summary>
     public const int MaxPacket = 1280;
 
+    /// <summary>Packets written at most before a coalescing device must write what it holds (bounds the delay).</summary>
+    public const int FlushEvery = 256;
+
+    /// <summary>Packets the reader queues at most before it wakes the loop (it wakes it at once when the device runs dry).</summary>
+    public const int WakeAfterPackets = 64;
+
+    /// <summary>Queued packets that wake the writer even while its wake-up is deferred (<see cref="DeferWriterWake"/>).</summary>
+    public const int WriterWakeThreshold = 256;
+
     /// <summary>Bytes in front of each read packet.</summary>
     public const int Headroom = 20;
 
@@ -27,15 +45,15 @@ internal sealed partial class TunDriver : IDisposable
     private readonly Action _wakeLoop;
     private readonly TunnelCounters _counters;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _roomToRead = new(0);
-    private readonly SemaphoreSlim _toWrite = new(0);
+    private readonly EventFd _readerWake = new(); // room to read, a new device, stop
+    private readonly EventFd _writerWake = new(); // a packet to write, stop
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _reader;
     private readonly Thread _writer;
     private readonly Lock _tunLock = new();
     private ITun? _tun;
     private CancellationTokenSource _swap = new();
-    private readonly SemaphoreSlim _tunChanged = new(0);
+    private bool _writerWakePending; // loop thread only
 
     /// <summary>Starts both threads over <paramref name="tun"/> (null: none yet).</summary>
     public TunDriver(ITun? tun, Action wakeLoop, TunnelCounters counters, ILogger logger, string name)
@@ -64,7 +82,24 @@ internal sealed partial class TunDriver : IDisposable
     {
         if (Inbound.Release())
         {
-            _roomToRead.Release();
+            _readerWake.Signal();
+        }
+    }
+
+    /// <summary>
+    /// When set, <see cref="TryWrite"/> does not wake the writer itself: the loop calls <see cref="SignalWriter"/> when its
+    /// batch is done (or the queue holds <see cref="WriterWakeThreshold"/> packets), so the writer finds whole batches to
+    /// merge instead of racing the loop packet by packet.
+    /// </summary>
+    public bool DeferWriterWake { get; init; }
+
+    /// <summary>Loop: wakes the writer if packets were queued since the queue was empty (with <see cref="DeferWriterWake"/>).</summary>
+    public void SignalWriter()
+    {
+        if (_writerWakePending)
+        {
+            _writerWakePending = false;
+            _writerWake.Signal();
         }
     }
 
@@ -80,7 +115,18 @@ internal sealed partial class TunDriver : IDisposable
         packet.CopyTo(slot);
         if (Outbound.CommitWrite(packet.Length))
         {
-            _toWrite.Release();
+            if (!DeferWriterWake)
+            {
+                _writerWake.Signal();
+                return true;
+            }
+
+            _writerWakePending = true;
+        }
+
+        if (_writerWakePending && Outbound.Count >= WriterWakeThreshold)
+        {
+            SignalWriter();
         }
 
         return true;
@@ -98,7 +144,7 @@ internal sealed partial class TunDriver : IDisposable
             old.Dispose();
         }
 
-        _tunChanged.Release();
+        _readerWake.Signal();
     }
 
     private (ITun? Tun, CancellationToken Swap) Current()
@@ -112,18 +158,22 @@ internal sealed partial class TunDriver : IDisposable
     private void ReadLoop()
     {
         var stop = _stop.Token;
+        bool wakePending = false; // the queue turned non-empty and the loop was not woken yet
+        int sinceEmpty = 0;
         while (!stop.IsCancellationRequested)
         {
-            var (tun, swap) = Current();
+            var tun = Volatile.Read(ref _tun);
             if (tun is null)
             {
+                WakeLoop(ref wakePending);
                 WaitForTun(stop);
                 continue;
             }
 
             if (!Inbound.TryBeginWrite(out var slot))
             {
-                _roomToRead.Wait(100);
+                WakeLoop(ref wakePending);
+                WaitForWake(_readerWake, 100);
                 continue;
             }
 
@@ -143,6 +193,7 @@ internal sealed partial class TunDriver : IDisposable
             {
                 case TunReadStatus.Packet when length == 0:
                 case TunReadStatus.Closed:
+                    WakeLoop(ref wakePending);
                     LogTunClosed(_logger, tun.Name);
                     lock (_tunLock)
                     {
@@ -161,19 +212,59 @@ internal sealed partial class TunDriver : IDisposable
                     _counters.TunBytesRead += length;
                     if (Inbound.CommitWrite(length))
                     {
-                        _wakeLoop();
+                        wakePending = true;
+                        sinceEmpty = 0;
+                    }
+
+                    // Wake the loop once per burst (what the device has now, e.g. one TSO super-packet's segments), not
+                    // per packet; at most WakeAfterPackets late.
+                    if (wakePending && ++sinceEmpty >= WakeAfterPackets)
+                    {
+                        WakeLoop(ref wakePending);
                     }
 
                     break;
                 default:
-                    WaitReadable(tun, swap, stop);
+                    WakeLoop(ref wakePending);
+                    var (current, swap) = Current();
+                    if (ReferenceEquals(current, tun))
+                    {
+                        WaitReadable(tun, swap, stop);
+                    }
+
                     break;
             }
         }
     }
 
+    private void WakeLoop(ref bool pending)
+    {
+        if (pending)
+        {
+            pending = false;
+            _wakeLoop();
+        }
+    }
+
     private void WaitReadable(ITun tun, CancellationToken swap, CancellationToken stop)
     {
+        if (tun is IPollableTun { ReadHandle: { } fd })
+        {
+            // Direct: poll the device and our wake-up together (a swap or stop signals the wake-up).
+            try
+            {
+                if ((FdPoll.WaitReadable(fd, _readerWake.Handle, -1) & FdPoll.Second) != 0)
+                {
+                    _readerWake.Reset();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
+            return;
+        }
+
         using var both = CancellationTokenSource.CreateLinkedTokenSource(swap, stop);
         try
         {
@@ -193,11 +284,23 @@ internal sealed partial class TunDriver : IDisposable
 
     private void WaitForTun(CancellationToken stop)
     {
+        if (!stop.IsCancellationRequested)
+        {
+            WaitForWake(_readerWake, -1);
+        }
+    }
+
+    /// <summary>Waits for <paramref name="wake"/> (level-triggered: a signal before the wait is not lost) and consumes it.</summary>
+    private static void WaitForWake(EventFd wake, int timeoutMilliseconds)
+    {
         try
         {
-            _tunChanged.Wait(stop);
+            if (FdPoll.WaitReadable(wake.Handle, timeoutMilliseconds))
+            {
+                wake.Reset();
+            }
         }
-        catch (OperationCanceledException)
+        catch (ObjectDisposedException)
         {
         }
     }
@@ -205,27 +308,43 @@ internal sealed partial class TunDriver : IDisposable
     private void WriteLoop()
     {
         var stop = _stop.Token;
+        ITun? holding = null; // a coalescing device with merged packets not yet written
+        int sinceFlush = 0;
         while (!stop.IsCancellationRequested)
         {
             if (!Outbound.TryPeek(out var slot, out int length))
             {
-                try
+                if (holding is not null)
                 {
-                    _toWrite.Wait(stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
+                    FlushHeld(ref holding, ref sinceFlush); // the batch ended: nothing stays held while we wait
+                    continue;
                 }
 
+                WaitForWake(_writerWake, -1); // the loop signals when the queue turns non-empty
                 continue;
             }
 
-            var (tun, _) = Current();
+            var tun = Volatile.Read(ref _tun);
+            if (holding is not null && !ReferenceEquals(tun, holding))
+            {
+                FlushHeld(ref holding, ref sinceFlush);
+            }
+
             bool written = false;
             try
             {
-                written = tun?.TryWrite(slot.AsSpan(0, length)) ?? false;
+                if (tun is ICoalescingTun coalescing)
+                {
+                    written = coalescing.Enqueue(slot.AsSpan(0, length));
+                    if (coalescing.HasQueued)
+                    {
+                        holding = tun;
+                    }
+                }
+                else
+                {
+                    written = tun?.TryWrite(slot.AsSpan(0, length)) ?? false;
+                }
             }
             catch (ObjectDisposedException)
             {
@@ -242,7 +361,29 @@ internal sealed partial class TunDriver : IDisposable
             }
 
             Outbound.Release();
+            if (holding is not null && ++sinceFlush >= FlushEvery)
+            {
+                FlushHeld(ref holding, ref sinceFlush);
+            }
         }
+    }
+
+    /// <summary>Writes what a coalescing device holds (a failed write counts as one drop).</summary>
+    private void FlushHeld(ref ITun? holding, ref int sinceFlush)
+    {
+        try
+        {
+            if (!((ICoalescingTun)holding!).FlushQueued())
+            {
+                _counters.DropConcurrent(TunnelDropReason.TunWriteFailed);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        holding = null;
+        sinceFlush = 0;
     }
 
     /// <summary>Stops both threads (waits for them); the device is not disposed.</summary>
@@ -259,11 +400,13 @@ internal sealed partial class TunDriver : IDisposable
             _swap.Cancel();
         }
 
-        _tunChanged.Release();
-        _roomToRead.Release();
-        _toWrite.Release();
-        _reader.Join(TimeSpan.FromSeconds(5));
-        _writer.Join(TimeSpan.FromSeconds(5));
+        _readerWake.Signal();
+        _writerWake.Signal();
+        if (_reader.Join(TimeSpan.FromSeconds(5)) & _writer.Join(TimeSpan.FromSeconds(5)))
+        {
+            _readerWake.Dispose();
+            _writerWake.Dispose();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "TUN device {Name} closed")]

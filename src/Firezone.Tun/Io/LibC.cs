@@ -99,6 +99,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(SafeHandle fd, byte* buffer, nint count);
 
+    [LibraryImport(Lib, EntryPoint = "writev", SetLastError = true)]
+    public static partial nint Writev(SafeHandle fd, NativeLayout.IoVec* vectors, int count);
+
     [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(SafeHandle fd, nuint request, void* arg);
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Threading.Channels;
 using Firezone.Tun.Io;
 using Firezone.Tun.Packets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
 
@@ -15,7 +16,7 @@ namespace Firezone.Tun.Linux;
 /// and routes. The device is created in the network namespace of the calling thread.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class LinuxTun : ITun
+public sealed class LinuxTun : ITun, IPollableTun, ICoalescingTun, ICoalescedPacketSink
 {
     /// <summary>Default interface name (spec §1).</summary>
     public const string DefaultName = "tun-firezone";
@@ -31,6 +32,12 @@ public sealed class LinuxTun : ITun
     private const short IFF_TUN = 0x0001;
     private const short IFF_NO_PI = 0x1000;
     private const short IFF_MULTI_QUEUE = 0x0100;
+    private const short IFF_VNET_HDR = 0x4000;
+    private const nuint TUNSETOFFLOAD = 0x400454D0;
+    private const uint TUN_F_CSUM = 0x01;
+    private const uint TUN_F_TSO4 = 0x02;
+    private const uint TUN_F_TSO6 = 0x04;
+    private const int OffloadReadBufferSize = VirtioNetHeader.Size + IpConstants.Ipv6HeaderLength + 65_535; // the largest IPv6 packet without jumbograms
     private const int IfReqSize = 40;
     private const int IfNameSize = 16;
 
@@ -47,20 +54,53 @@ public sealed class LinuxTun : ITun
     private readonly TunReadMode _mode;
     private Channel<(byte[] Buffer, int Length)>? _queue;
 
-    private LinuxTun(FdHandle fd, string name, int interfaceIndex, TunReadMode mode)
+    // Offload (IFF_VNET_HDR + TSO): the reader's super-packet and the segment it hands out next; the writer's coalescer.
+    private readonly byte[]? _superPacket;
+    private readonly TcpCoalescer? _coalescer;
+    private int _superLength;
+    private int _segmentIp;
+    private int _segmentTcp;
+    private int _segmentSize;
+    private int _segmentIndex;
+    private int _segmentCount;
+    private long _segmentsRead;
+
+    private LinuxTun(FdHandle fd, string name, int interfaceIndex, TunReadMode mode, bool offload)
     {
         _fd = fd;
         Name = name;
         InterfaceIndex = interfaceIndex;
         _mode = mode;
+        IsOffloaded = offload;
+        if (offload)
+        {
+            _superPacket = GC.AllocateUninitializedArray<byte>(OffloadReadBufferSize, pinned: true);
+            _coalescer = new TcpCoalescer(VirtioNetHeader.Size, this);
+        }
         if (mode == TunReadMode.ReaderThread) StartReaderThread();
     }
+
+    /// <summary>
+    /// True when the device was opened with <c>IFF_VNET_HDR</c> and TCP segmentation offload (<see cref="CreateWithOffload"/>):
+    /// reads split the kernel's TCP super-packets into MTU-sized packets and complete partial checksums; writes through
+    /// <see cref="ICoalescingTun"/> merge consecutive TCP segments of a flow into super-packets.
+    /// </summary>
+    internal bool IsOffloaded { get; }
+
+    /// <summary>TCP segments merged into super-packets by writes so far.</summary>
+    internal long SegmentsCoalesced => _coalescer?.Merged ?? 0;
+
+    /// <summary>Packets cut out of TCP super-packets by reads so far.</summary>
+    internal long SegmentsSplit => Interlocked.Read(ref _segmentsRead);
 
     /// <summary>How reads are driven.</summary>
     public TunReadMode ReadMode => _mode;
 
     /// <inheritdoc/>
     public string Name { get; }
+
+    /// <inheritdoc/>
+    SafeHandle? IPollableTun.ReadHandle => _mode == TunReadMode.Epoll ? _fd : null;
 
     /// <summary>The file descriptor (for tests that inspect its flags).</summary>
     internal int FileDescriptor => (int)_fd.DangerousGetHandle();
@@ -77,7 +117,15 @@ public sealed class LinuxTun : ITun
     /// <summary>Creates (or attaches to) the TUN interface <paramref name="name"/> and sets its MTU.</summary>
     /// <exception cref="TunDeviceException">The device cannot be created (missing permission, bad name…).</exception>
     public static LinuxTun Create(string name = DefaultName, int mtu = DefaultMtu, TunReadMode readMode = TunReadMode.Default)
-        => Open(name, mtu, multiQueue: false, readMode);
+        => Open(name, mtu, multiQueue: false, readMode, offload: false);
+
+    /// <summary>
+    /// Creates the TUN interface with offload (see <see cref="IsOffloaded"/>; a deliberate difference from upstream,
+    /// which opens it without <c>IFF_VNET_HDR</c>), reads in <see cref="TunReadMode.Epoll"/> mode (direct). Falls back to
+    /// checksum offload only when the kernel refuses TSO.
+    /// </summary>
+    internal static LinuxTun CreateWithOffload(string name = DefaultName, int mtu = DefaultMtu)
+        => Open(name, mtu, multiQueue: false, TunReadMode.Epoll, offload: true);
 
     /// <summary>
     /// Creates a multi-queue TUN (<c>IFF_MULTI_QUEUE</c>): one <see cref="LinuxTun"/> per queue, all for the same
@@ -89,7 +137,7 @@ public sealed class LinuxTun : ITun
         var result = new LinuxTun[queues];
         try
         {
-            for (int i = 0; i < queues; i++) result[i] = Open(name, mtu, multiQueue: true, readMode);
+            for (int i = 0; i < queues; i++) result[i] = Open(name, mtu, multiQueue: true, readMode, offload: false);
         }
         catch
         {
@@ -99,7 +147,7 @@ public sealed class LinuxTun : ITun
         return result;
     }
 
-    private static unsafe LinuxTun Open(string name, int mtu, bool multiQueue, TunReadMode mode)
+    private static unsafe LinuxTun Open(string name, int mtu, bool multiQueue, TunReadMode mode, bool offload)
     {
         ArgumentNullException.ThrowIfNull(name);
         byte[] nameBytes = Encoding.ASCII.GetBytes(name);
@@ -113,11 +161,15 @@ public sealed class LinuxTun : ITun
             byte* ifr = stackalloc byte[IfReqSize];
             new Span<byte>(ifr, IfReqSize).Clear();
             nameBytes.CopyTo(new Span<byte>(ifr, IfNameSize));
-            *(short*)(ifr + IfNameSize) = (short)(IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0));
+            *(short*)(ifr + IfNameSize) = (short)(IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0) | (offload ? IFF_VNET_HDR : 0));
             if (LibC.Ioctl(handle, TUNSETIFF, ifr) < 0) throw TunDeviceException.FromErrno($"TUNSETIFF {name}", LibC.LastError);
+            if (offload && LibC.Ioctl(handle, TUNSETOFFLOAD, (void*)(nuint)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0)
+            {
+                _ = LibC.Ioctl(handle, TUNSETOFFLOAD, (void*)(nuint)TUN_F_CSUM); // no TSO: still the header, full-size packets
+            }
             string actual = Encoding.ASCII.GetString(new ReadOnlySpan<byte>(ifr, IfNameSize)).TrimEnd('\0');
             int index = ConfigureLink(actual, mtu);
-            return new LinuxTun(handle, actual, index, mode == TunReadMode.Default ? DefaultReadMode : mode);
+            return new LinuxTun(handle, actual, index, mode == TunReadMode.Default ? DefaultReadMode : mode, offload);
         }
         catch
         {
@@ -151,6 +203,7 @@ public sealed class LinuxTun : ITun
     /// <inheritdoc/>
     public TunReadStatus TryRead(Span<byte> buffer, out int length)
     {
+        if (_superPacket is not null) return ReadOffloaded(buffer, out length);
         if (_queue is null) return ReadFromDevice(buffer, out length);
         if (_queue.Reader.TryRead(out var item))
         {
@@ -161,6 +214,73 @@ public sealed class LinuxTun : ITun
         }
         length = 0;
         return _queue.Reader.Completion.IsCompleted || _disposed ? TunReadStatus.Closed : TunReadStatus.WouldBlock;
+    }
+
+    /// <summary>
+    /// Offloaded read: the next segment of the current super-packet, else one read from the device: a plain packet
+    /// (its partial checksum completed) or a TCP super-packet, whose first segment is returned. Malformed ones are
+    /// dropped and counted as read errors.
+    /// </summary>
+    private TunReadStatus ReadOffloaded(Span<byte> buffer, out int length)
+    {
+        var super = _superPacket!;
+        while (true)
+        {
+            if (_segmentIndex < _segmentCount)
+            {
+                length = TcpSegmentation.WriteSegment(super.AsSpan(VirtioNetHeader.Size, _superLength), _segmentIp, _segmentTcp, _segmentSize, _segmentIndex++, buffer);
+                if (length > 0)
+                {
+                    Interlocked.Increment(ref _segmentsRead);
+                    return TunReadStatus.Packet;
+                }
+
+                _segmentIndex = _segmentCount; // a segment larger than the caller's buffer: drop the rest
+                Interlocked.Increment(ref _readErrors);
+                continue;
+            }
+
+            var status = ReadFromDevice(super, out int read);
+            if (status != TunReadStatus.Packet)
+            {
+                length = 0;
+                return status;
+            }
+
+            if (read < VirtioNetHeader.Size)
+            {
+                Interlocked.Increment(ref _readErrors);
+                continue;
+            }
+
+            var header = VirtioNetHeader.Read(super);
+            var packet = super.AsSpan(VirtioNetHeader.Size, read - VirtioNetHeader.Size);
+            int gsoType = header.GsoType & ~VirtioNetHeader.GsoEcn;
+            if (gsoType == VirtioNetHeader.GsoNone)
+            {
+                if (header.NeedsChecksum && !TcpSegmentation.CompleteChecksum(packet, header.ChecksumStart, header.ChecksumOffset))
+                {
+                    Interlocked.Increment(ref _readErrors);
+                    continue;
+                }
+
+                length = Math.Min(packet.Length, buffer.Length); // a longer packet arrives truncated: the caller drops it
+                packet[..length].CopyTo(buffer);
+                return TunReadStatus.Packet;
+            }
+
+            if (gsoType is not (VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6) || header.GsoSize == 0
+                || !TcpSegmentation.TryParse(packet, out _segmentIp, out _segmentTcp))
+            {
+                Interlocked.Increment(ref _readErrors);
+                continue;
+            }
+
+            _superLength = packet.Length;
+            _segmentSize = header.GsoSize;
+            _segmentIndex = 0;
+            _segmentCount = TcpSegmentation.SegmentCount(packet.Length, _segmentIp + _segmentTcp, header.GsoSize);
+        }
     }
 
     private unsafe TunReadStatus ReadFromDevice(Span<byte> buffer, out int length)
@@ -201,12 +321,73 @@ public sealed class LinuxTun : ITun
     /// <inheritdoc/>
     public unsafe bool TryWrite(ReadOnlySpan<byte> packet)
     {
+        if (IsOffloaded)
+        {
+            return WriteWithHeader(packet);
+        }
+
         fixed (byte* p = packet)
         {
             while (true)
             {
                 nint n = LibC.Write(_fd, p, packet.Length); // throws ObjectDisposedException after Dispose
                 if (n == packet.Length) return true;
+                if (n < 0 && LibC.LastError == LibC.EINTR) continue;
+                Interlocked.Increment(ref _writeDrops);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Offloaded write of one plain packet: a zero virtio header (no GSO, checksums complete), then the packet.</summary>
+    private unsafe bool WriteWithHeader(ReadOnlySpan<byte> packet)
+    {
+        byte* header = stackalloc byte[VirtioNetHeader.Size];
+        new Span<byte>(header, VirtioNetHeader.Size).Clear();
+        fixed (byte* p = packet)
+        {
+            var vectors = stackalloc NativeLayout.IoVec[2];
+            vectors[0] = new NativeLayout.IoVec { Base = header, Length = VirtioNetHeader.Size };
+            vectors[1] = new NativeLayout.IoVec { Base = p, Length = (nuint)packet.Length };
+            while (true)
+            {
+                nint n = LibC.Writev(_fd, vectors, 2);
+                if (n == VirtioNetHeader.Size + packet.Length) return true;
+                if (n < 0 && LibC.LastError == LibC.EINTR) continue;
+                Interlocked.Increment(ref _writeDrops);
+                return false;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    bool ICoalescingTun.Enqueue(ReadOnlySpan<byte> packet) => _coalescer is { } c ? c.Add(packet) : TryWrite(packet);
+
+    /// <inheritdoc/>
+    bool ICoalescingTun.HasQueued => _coalescer?.HasPending ?? false;
+
+    /// <inheritdoc/>
+    bool ICoalescingTun.FlushQueued() => _coalescer?.Flush() ?? true;
+
+    /// <inheritdoc/>
+    unsafe bool ICoalescedPacketSink.Write(Span<byte> buffer, in CoalescedPacket packet)
+    {
+        var header = packet.Segments == 1
+            ? default
+            : new VirtioNetHeader(
+                VirtioNetHeader.FlagNeedsChecksum,
+                packet.IsIPv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4,
+                (ushort)(packet.IpHeaderLength + packet.TcpHeaderLength),
+                (ushort)packet.SegmentSize,
+                (ushort)packet.IpHeaderLength,
+                16);
+        header.Write(buffer);
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = LibC.Write(_fd, p, buffer.Length);
+                if (n == buffer.Length) return true;
                 if (n < 0 && LibC.LastError == LibC.EINTR) continue;
                 Interlocked.Increment(ref _writeDrops);
                 return false;

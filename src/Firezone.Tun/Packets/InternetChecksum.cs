@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Firezone.Tun.Packets;
 
@@ -13,6 +15,36 @@ public static class InternetChecksum
     public static ulong Add(ulong sum, ReadOnlySpan<byte> data)
     {
         int i = 0;
+        if (BitConverter.IsLittleEndian && data.Length >= 32)
+        {
+            // RFC 1071 §2(B), byte-order independence: sum the words in memory order as 32-bit halves of native 64-bit
+            // loads (no carry is lost below 2^32 additions), fold to 16 bits, then swap the bytes back.
+            ulong native = 0;
+            ref byte start = ref MemoryMarshal.GetReference(data);
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var accumulator = Vector256<ulong>.Zero;
+                for (; data.Length - i >= 32; i += 32)
+                {
+                    var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref start, (nuint)i).AsUInt32());
+                    accumulator += low + high;
+                }
+
+                native = Vector256.Sum(accumulator);
+            }
+
+            for (; data.Length - i >= 32; i += 32)
+            {
+                ulong a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i));
+                ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i + 8));
+                ulong c = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i + 16));
+                ulong d = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i + 24));
+                native += (a & 0xFFFFFFFF) + (a >> 32) + (b & 0xFFFFFFFF) + (b >> 32) + (c & 0xFFFFFFFF) + (c >> 32) + (d & 0xFFFFFFFF) + (d >> 32);
+            }
+
+            sum += BinaryPrimitives.ReverseEndianness(Fold(native));
+        }
+
         while (data.Length - i >= 8)
         {
             ulong w = BinaryPrimitives.ReadUInt64BigEndian(data[i..]);

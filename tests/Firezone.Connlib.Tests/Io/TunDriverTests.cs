@@ -149,6 +149,136 @@ public sealed class TunDriverTests
         Assert.All(threads, t => Assert.False(t.IsAlive));
     }
 
+    /// <summary>A device that holds every enqueued packet until a flush.</summary>
+    private sealed class HoldingTun : ITun, Firezone.Tun.Io.ICoalescingTun
+    {
+        private readonly List<int> _held = [];
+        private readonly List<int> _written = [];
+
+        public string Name => "holding";
+
+        public int Flushes { get; private set; }
+
+        public int[] Written
+        {
+            get
+            {
+                lock (_written)
+                {
+                    return [.. _written];
+                }
+            }
+        }
+
+        public bool HasQueued => _held.Count > 0;
+
+        public bool Enqueue(ReadOnlySpan<byte> packet)
+        {
+            _held.Add(BitConverter.ToInt32(packet[20..]));
+            return true;
+        }
+
+        public bool FlushQueued()
+        {
+            Flushes++;
+            lock (_written)
+            {
+                _written.AddRange(_held);
+            }
+
+            _held.Clear();
+            return true;
+        }
+
+        public TunReadStatus TryRead(Span<byte> buffer, out int length)
+        {
+            length = 0;
+            return TunReadStatus.WouldBlock;
+        }
+
+        public bool TryWrite(ReadOnlySpan<byte> packet) => throw new InvalidOperationException("a coalescing device gets Enqueue");
+
+        public async ValueTask WaitReadableAsync(CancellationToken cancellationToken = default) => await Task.Delay(Timeout.Infinite, cancellationToken);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public void A_coalescing_device_gets_every_packet_in_order_and_writes_what_it_holds_once_the_queue_runs_empty()
+    {
+        using var tun = new HoldingTun();
+        var counters = new TunnelCounters();
+        using var driver = new TunDriver(tun, () => { }, counters, NullLogger.Instance, "test");
+        for (int i = 0; i < 600; i++)
+        {
+            Assert.True(driver.TryWrite(Packet(i)));
+        }
+
+        WaitFor(() => tun.Written.Length == 600);
+        Assert.Equal(Enumerable.Range(0, 600), tun.Written); // nothing stays held while the writer waits
+        Assert.Equal(600, counters.TunPacketsWritten);
+        Assert.True(tun.Flushes >= 1);
+    }
+
+    /// <summary>A device that counts writes.</summary>
+    private sealed class CountingTun : ITun
+    {
+        private int _written;
+
+        public int Written => Volatile.Read(ref _written);
+
+        public string Name => "counting";
+
+        public TunReadStatus TryRead(Span<byte> buffer, out int length)
+        {
+            length = 0;
+            return TunReadStatus.WouldBlock;
+        }
+
+        public bool TryWrite(ReadOnlySpan<byte> packet)
+        {
+            Interlocked.Increment(ref _written);
+            return true;
+        }
+
+        public async ValueTask WaitReadableAsync(CancellationToken cancellationToken = default) => await Task.Delay(Timeout.Infinite, cancellationToken);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public void With_a_deferred_writer_wake_up_the_loop_hands_over_a_batch_when_it_signals_or_the_queue_reaches_the_threshold()
+    {
+        using var tun = new CountingTun();
+        using var driver = new TunDriver(tun, () => { }, new TunnelCounters(), NullLogger.Instance, "test") { DeferWriterWake = true };
+        Assert.True(driver.TryWrite(Packet(-1)));
+        driver.SignalWriter();
+        WaitFor(() => tun.Written == 1);
+        Thread.Sleep(100); // the writer drained the queue and waits again
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(driver.TryWrite(Packet(i)));
+        }
+
+        Thread.Sleep(100);
+        Assert.Equal(1, tun.Written); // not woken yet
+        driver.SignalWriter();
+        WaitFor(() => tun.Written == 11);
+        Assert.Equal(11, tun.Written);
+
+        for (int i = 0; i < TunDriver.WriterWakeThreshold; i++)
+        {
+            Assert.True(driver.TryWrite(Packet(i)));
+        }
+
+        WaitFor(() => tun.Written == 11 + TunDriver.WriterWakeThreshold); // the threshold woke it without a signal
+        Assert.Equal(11 + TunDriver.WriterWakeThreshold, tun.Written);
+    }
+
     private static byte[] Packet(int sequence)
     {
         var packet = new byte[40];

@@ -30,14 +30,14 @@ internal sealed class TunFixture : IDisposable
     }
 
     /// <summary>Namespace + device (+ addresses and routes when <paramref name="configure"/>).</summary>
-    public static TunFixture Create(bool configure = true, TunReadMode mode = TunReadMode.Default)
+    public static TunFixture Create(bool configure = true, TunReadMode mode = TunReadMode.Default, bool offload = false)
     {
         var ns = NetNamespace.Create();
         LinuxTun? tun = null;
         TunDeviceManager? manager = null;
         try
         {
-            tun = ns.Run(() => LinuxTun.Create(readMode: mode));
+            tun = ns.Run(() => offload ? LinuxTun.CreateWithOffload() : LinuxTun.Create(readMode: mode));
             manager = ns.Run(() => new TunDeviceManager());
             if (configure)
             {
