@@ -5,7 +5,7 @@ namespace Firezone.Client;
 
 /// <summary>
 /// The hidden <c>--no-tunnel</c> mode, for tests of the host itself: instead of a session, reports the interface a
-/// portal would assign — with the DNS sentinels as DNS servers, so DNS control really rewrites the system's DNS — and
+/// portal would assign and its first routes — with the DNS sentinels as DNS servers, so DNS control really rewrites the system's DNS — and
 /// then waits for SIGINT/SIGTERM (or returns at once with <c>--exit</c>). No TUN device is created.
 /// </summary>
 internal static class StandInTunnel
@@ -16,6 +16,7 @@ internal static class StandInTunnel
     {
         context.Start();
         context.SetInterface(IPAddress.Parse("100.64.0.1"), IPAddress.Parse("fd00:2021:1111::1"), Sentinels);
+        context.SetRoutes([IPNetwork.Parse("100.96.0.0/11"), IPNetwork.Parse("100.100.111.0/24")]); // a session's first routes
         try
         {
             await Task.Delay(Timeout.Infinite, stopping);

@@ -307,12 +307,30 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var wake = _wake.Reader.WaitToReadAsync(cts.Token).AsTask();
         Task woken;
-        if (delay is { } wait)
+        if (deadline is { } due && delay is not null)
         {
-            var timer = Task.Delay(wait, _options.TimeProvider, cts.Token);
-            // The clock may have moved between reading Now and arming the timer (a fake clock advanced by a test, or a
-            // long preemption): a timer armed late would wait a whole extra delay, so look at the clock once more.
-            woken = deadline - Now <= TimeSpan.Zero ? Task.CompletedTask : Task.WhenAny(wake, timer);
+            // The clock may move between reading Now and arming the timer (a fake clock advanced by a test, or a long
+            // preemption): the timer counts from when it is armed, so one armed late would fire late by the move. Arm it
+            // against a fresh reading and arm again when the clock moved by 1 ms or more meanwhile (the stale timer is
+            // cancelled with the others below).
+            Task timer;
+            while (true)
+            {
+                var armedAt = Now;
+                if (due - armedAt <= TimeSpan.Zero)
+                {
+                    timer = Task.CompletedTask;
+                    break;
+                }
+
+                timer = Task.Delay(due - armedAt, _options.TimeProvider, cts.Token);
+                if (Now - armedAt < TimeSpan.FromMilliseconds(1))
+                {
+                    break;
+                }
+            }
+
+            woken = Task.WhenAny(wake, timer);
         }
         else
         {

@@ -59,10 +59,14 @@ public sealed class ClientTunnelContext : IDisposable
     /// <summary>The host's logging.</summary>
     public ILoggerFactory LoggerFactory { get; }
 
-    /// <summary>Cancelled on SIGINT/SIGTERM, or after the first interface configuration with <c>--exit</c>: stop and return 0.</summary>
+    /// <summary>Cancelled on SIGINT/SIGTERM, or once the tunnel is ready (<see cref="Ready"/>) with <c>--exit</c>: stop and return 0.</summary>
     public CancellationToken Stopping => _signals.Stopping;
 
-    /// <summary>Completes on the first <see cref="SetInterface"/> ("Tunnel ready").</summary>
+    /// <summary>
+    /// Completes once the first <see cref="SetInterface"/> and the first <see cref="SetRoutes"/> are both applied
+    /// ("Tunnel ready"). Deliberately later than upstream, which reports ready on the interface config alone: the routes
+    /// follow it, and an application started on READY=1 then got "Network unreachable" for the few milliseconds between.
+    /// </summary>
     public Task Ready => _ready.Task;
 
     /// <summary>Raised when the session must reset (rebind sockets, reconnect the portal); the argument says why.</summary>
@@ -100,8 +104,8 @@ public sealed class ClientTunnelContext : IDisposable
 
     /// <summary>
     /// The session's "interface config": sets the TUN's addresses, then points the system's DNS at
-    /// <paramref name="dnsServers"/> (the sentinels). The first time it logs "Tunnel ready", sends READY=1 and, with
-    /// <c>--exit</c>, stops.
+    /// <paramref name="dnsServers"/> (the sentinels). Once this and the first routes are applied it logs "Tunnel ready",
+    /// sends READY=1 and, with <c>--exit</c>, stops (see <see cref="Ready"/>).
     /// </summary>
     /// <exception cref="TunDeviceException">The addresses could not be set.</exception>
     /// <exception cref="DnsControlException">The system's DNS could not be changed.</exception>
@@ -109,7 +113,21 @@ public sealed class ClientTunnelContext : IDisposable
     {
         _tun.SetAddresses(ipv4, ipv6);
         _dns.SetDns(dnsServers);
-        if (!_ready.TrySetResult())
+        _interfaceSet = true;
+        ReportReadyOnce();
+    }
+
+    /// <summary>The session's "routes": Firezone's table holds exactly <paramref name="routes"/> (the first ones, after the interface config, make the tunnel ready).</summary>
+    public void SetRoutes(IReadOnlyCollection<IPNetwork> routes)
+    {
+        _tun.SetRoutes(routes);
+        _routesSet = true;
+        ReportReadyOnce();
+    }
+
+    private void ReportReadyOnce()
+    {
+        if (!_interfaceSet || !_routesSet || !_ready.TrySetResult())
         {
             return;
         }
@@ -123,8 +141,8 @@ public sealed class ClientTunnelContext : IDisposable
         }
     }
 
-    /// <summary>The session's "routes": Firezone's table holds exactly <paramref name="routes"/>.</summary>
-    public void SetRoutes(IReadOnlyCollection<IPNetwork> routes) => _tun.SetRoutes(routes);
+    private volatile bool _interfaceSet;
+    private volatile bool _routesSet;
 
     /// <summary>The session's "resources updated": flushes the DNS cache (systemd-resolved only).</summary>
     public void ResourcesUpdated() => _dns.FlushCache();

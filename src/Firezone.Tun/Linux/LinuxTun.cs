@@ -61,12 +61,15 @@ public sealed class LinuxTun : ITun, IPollableTun, ICoalescingTun, ICoalescedPac
     private int _segmentIp;
     private int _segmentTcp;
     private int _segmentSize;
+    /// <summary>The reader thread's read size: the MTU, at least 1,280 (a device with a larger MTU once had its packets cut at 1,280).</summary>
+    private readonly int _queuedPacketSize;
     private int _segmentIndex;
     private int _segmentCount;
     private long _segmentsRead;
 
-    private LinuxTun(FdHandle fd, string name, int interfaceIndex, TunReadMode mode, bool offload)
+    private LinuxTun(FdHandle fd, string name, int interfaceIndex, TunReadMode mode, bool offload, int mtu)
     {
+        _queuedPacketSize = Math.Max(IpConstants.MaxPacketSize, mtu);
         _fd = fd;
         Name = name;
         InterfaceIndex = interfaceIndex;
@@ -169,7 +172,7 @@ public sealed class LinuxTun : ITun, IPollableTun, ICoalescingTun, ICoalescedPac
             }
             string actual = Encoding.ASCII.GetString(new ReadOnlySpan<byte>(ifr, IfNameSize)).TrimEnd('\0');
             int index = ConfigureLink(actual, mtu);
-            return new LinuxTun(handle, actual, index, mode == TunReadMode.Default ? DefaultReadMode : mode, offload);
+            return new LinuxTun(handle, actual, index, mode == TunReadMode.Default ? DefaultReadMode : mode, offload, mtu);
         }
         catch
         {
@@ -467,8 +470,8 @@ public sealed class LinuxTun : ITun, IPollableTun, ICoalescingTun, ICoalescedPac
             fds[1] = new LibC.PollFd { Fd = (int)_wake.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
             while (!_disposed)
             {
-                buffer ??= ArrayPool<byte>.Shared.Rent(IpConstants.MaxPacketSize);
-                var status = ReadFromDevice(buffer.AsSpan(0, IpConstants.MaxPacketSize), out int length);
+                buffer ??= ArrayPool<byte>.Shared.Rent(_queuedPacketSize);
+                var status = ReadFromDevice(buffer.AsSpan(0, _queuedPacketSize), out int length);
                 if (status == TunReadStatus.Packet)
                 {
                     if (!writer.TryWrite((buffer, length)))

@@ -43,7 +43,7 @@ public sealed class TunnelContextTests
     private static readonly IPAddress[] Sentinels = [IPAddress.Parse("100.100.111.1")];
 
     [Fact]
-    public void The_first_interface_config_sets_addresses_and_dns_reports_ready_once_and_stops_with_exit()
+    public void The_first_interface_config_and_routes_set_addresses_dns_and_routes_then_report_ready_once_and_stop_with_exit_deliberately_after_the_routes()
     {
         using var dir = new TempDirectory();
         string resolv = dir.File("resolv.conf");
@@ -58,17 +58,21 @@ public sealed class TunnelContextTests
 
         Assert.False(context.Ready.IsCompleted);
         context.SetInterface(V4, V6, Sentinels);
+        Assert.False(context.Ready.IsCompleted); // upstream reports ready here, before the routes exist
+        Assert.False(context.Stopping.IsCancellationRequested);
+        context.SetRoutes([IPNetwork.Parse("100.96.0.0/11")]);
         Assert.True(context.Ready.IsCompletedSuccessfully);
         Assert.True(context.Stopping.IsCancellationRequested); // --exit
-        Assert.Equal([$"addresses {V4} {V6}"], tun.Calls);
+        Assert.Equal([$"addresses {V4} {V6}", "routes 100.96.0.0/11"], tun.Calls);
         Assert.Equal(Sentinels, ResolvConf.Nameservers(File.ReadAllText(resolv)));
         var buffer = new byte[64];
         Assert.Equal("READY=1", Encoding.UTF8.GetString(buffer, 0, notifySocket.Receive(buffer)));
 
-        context.SetInterface(V4, V6, Sentinels); // a later config: applied, not reported again
+        context.SetInterface(V4, V6, Sentinels); // a later config and routes: applied, not reported again
+        context.SetRoutes([IPNetwork.Parse("100.96.0.0/11")]);
         notifySocket.ReceiveTimeout = 300;
         Assert.Throws<SocketException>(() => notifySocket.Receive(buffer));
-        Assert.Equal(2, tun.Calls.Count);
+        Assert.Equal(4, tun.Calls.Count);
         Assert.Equal([IPAddress.Parse("198.18.0.53")], context.GetSystemResolvers());
     }
 

@@ -200,6 +200,41 @@ public class LinuxTunNamespaceTests
     }
 
     [Theory]
+    [InlineData(TunReadMode.ReaderThread)]
+    [InlineData(TunReadMode.Epoll)]
+    public async Task A_device_with_mtu_1500_delivers_whole_1500_byte_packets_in_either_read_mode_fixing_the_reader_thread_cut_at_1280(TunReadMode mode)
+    {
+        NetNamespace.SkipUnlessAvailable();
+        using var ns = NetNamespace.Create();
+        using var tun = ns.Run(() => LinuxTun.Create("fzbig0", 1500, mode));
+        ns.IpIn("addr add 198.18.6.1/24 dev fzbig0");
+        ns.IpIn("link set fzbig0 up");
+        using var socket = ns.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        byte[] payload = new byte[1500 - 28];
+        Random.Shared.NextBytes(payload);
+        ns.Run(() => socket.SendTo(payload, new IPEndPoint(IPAddress.Parse("198.18.6.2"), 5354)));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var buffer = new byte[65536];
+        while (true)
+        {
+            if (tun.TryRead(buffer, out int n) == TunReadStatus.Packet)
+            {
+                // By hand: IpPacket refuses packets over 1,280 bytes (the tunnel's MTU). IPv4, UDP, destination port 5354.
+                if (n >= 28 && buffer[0] >> 4 == 4 && buffer[9] == 17 && (buffer[22] << 8 | buffer[23]) == 5354)
+                {
+                    Assert.Equal(1500, n);
+                    Assert.Equal(payload, buffer.AsSpan(28, n - 28).ToArray());
+                    return;
+                }
+
+                continue;
+            }
+
+            await tun.WaitReadableAsync(cts.Token);
+        }
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Udp_written_into_the_device_is_received_by_a_kernel_socket(bool ipv6)
