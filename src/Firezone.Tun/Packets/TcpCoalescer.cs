@@ -65,6 +65,7 @@ internal sealed class TcpCoalescer
         public int SegmentSize;
         public int Segments;
         public uint NextSequence;
+        public ushort FirstId; // IPv4 identification of the first segment: the kernel's GSO numbers the rest on from it
         public bool Closed; // a short segment or PSH joined: nothing more may
     }
 
@@ -197,6 +198,7 @@ internal sealed class TcpCoalescer
             SegmentSize = payload,
             Segments = 1,
             NextSequence = BinaryPrimitives.ReadUInt32BigEndian(packet[(ipHeaderLength + 4)..]) + (uint)payload,
+            FirstId = ipHeaderLength == IpConstants.Ipv4HeaderLength ? BinaryPrimitives.ReadUInt16BigEndian(packet[4..]) : (ushort)0,
             Closed = (flags & Psh) != 0,
         };
     }
@@ -216,8 +218,11 @@ internal sealed class TcpCoalescer
         var held = _buffers[flow].AsSpan(_headroom, f.Length);
         if (ipHeaderLength == IpConstants.Ipv4HeaderLength)
         {
-            // TOS, DF and TTL as the first segment's (identification and checksum may differ).
-            if (held[1] != packet[1] || (held[6] & 0x40) != (packet[6] & 0x40) || held[8] != packet[8])
+            // TOS, DF and TTL as the first segment's. The kernel's GSO numbers the segments' identifications on from the
+            // first: without DF the identification matters (fragments), so only the next number may merge; with DF the
+            // datagrams are atomic and their identification has no meaning (RFC 6864 §4.1), so any may.
+            if (held[1] != packet[1] || (held[6] & 0x40) != (packet[6] & 0x40) || held[8] != packet[8]
+                || ((packet[6] & 0x40) == 0 && BinaryPrimitives.ReadUInt16BigEndian(packet[4..]) != (ushort)(f.FirstId + f.Segments)))
             {
                 return false;
             }
@@ -332,7 +337,7 @@ internal sealed class TcpCoalescer
         return -1;
     }
 
-    /// <summary>TCP data that may merge: IP without options or fragments, lengths consistent, only ACK/PSH, payload, valid checksum.</summary>
+    /// <summary>TCP data that may merge: IP without options or fragments, lengths consistent, only ACK/PSH, payload, valid checksums (TCP, and IPv4's header).</summary>
     private static bool IsCandidate(ReadOnlySpan<byte> packet, out int ipHeaderLength, out int tcpHeaderLength)
     {
         if (!TcpSegmentation.TryParse(packet, out ipHeaderLength, out tcpHeaderLength))
@@ -344,6 +349,11 @@ internal sealed class TcpCoalescer
         if ((tcp[13] & ~Psh) != Ack || packet.Length == ipHeaderLength + tcpHeaderLength)
         {
             return false;
+        }
+
+        if (ipHeaderLength == IpConstants.Ipv4HeaderLength && InternetChecksum.Compute(packet[..IpConstants.Ipv4HeaderLength]) != 0)
+        {
+            return false; // a bad IPv4 header checksum: merged, it would be recomputed and the kernel would accept what it drops
         }
 
         ulong sum = ipHeaderLength == IpConstants.Ipv4HeaderLength
