@@ -1,8 +1,8 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Firezone.Client;
 using Firezone.Connlib.Hosting;
 using Firezone.Connlib.Logging;
+using Firezone.Hosts;
 using Firezone.PhoenixChannel;
 using Microsoft.Extensions.Logging;
 
@@ -17,14 +17,7 @@ try
 }
 catch (ArgumentException e)
 {
-    foreach (string line in e.Message.Split('\n'))
-    {
-        Console.Error.WriteLine($"error: {line}");
-    }
-
-    Console.Error.WriteLine();
-    ClientArguments.WriteHelp(Console.Error);
-    return 1;
+    return HostStartup.UsageError(e, ClientArguments.WriteHelp, 1);
 }
 
 if (arguments.Informational is { } informational)
@@ -34,14 +27,8 @@ if (arguments.Informational is { } informational)
 
 _ = TokenSource.TakeFromEnvironment(); // already read by the parser; child processes must not see it
 
-RustLogFilter filter;
-try
+if (HostStartup.ParseRustLog() is not { } filter)
 {
-    filter = RustLogFilter.Parse(Environment.GetEnvironmentVariable("RUST_LOG"));
-}
-catch (FormatException e)
-{
-    Console.Error.WriteLine($"Error: {e.Message}");
     return 1;
 }
 
@@ -59,13 +46,9 @@ if (arguments.LogDirectory is { } logDirectory)
     }
 }
 
-string version = typeof(ClientArguments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+string version = HostStartup.Version(typeof(ClientArguments));
 int exitCode;
-using (var loggerFactory = LoggerFactory.Create(builder =>
-{
-    builder.SetMinimumLevel(LogLevel.Trace).AddFilter((category, level) => filter.IsEnabled(category, level)).AddFirezoneLogging(LogFormat.Human);
-    logFiles?.AddTo(builder);
-}))
+using (var loggerFactory = HostStartup.CreateLoggerFactory(filter, logFiles))
 {
     var logger = loggerFactory.CreateLogger("Firezone.Client");
     exitCode = await RunAsync(arguments, loggerFactory, logger, version);

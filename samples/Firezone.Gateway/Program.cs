@@ -1,8 +1,8 @@
 using System.Net.Sockets;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Firezone.Connlib.Hosting;
 using Firezone.Connlib.Logging;
+using Firezone.Hosts;
 using Firezone.PhoenixChannel;
 using Firezone.Gateway;
 using Microsoft.Extensions.Logging;
@@ -17,14 +17,7 @@ try
 }
 catch (ArgumentException e)
 {
-    foreach (string line in e.Message.Split('\n'))
-    {
-        Console.Error.WriteLine($"error: {line}");
-    }
-
-    Console.Error.WriteLine();
-    GatewayArguments.WriteHelp(Console.Error);
-    return 2; // clap's usage-error code, as upstream
+    return HostStartup.UsageError(e, GatewayArguments.WriteHelp, 2); // clap's usage-error code, as upstream
 }
 
 if (arguments.Informational is { } informational)
@@ -34,20 +27,13 @@ if (arguments.Informational is { } informational)
 
 _ = TokenSource.TakeFromEnvironment(); // read by the parser; child processes (nft) must not see it
 
-RustLogFilter filter;
-try
+if (HostStartup.ParseRustLog() is not { } filter)
 {
-    filter = RustLogFilter.Parse(Environment.GetEnvironmentVariable("RUST_LOG"));
-}
-catch (FormatException e)
-{
-    Console.Error.WriteLine($"Error: {e.Message}");
     return 1;
 }
 
-string version = typeof(GatewayArguments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
-using var loggerFactory = LoggerFactory.Create(builder =>
-    builder.SetMinimumLevel(LogLevel.Trace).AddFilter((category, level) => filter.IsEnabled(category, level)).AddFirezoneLogging(LogFormat.Human));
+string version = HostStartup.Version(typeof(GatewayArguments));
+using var loggerFactory = HostStartup.CreateLoggerFactory(filter);
 var logger = loggerFactory.CreateLogger("Firezone.Gateway");
 GatewayLog.Starting(logger, version, RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant());
 

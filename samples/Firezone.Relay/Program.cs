@@ -1,7 +1,7 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Firezone.Connlib.Hosting;
 using Firezone.Connlib.Logging;
+using Firezone.Hosts;
 using Firezone.Connlib.Relay;
 using Firezone.Relay;
 using Firezone.Snownet.Turn;
@@ -14,14 +14,7 @@ try
 }
 catch (ArgumentException e)
 {
-    foreach (string line in e.Message.Split('\n'))
-    {
-        Console.Error.WriteLine($"error: {line}");
-    }
-
-    Console.Error.WriteLine();
-    RelayArguments.WriteHelp(Console.Error);
-    return 1;
+    return HostStartup.UsageError(e, RelayArguments.WriteHelp, 1);
 }
 
 if (arguments.Informational is { } informational)
@@ -31,7 +24,7 @@ if (arguments.Informational is { } informational)
 
 using var loggerFactory = LoggerFactory.Create(builder => builder.SetMinimumLevel(arguments.LogLevel).AddFirezoneLogging(arguments.LogFormat));
 var logger = loggerFactory.CreateLogger("Firezone.Relay");
-string version = typeof(RelayArguments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+string version = HostStartup.Version(typeof(RelayArguments));
 
 Action<Span<byte>>? random = null;
 if (arguments.RngSeed is { } seed)
