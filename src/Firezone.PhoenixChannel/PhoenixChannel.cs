@@ -299,15 +299,14 @@ public sealed partial class PhoenixChannel : IAsyncDisposable
         {
             return;
         }
-        TimeSpan? delay = deadline is { } d ? d - Now : null;
-        if (delay <= TimeSpan.Zero)
+        if (deadline - Now <= TimeSpan.Zero)
         {
             return;
         }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var wake = _wake.Reader.WaitToReadAsync(cts.Token).AsTask();
         Task woken;
-        if (deadline is { } due && delay is not null)
+        if (deadline is { } due)
         {
             // The clock may move between reading Now and arming the timer (a fake clock advanced by a test, or a long
             // preemption): the timer counts from when it is armed, so one armed late would fire late by the move. Arm it

@@ -16,7 +16,7 @@ internal sealed record Impairment(TimeSpan OneWayDelay, double LossPercent, int 
 /// A point-to-point link between two namespaces with <see cref="Impairment"/> in both directions. With the kernel's
 /// <c>netem</c> qdisc available it is a veth pair with <c>tc qdisc … netem delay D loss L%</c> on both ends; without it
 /// (this project's VMs run a kernel built without <c>CONFIG_NET_SCH_NETEM</c>) the same impairment in userspace: two
-/// TUN devices (one per namespace, MTU 1500, read in epoll mode: the reader-thread mode cuts reads at 1,280 bytes) and a pump per direction that drops each packet with the given chance
+/// TUN devices (one per namespace, MTU 1500, read in epoll mode: straight into the pump's buffer) and a pump per direction that drops each packet with the given chance
 /// and writes the rest to the other device after the delay, in order, with a 4,096-packet tail-drop queue (a router's
 /// buffer). The inner device is named <c>eth0</c>; addresses and routes are the caller's.
 /// </summary>
